@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+//
+// One tiny decoder-only transformer, written from scratch, taken through the
+// whole modern training curriculum. No packages: Foundation, Dispatch and
+// Swift Testing only.
+
+import PackageDescription
+
+/// Hot code (kernels, the model, the trainers) is optimised even in the
+/// default debug build, so `swift run lesson01-pretrain` is as fast as a
+/// release build. On x86-64 we also let the compiler use AVX2 + FMA (the
+/// "haswell" CPU level, which every x86-64 laptop and server since about 2015
+/// has); without it SIMD multiply-adds become slow library calls.
+#if arch(x86_64)
+let cpuFlags = ["-target-cpu", "haswell"]
+#else
+let cpuFlags: [String] = []
+#endif
+let hot: [SwiftSetting] = [
+    .unsafeFlags(["-O"] + cpuFlags, .when(configuration: .debug)),
+    .unsafeFlags(cpuFlags, .when(configuration: .release)),
+]
+
+/// A lesson is an executable in Lessons/<name>/main.swift.
+func lesson(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["Curriculum", "Notebook", "TinyGPT", "Kernels"],
+        path: "Lessons/\(name)")
+}
+
+let package = Package(
+    name: "TinyCurriculum",
+    products: [
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "TinyGPT", targets: ["TinyGPT"]),
+        .library(name: "Curriculum", targets: ["Curriculum"]),
+        .library(name: "Notebook", targets: ["Notebook"]),
+        .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "make-data", targets: ["make-data"]),
+    ],
+    targets: [
+        // Libraries, dependencies pointing one way: Kernels <- TinyGPT <- Curriculum.
+        .target(name: "Kernels", swiftSettings: hot),
+        .target(name: "TinyGPT", dependencies: ["Kernels"], swiftSettings: hot),
+        .target(name: "Curriculum", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
+        .target(name: "Notebook"),
+
+        // Tools.
+        .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
+        .executableTarget(name: "make-data", dependencies: ["Curriculum"]),
+
+
+        // Tests: kernels and model, the toy world, the runner, one suite per lesson.
+        .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "TinyGPTTests", dependencies: ["TinyGPT", "Kernels", "TestSupport"]),
+        .testTarget(name: "CurriculumTests", dependencies: ["Curriculum", "TinyGPT", "Kernels"]),
+        .testTarget(name: "NotebookTests", dependencies: ["Notebook"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,113 @@
+import Foundation
+
+/// Where the generated datasets live and how to write and read them.
+///
+/// The files under data/ are committed so a student can open them, but they
+/// are always reproducible: `swift run make-data` regenerates them from
+/// `defaultSeed`, and `swift run make-data --check` (and a test) verify that
+/// the committed files equal a fresh generation.
+public enum DataFiles {
+    /// The seed the committed data files are generated with.
+    public static let defaultSeed: UInt64 = 20_240_601
+
+    /// The data directory, relative to the package root.
+    public static let dataDirectory = "data"
+    /// Pretraining splits, relative to the data directory
+    /// (so data/pretrain/train.txt in the package).
+    public static let pretrainTrain = "pretrain/train.txt"
+    public static let pretrainValid = "pretrain/valid.txt"
+
+    /// Why a data file could not be read or written.
+    public struct DataError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// One file `writePretrain` wrote.
+    public struct WrittenFile: Sendable {
+        public let relativePath: String  // relative to the data directory
+        public let url: URL
+        public let bytes: Int
+        public let documents: Int
+    }
+
+    /// The package root: the nearest directory holding Package.swift and
+    /// Sources/Curriculum, searched upwards from the current directory first
+    /// (a clone run from its root) and then from the calling source file's
+    /// compile-time location (`#filePath`, so it also works when run from
+    /// anywhere else on the machine that built it).
+    public static func packageRoot(filePath: String = #filePath) -> URL? {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        return packageRoot(from: cwd) ?? packageRoot(from: URL(fileURLWithPath: filePath))
+    }
+
+    /// The nearest ancestor of `start` (or `start` itself) that is this
+    /// package's root.
+    public static func packageRoot(from start: URL) -> URL? {
+        let fm = FileManager.default
+        var dir = start.standardizedFileURL
+        while true {
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path),
+               fm.fileExists(atPath: dir.appendingPathComponent("Sources/Curriculum").path, isDirectory: &isDir),
+               isDir.boolValue {
+                return dir
+            }
+            let parent = dir.deletingLastPathComponent()
+            if parent.path == dir.path { return nil }
+            dir = parent
+        }
+    }
+
+    /// The package's data/ directory, if the package root can be found.
+    public static func defaultDataDirectory() -> URL? {
+        packageRoot()?.appendingPathComponent(dataDirectory, isDirectory: true)
+    }
+
+    /// Generates the pretraining corpus and writes data/pretrain/train.txt
+    /// and valid.txt under `dataDir` (creating folders as needed).
+    @discardableResult
+    public static func writePretrain(to dataDir: URL, seed: UInt64 = defaultSeed) throws -> [WrittenFile] {
+        let docs = PretrainCorpus.generateDocuments(seed: seed)
+        var written: [WrittenFile] = []
+        for (path, list) in [(pretrainTrain, docs.train), (pretrainValid, docs.valid)] {
+            let url = dataDir.appendingPathComponent(path)
+            let text = PretrainCorpus.join(list)
+            do {
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: url, options: .atomic)
+            } catch {
+                throw DataError("could not write \(url.path): \(error.localizedDescription)")
+            }
+            written.append(WrittenFile(relativePath: path, url: url, bytes: text.utf8.count, documents: list.count))
+        }
+        return written
+    }
+
+    /// Reads a generated text file. Windows line endings (a checkout with
+    /// autocrlf) are turned back into "\n", so the text is the same on every
+    /// machine. Errors say what to do: a missing file means the data has not
+    /// been generated yet.
+    public static func loadText(_ url: URL) throws -> String {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw DataError("\(url.path) does not exist. Generate the datasets with `swift run make-data` (from the package root).")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw DataError("could not read \(url.path): \(error.localizedDescription)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError("\(url.path) is not UTF-8 text. Regenerate it with `swift run make-data`.")
+        }
+        return text.contains("\r\n") ? text.replacingOccurrences(of: "\r\n", with: "\n") : text
+    }
+
+    /// Loads both pretraining splits from a data directory.
+    public static func loadPretrain(from dataDir: URL) throws -> (train: String, valid: String) {
+        (try loadText(dataDir.appendingPathComponent(pretrainTrain)),
+         try loadText(dataDir.appendingPathComponent(pretrainValid)))
+    }
+}

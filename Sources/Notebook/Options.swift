@@ -1,0 +1,136 @@
+import Foundation
+
+/// A bad command line. The description is the one line printed after `error: `,
+/// and always names the offending flag so the user knows what to fix.
+public struct UsageError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The flags every lesson understands. Parsed before any step runs, so a lesson
+/// can read `nb.options.quick` / `seed` / `outDir` while it sets itself up.
+public struct Options: Equatable {
+    /// Tiny configuration that runs in seconds (what the tests use).
+    public var quick = false
+    /// Seed for every random choice the lesson makes: same seed, same numbers.
+    public var seed: UInt64 = 1337
+    /// Where checkpoints and reports go.
+    public var outDir: String
+    /// Wait for Enter between steps (for a classroom).
+    public var pause = false
+    /// `--step N`: run only step N (1-based).
+    public var only: Int? = nil
+    /// `--from N`: run steps N...end (1-based).
+    public var from: Int? = nil
+    public var help = false
+    public var list = false
+
+    public init(outDir: String = Options.defaultOutDir()) {
+        self.outDir = outDir
+    }
+
+    /// `runs` inside the package root, so checkpoints land in the same place
+    /// whether the lesson is started from the root or from a subfolder.
+    public static func defaultOutDir(from directory: String = FileManager.default.currentDirectoryPath) -> String {
+        let root = findPackageRoot(from: directory) ?? directory
+        return (root as NSString).appendingPathComponent("runs")
+    }
+
+    /// Parses the arguments *after* the program name. Both `--seed 7` and
+    /// `--seed=7` work; the last occurrence of a flag wins.
+    /// Step numbers are checked against the lesson's length later, in `Notebook`,
+    /// because the steps are not known yet when the lesson starts.
+    public static func parse(_ args: [String], defaultOutDir: @autoclosure () -> String = Options.defaultOutDir()) throws -> Options {
+        var options = Options(outDir: "")
+        var outDir: String? = nil
+        var i = 0
+        while i < args.count {
+            let arg = args[i]
+            i += 1
+            guard arg.hasPrefix("-") else { throw UsageError("unexpected argument '\(arg)'") }
+            var name = arg
+            var inlineValue: String? = nil
+            if let eq = arg.firstIndex(of: "=") {
+                name = String(arg[..<eq])
+                inlineValue = String(arg[arg.index(after: eq)...])
+            }
+
+            /// The flag's value: inline (`--x=v`) or the next argument (`--x v`).
+            func value() throws -> String {
+                if let v = inlineValue {
+                    guard !v.isEmpty else { throw UsageError("missing value for \(name)") }
+                    return v
+                }
+                guard i < args.count, !args[i].hasPrefix("--") else { throw UsageError("missing value for \(name)") }
+                i += 1
+                return args[i - 1]
+            }
+            func noValue() throws {
+                if inlineValue != nil { throw UsageError("\(name) takes no value") }
+            }
+            func stepNumber() throws -> Int {
+                let v = try value()
+                guard let n = Int(v), n >= 1 else {
+                    throw UsageError("\(name) expects a step number (1, 2, ...), got '\(v)'")
+                }
+                return n
+            }
+
+            switch name {
+            case "--help", "-h": try noValue(); options.help = true
+            case "--list": try noValue(); options.list = true
+            case "--quick": try noValue(); options.quick = true
+            case "--pause": try noValue(); options.pause = true
+            case "--step": options.only = try stepNumber()
+            case "--from": options.from = try stepNumber()
+            case "--seed":
+                let v = try value()
+                guard let seed = UInt64(v) else {
+                    throw UsageError("--seed expects a non-negative integer, got '\(v)'")
+                }
+                options.seed = seed
+            case "--out": outDir = try value()
+            default: throw UsageError("unknown flag '\(name)'")
+            }
+        }
+        if options.only != nil && options.from != nil {
+            throw UsageError("--step and --from cannot be combined")
+        }
+        options.outDir = outDir ?? defaultOutDir()
+        return options
+    }
+}
+
+/// The nearest directory at or above `directory` that holds a Package.swift.
+public func findPackageRoot(from directory: String) -> String? {
+    var url = URL(fileURLWithPath: directory).standardizedFileURL
+    while true {
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+            return url.path
+        }
+        let parent = url.deletingLastPathComponent()
+        if parent.path == url.path { return nil }
+        url = parent
+    }
+}
+
+/// The `--help` text, also printed after a usage error.
+public func usageText(name: String, title: String) -> String {
+    """
+    \(name): \(title)
+
+    usage: swift run \(name) [flags]
+
+      --help        show this help and exit
+      --list        list the steps and exit
+      --step N      run only step N
+      --from N      run steps N to the end
+      --quick       tiny configuration that runs in seconds
+      --seed N      random seed (default 1337); same seed, same numbers
+      --pause       wait for Enter between steps
+      --out DIR     where checkpoints go (default: runs/ in the package root)
+
+    Flags also accept the --flag=value form.
+
+    """
+}

@@ -1,0 +1,63 @@
+/// The shape of a TinyGPT model.
+///
+/// Letters used in comments throughout: B batch size, T sequence length (<= blockSize),
+/// C channels (embedding width), H attention heads, hs = C/H head size, L layers, V vocabulary.
+public struct GPTConfig: Codable, Equatable, Sendable, CustomStringConvertible {
+    /// V: how many different tokens exist.
+    public var vocabSize: Int
+    /// The longest sequence the model can read: the rows of the position-embedding table.
+    public var blockSize: Int
+    /// L: transformer blocks stacked.
+    public var layers: Int
+    /// H: attention heads per block.
+    public var heads: Int
+    /// C: width of every token's vector.
+    public var channels: Int
+
+    public init(vocabSize: Int, blockSize: Int, layers: Int, heads: Int, channels: Int) {
+        self.vocabSize = vocabSize; self.blockSize = blockSize
+        self.layers = layers; self.heads = heads; self.channels = channels
+    }
+
+    /// For tests and `--quick` runs: trains in seconds. (110k parameters at V = 96.)
+    public static func tiny(vocabSize: Int = 96) -> GPTConfig {
+        GPTConfig(vocabSize: vocabSize, blockSize: 64, layers: 2, heads: 2, channels: 64)
+    }
+
+    /// The lessons' default: big enough to learn the toy world and arithmetic in minutes.
+    /// (822k parameters at V = 96, the same as the PyTorch yardstick.)
+    public static func classroom(vocabSize: Int = 96) -> GPTConfig {
+        GPTConfig(vocabSize: vocabSize, blockSize: 128, layers: 4, heads: 4, channels: 128)
+    }
+
+    /// Named configurations, for command-line flags.
+    public static func named(_ name: String, vocabSize: Int = 96) -> GPTConfig? {
+        switch name {
+        case "tiny": return .tiny(vocabSize: vocabSize)
+        case "classroom": return .classroom(vocabSize: vocabSize)
+        default: return nil
+        }
+    }
+
+    public var headSize: Int { channels / max(heads, 1) }
+
+    /// Checks the numbers make a model this code can run; the message says what is wrong.
+    public func validate() throws {
+        func fail(_ why: String) -> ConfigError { ConfigError(message: "invalid model config \(self): \(why)") }
+        guard vocabSize >= 2, vocabSize <= 1 << 20 else { throw fail("vocabSize must be in 2...1048576") }
+        guard blockSize >= 1, blockSize <= 1 << 14 else { throw fail("blockSize must be in 1...16384") }
+        guard layers >= 1, layers <= 64 else { throw fail("layers must be in 1...64") }
+        guard heads >= 1, channels >= 8, channels <= 1 << 14 else { throw fail("heads >= 1 and channels in 8...16384") }
+        guard channels % heads == 0 else { throw fail("channels must be a multiple of heads") }
+        guard headSize % 8 == 0 else { throw fail("head size (channels/heads) must be a multiple of 8 for the SIMD kernels") }
+    }
+
+    public var description: String {
+        "V=\(vocabSize) T=\(blockSize) L=\(layers) H=\(heads) C=\(channels)"
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

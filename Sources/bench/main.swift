@@ -1,0 +1,186 @@
+// bench: how fast is the engine on this machine?
+//
+//     swift run -c release bench --config classroom [--json] [--steps N] [--threads N]
+//
+// Prints matmul GFLOP/s at the shapes one training step uses, training and
+// forward tokens/s (B x T tokens per step), batched KV-cache generation
+// tokens/s, and peak memory. Compare with the PyTorch yardstick in
+// ../shared/anchors (same configs) run on the same machine just before or after.
+
+import Foundation
+import Kernels
+import TinyGPT
+
+struct BenchError: Error, CustomStringConvertible { let description: String }
+
+let usage = "usage: bench [--config tiny|classroom] [--json] [--steps N] [--threads N]"
+
+func parse() throws -> (config: String, json: Bool, steps: Int, threads: Int?) {
+    var config = "classroom", json = false, steps = 20
+    var threads: Int?
+    var args = Array(CommandLine.arguments.dropFirst())
+    while !args.isEmpty {
+        let a = args.removeFirst()
+        func value() throws -> String {
+            guard !args.isEmpty else { throw BenchError(description: "\(a) needs a value") }
+            return args.removeFirst()
+        }
+        switch a {
+        case "--config": config = try value()
+        case "--json": json = true
+        case "--steps":
+            guard let n = Int(try value()), n >= 1 else { throw BenchError(description: "--steps needs a positive integer") }
+            steps = n
+        case "--threads":
+            guard let n = Int(try value()), n >= 1 else { throw BenchError(description: "--threads needs a positive integer") }
+            threads = n
+        case "--help", "-h":
+            print(usage); exit(0)
+        default: throw BenchError(description: "unknown option '\(a)'")
+        }
+    }
+    return (config, json, steps, threads)
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024  // Linux reports kilobytes
+}
+
+let opts: (config: String, json: Bool, steps: Int, threads: Int?)
+do { opts = try parse() } catch {
+    FileHandle.standardError.write("error: \(error)\n\(usage)\n".data(using: .utf8)!)
+    exit(2)
+}
+guard let cfg = GPTConfig.named(opts.config) else {
+    FileHandle.standardError.write("error: unknown config '\(opts.config)' (tiny or classroom)\n".data(using: .utf8)!)
+    exit(2)
+}
+if let t = opts.threads { Parallel.threads = t }
+let B = 16, T = cfg.blockSize, C = cfg.channels, V = cfg.vocabSize
+var rng = RNG(seed: 1)
+
+// 1. Matmul at the training step's shapes: M = B*T rows, (K, N) per layer type.
+let M = B * T
+let shapes = [(C, 3 * C, "qkv"), (C, C, "attn proj"), (C, 4 * C, "mlp fc"), (4 * C, C, "mlp proj"), (C, V, "logits")]
+var matmulRows: [(String, Double, Double)] = []
+var totalFlops = 0.0, totalTime = 0.0
+for (K, N, name) in shapes {
+    let a = FloatBuffer(count: M * K), w = FloatBuffer(count: N * K), o = FloatBuffer(count: M * N)
+    let da = FloatBuffer(count: M * K), dw = FloatBuffer(count: N * K)
+    for i in 0..<a.count { a[i] = rng.normal() }
+    for i in 0..<w.count { w[i] = rng.normal() }
+    let reps = 20
+    var tf: [Double] = [], tb: [Double] = []
+    for r in 0..<(reps + 3) {
+        let t0 = now()
+        matmul_forward(o.ptr, a.ptr, w.ptr, nil, M: M, K: K, N: N)
+        let t1 = now()
+        matmul_backward(da.ptr, dw.ptr, nil, o.ptr, a.ptr, w.ptr, M: M, K: K, N: N)
+        let t2 = now()
+        if r >= 3 { tf.append(t1 - t0); tb.append(t2 - t1) }
+    }
+    let flops = 2.0 * Double(M * K * N)
+    matmulRows.append(("\(name) \(M)x\(K)x\(N)", flops / median(tf) / 1e9, 2 * flops / median(tb) / 1e9))
+    totalFlops += 3 * flops
+    totalTime += median(tf) + median(tb)
+}
+let matmulGflops = totalFlops / totalTime / 1e9
+
+// 2. Training: forward + cross-entropy + backward + AdamW on random tokens.
+let model: GPT
+do { model = try GPT(config: cfg, seed: 1) } catch {
+    FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
+    exit(1)
+}
+let opt = AdamW(for: model)
+var tokens = [Int32](repeating: 0, count: B * T), targets = [Int32](repeating: 0, count: B * T)
+let weights = [Float](repeating: 1 / Float(B * T), count: B * T)
+var trainTimes: [Double] = []
+var firstLoss: Float = 0, lastLoss: Float = 0
+let data = (0..<4096).map { _ in Int32(rng.int(below: V)) }
+for step in 0..<(opts.steps + 3) {
+    for b in 0..<B {
+        // A repeating random pattern, so the loss has something to learn.
+        let start = rng.int(below: data.count - T - 1)
+        for t in 0..<T { tokens[b * T + t] = data[(start + t) % 64]; targets[b * T + t] = data[(start + t + 1) % 64] }
+    }
+    let t0 = now()
+    model.zeroGrad()
+    let loss = model.forwardBackward(tokens: tokens, targets: targets, weights: weights, B: B, T: T)
+    clip_grad_norm(model.grads.ptr, N: model.parameterCount, maxNorm: 1)
+    opt.update(model, lr: 1e-3)
+    let dt = now() - t0
+    if step == 0 { firstLoss = loss }
+    lastLoss = loss
+    if step >= 3 { trainTimes.append(dt) }
+}
+let stepMs = median(trainTimes) * 1000
+let trainTokensPerSec = Double(B * T) / median(trainTimes)
+
+// 3. Forward only (+ loss), as in evaluation.
+var fwdTimes: [Double] = []
+for r in 0..<(opts.steps + 3) {
+    let t0 = now()
+    model.forward(tokens, B: B, T: T)
+    model.crossEntropy(targets)
+    if r >= 3 { fwdTimes.append(now() - t0) }
+}
+let forwardTokensPerSec = Double(B * T) / median(fwdTimes)
+
+// 4. Generation: 16 sequences at once, KV cache, sampling at temperature 1.
+let genBatch = 16, promptLength = 8
+let newTokens = T - promptLength
+var genTimes: [Double] = []
+for r in 0..<4 {
+    let prompts = (0..<genBatch).map { _ in (0..<promptLength).map { _ in rng.int(below: V) } }
+    let t0 = now()
+    let out = model.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: newTokens), rng: &rng)
+    let dt = now() - t0
+    precondition(out.allSatisfy { $0.tokens.count == newTokens })
+    if r >= 1 { genTimes.append(dt) }
+}
+let generateTokensPerSec = Double(genBatch * newTokens) / median(genTimes)
+let rss = peakRSSMegabytes()
+
+#if DEBUG
+let build = "debug"
+#else
+let build = "release"
+#endif
+
+if opts.json {
+    let object: [String: Any] = [
+        "config": opts.config, "build": build, "threads": Parallel.threads, "params": model.parameterCount,
+        "batch": B, "seq": T,
+        "train_tokens_per_s": Int(trainTokensPerSec.rounded()),
+        "train_step_ms": (stepMs * 100).rounded() / 100,
+        "forward_tokens_per_s": Int(forwardTokensPerSec.rounded()),
+        "generate_tokens_per_s": Int(generateTokensPerSec.rounded()),
+        "matmul_gflops": (matmulGflops * 10).rounded() / 10,
+        "peak_rss_mb": (rss * 10).rounded() / 10,
+    ]
+    let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
+} else {
+    print("bench: \(opts.config) (\(cfg)), \(model.parameterCount) parameters, batch \(B) x \(T), \(Parallel.threads) threads, \(build) build")
+    print("")
+    print("matmul (forward | backward)                 GFLOP/s")
+    for (name, f, b) in matmulRows {
+        print("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(String(format: "%7.1f | %7.1f", f, b))")
+    }
+    print("  all shapes, forward + backward     \(String(format: "%10.1f", matmulGflops))")
+    print("")
+    print(String(format: "train     %9.0f tokens/s  (%.1f ms/step, loss %.3f -> %.3f)", trainTokensPerSec, stepMs, firstLoss, lastLoss))
+    print(String(format: "forward   %9.0f tokens/s", forwardTokensPerSec))
+    print(String(format: "generate  %9.0f tokens/s  (%d sequences, KV cache)", generateTokensPerSec, genBatch))
+    print(String(format: "peak memory %7.1f MB", rss))
+}

@@ -1,0 +1,114 @@
+import Testing
+import TestSupport
+import Kernels
+
+/// The plain triple loop, in Double: the definition gemm must agree with.
+func naiveGemm(M: Int, N: Int, K: Int, A: [Float], lda: Int, transA: Bool, B: [Float], ldb: Int, transB: Bool) -> [Double] {
+    var c = [Double](repeating: 0, count: M * N)
+    for m in 0..<M {
+        for n in 0..<N {
+            var s = 0.0
+            for k in 0..<K {
+                let a = transA ? A[k * lda + m] : A[m * lda + k]
+                let b = transB ? B[n * ldb + k] : B[k * ldb + n]
+                s += Double(a) * Double(b)
+            }
+            c[m * N + n] = s
+        }
+    }
+    return c
+}
+
+@Suite("Matmul")
+struct MatmulTests {
+    @Test("gemm matches the naive triple loop at odd sizes, every transposition, 1 and 2 threads",
+          arguments: [(1, 1, 1), (7, 5, 3), (33, 17, 9), (130, 33, 257), (6, 16, 300), (13, 130, 7)])
+    func gemmMatchesNaive(size: (Int, Int, Int)) {
+        let (M, N, K) = size
+        for transA in [false, true] {
+            for transB in [false, true] {
+                let A = randomArray(M * K, seed: 1)
+                let B = randomArray(K * N, seed: 2)
+                let lda = transA ? M : K, ldb = transB ? K : N
+                let expected = naiveGemm(M: M, N: N, K: K, A: A, lda: lda, transA: transA, B: B, ldb: ldb, transB: transB)
+                var results: [[Float]] = []
+                for threads in [1, 2] {
+                    var C = [Float](repeating: 0, count: M * N)
+                    gemm(M: M, N: N, K: K, A: A, lda: lda, transA: transA, B: B, ldb: ldb, transB: transB,
+                         C: &C, ldc: N, accumulate: false, threads: threads)
+                    var worst = 0.0
+                    for i in 0..<(M * N) { worst = max(worst, abs(Double(C[i]) - expected[i])) }
+                    #expect(worst < 1e-3 * Double(K).squareRoot(),
+                            "gemm \(M)x\(N)x\(K) transA=\(transA) transB=\(transB) threads=\(threads): max error \(worst)")
+                    results.append(C)
+                }
+                #expect(results[0] == results[1], "1 and 2 threads must give bit-identical results")
+            }
+        }
+    }
+
+    @Test("gemm with accumulate adds to C instead of overwriting it")
+    func accumulate() {
+        let M = 9, N = 20, K = 11
+        let A = randomArray(M * K, seed: 3), B = randomArray(K * N, seed: 4)
+        var C = [Float](repeating: 1, count: M * N)
+        gemm(M: M, N: N, K: K, A: A, lda: K, transA: false, B: B, ldb: N, transB: false, C: &C, ldc: N, accumulate: true)
+        let expected = naiveGemm(M: M, N: N, K: K, A: A, lda: K, transA: false, B: B, ldb: N, transB: false)
+        for i in 0..<(M * N) { #expect(abs(Double(C[i]) - (expected[i] + 1)) < 1e-3) }
+    }
+
+    @Test("matmul_forward is inp · weightᵀ + bias")
+    func forwardWithBias() {
+        let M = 5, K = 12, N = 7
+        let inp = randomArray(M * K, seed: 5), w = randomArray(N * K, seed: 6), b = randomArray(N, seed: 7)
+        var out = [Float](repeating: 0, count: M * N)
+        matmul_forward(&out, inp, w, b, M: M, K: K, N: N)
+        for m in 0..<M {
+            for n in 0..<N {
+                var s = Double(b[n])
+                for k in 0..<K { s += Double(inp[m * K + k]) * Double(w[n * K + k]) }
+                #expect(abs(Double(out[m * N + n]) - s) < 1e-4)
+            }
+        }
+    }
+
+    @Test("matmul_backward: dinp, dweight and dbias match finite differences")
+    func backwardGradients() {
+        let M = 7, K = 9, N = 18
+        var inp = randomArray(M * K, seed: 8), w = randomArray(N * K, seed: 9), b = randomArray(N, seed: 10)
+        let r = randomArray(M * N, seed: 11)
+        func loss(_ inp: [Float], _ w: [Float], _ b: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: M * N)
+            matmul_forward(&out, inp, w, b, M: M, K: K, N: N)
+            return project(out, r)
+        }
+        var dinp = [Float](repeating: 0, count: M * K), dw = [Float](repeating: 0, count: N * K)
+        var db = [Float](repeating: 0, count: N)
+        matmul_backward(&dinp, &dw, &db, r, inp, w, M: M, K: K, N: N)
+        let (w0, b0, inp0) = (w, b, inp)
+        #expect(GradCheck.check(&inp, analytic: dinp) { loss($0, w0, b0) } < GradCheck.tolerance)
+        #expect(GradCheck.check(&w, analytic: dw) { loss(inp0, $0, b0) } < GradCheck.tolerance)
+        #expect(GradCheck.check(&b, analytic: db) { loss(inp0, w0, $0) } < GradCheck.tolerance)
+    }
+
+    @Test("the gradient checker catches a wrong gradient (dweight transposed, or 5% too large)")
+    func checkerCatchesMistakes() {
+        let M = 6, K = 6, N = 6
+        let inp = randomArray(M * K, seed: 12), b = randomArray(N, seed: 13)
+        var w = randomArray(N * K, seed: 14)
+        let r = randomArray(M * N, seed: 15)
+        var dw = [Float](repeating: 0, count: N * K)
+        matmul_backward(nil, &dw, nil, r, inp, w, M: M, K: K, N: N)
+        var transposed = dw
+        for n in 0..<N { for k in 0..<K { transposed[n * K + k] = dw[k * K + n] } }
+        let scaled = dw.map { $0 * 1.05 }
+        func loss(_ w: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: M * N)
+            matmul_forward(&out, inp, w, b, M: M, K: K, N: N)
+            return project(out, r)
+        }
+        #expect(GradCheck.check(&w, analytic: dw, loss: loss) < GradCheck.tolerance)
+        #expect(GradCheck.check(&w, analytic: transposed, loss: loss) > GradCheck.tolerance)
+        #expect(GradCheck.check(&w, analytic: scaled, loss: loss) > GradCheck.tolerance)
+    }
+}

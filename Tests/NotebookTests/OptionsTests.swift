@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import Notebook
+
+/// The command line every lesson understands.
+@Suite struct OptionsTests {
+    func parse(_ args: [String]) throws -> Options { try Options.parse(args, defaultOutDir: "/pkg/runs") }
+
+    @Test func noFlagsGiveTheDefaults() throws {
+        let o = try parse([])
+        #expect(o == Options(outDir: "/pkg/runs"))
+        #expect(o.seed == 1337 && !o.quick && !o.pause && !o.help && !o.list && o.only == nil && o.from == nil)
+    }
+
+    @Test(arguments: [
+        ["--quick", "--pause", "--seed", "7", "--out", "/tmp/x", "--step", "3"],
+        ["--quick", "--pause", "--seed=7", "--out=/tmp/x", "--step=3"],
+    ])
+    func everyFlagInBothForms(args: [String]) throws {
+        let o = try parse(args)
+        #expect(o.quick && o.pause)
+        #expect(o.seed == 7)
+        #expect(o.outDir == "/tmp/x")
+        #expect(o.only == 3 && o.from == nil)
+    }
+
+    @Test func fromHelpAndList() throws {
+        #expect(try parse(["--from", "2"]).from == 2)
+        #expect(try parse(["--from=4"]).from == 4)
+        #expect(try parse(["--help"]).help)
+        #expect(try parse(["-h"]).help)
+        #expect(try parse(["--list"]).list)
+        #expect(try parse(["--seed", "18446744073709551615"]).seed == UInt64.max)
+    }
+
+    @Test(arguments: [
+        (["--bogus"], "--bogus"),
+        (["--seed"], "--seed"),
+        (["--out"], "--out"),
+        (["--seed", "--quick"], "--seed"),
+        (["--seed", "abc"], "--seed"),
+        (["--seed=-1"], "--seed"),
+        (["--seed="], "--seed"),
+        (["--step", "0"], "--step"),
+        (["--step", "two"], "--step"),
+        (["--from=-3"], "--from"),
+        (["--quick=yes"], "--quick"),
+        (["--step", "1", "--from", "2"], "--step"),
+        (["lesson"], "lesson"),
+    ])
+    func badFlagsThrowAUsageErrorNamingTheFlag(args: [String], flag: String) {
+        #expect {
+            try parse(args)
+        } throws: { error in
+            guard let usage = error as? UsageError else { return false }
+            return usage.description.contains(flag) && !usage.description.contains("\n")
+        }
+    }
+
+    @Test func defaultOutDirIsRunsInThePackageRoot() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nb-\(UUID().uuidString)")
+        let sub = root.appendingPathComponent("Lessons/deep")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "// swift-tools-version:6.0\n".write(to: root.appendingPathComponent("Package.swift"), atomically: true, encoding: .utf8)
+        #expect(Options.defaultOutDir(from: sub.path) == root.standardizedFileURL.path + "/runs")
+        #expect(findPackageRoot(from: "/") == nil)
+        #expect(Options.defaultOutDir(from: "/") == "/runs")
+    }
+
+    @Test func usageListsEveryFlag() {
+        let text = usageText(name: "lesson09-x", title: "A title")
+        #expect(text.contains("lesson09-x") && text.contains("A title"))
+        for flag in ["--help", "--list", "--step N", "--from N", "--quick", "--seed N", "--pause", "--out DIR"] {
+            #expect(text.contains(flag))
+        }
+    }
+}
