@@ -36,6 +36,8 @@ let package = Package(
         .library(name: "TinyGPT", targets: ["TinyGPT"]),
         .library(name: "Curriculum", targets: ["Curriculum"]),
         .library(name: "Notebook", targets: ["Notebook"]),
+        .executable(name: "lesson00-transformer", targets: ["lesson00-transformer"]),
+        .executable(name: "lesson01-pretrain", targets: ["lesson01-pretrain"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "make-data", targets: ["make-data"]),
     ],
@@ -43,13 +45,16 @@ let package = Package(
         // Libraries, dependencies pointing one way: Kernels <- TinyGPT <- Curriculum.
         .target(name: "Kernels", swiftSettings: hot),
         .target(name: "TinyGPT", dependencies: ["Kernels"], swiftSettings: hot),
-        .target(name: "Curriculum", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
+        .target(name: "Curriculum", dependencies: ["TinyGPT", "Kernels", "Notebook"], swiftSettings: hot),
         .target(name: "Notebook"),
 
         // Tools.
         .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
         .executableTarget(name: "make-data", dependencies: ["Curriculum"]),
 
+        // The lessons, in course order.
+        lesson("lesson00-transformer"),
+        lesson("lesson01-pretrain"),
 
         // Tests: kernels and model, the toy world, the runner, one suite per lesson.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
@@ -57,6 +62,7 @@ let package = Package(
         .testTarget(name: "TinyGPTTests", dependencies: ["TinyGPT", "Kernels", "TestSupport"]),
         .testTarget(name: "CurriculumTests", dependencies: ["Curriculum", "TinyGPT", "Kernels"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook"]),
+        .testTarget(name: "LessonTests", dependencies: ["Curriculum", "TinyGPT", "Kernels"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -28,6 +28,7 @@ public final class AdamW {
 public struct NonFiniteError: Error, CustomStringConvertible {
     public let tensor: String
     public let step: Int
+    public init(tensor: String, step: Int) { self.tensor = tensor; self.step = step }
     public var description: String {
         "training diverged at step \(step): tensor '\(tensor)' has a NaN or infinite gradient"
     }

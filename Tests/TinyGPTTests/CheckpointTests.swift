@@ -3,8 +3,9 @@ import Testing
 import TestSupport
 import TinyGPT
 
+/// A path in a folder of its own (tests run in parallel and must not see each other's files).
 func tempPath(_ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinygpt-tests-\(getpid())")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinygpt-tests-\(getpid())/\(name).d")
     try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir.appendingPathComponent(name).path
 }

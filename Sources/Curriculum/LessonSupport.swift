@@ -1,0 +1,48 @@
+import Foundation
+import Notebook
+import TinyGPT
+
+/// The glue every lesson shares between the training code and the notebook's output.
+extension Notebook {
+    /// Where this run keeps checkpoints and report.json (`--out`, plus `quick/` with `--quick`).
+    public var run: RunDirectory { RunDirectory(outDir: options.outDir, quick: options.quick) }
+
+    /// A progress bar fed by a training loop: loss, held-out loss when measured, tokens/s.
+    public func trainingProgress(steps: Int, label: String) -> (TrainProgress) -> Void {
+        let bar = progress(total: steps, label: label)
+        var lastEval: Double?
+        return { p in
+            if let e = p.evalLoss { lastEval = e }
+            var metrics: [(String, Double)] = [("loss", p.loss)]
+            if let e = lastEval { metrics.append(("held-out", e)) }
+            metrics.append(("tok/s", p.tokensPerSecond.rounded()))
+            bar.update(p.step, metrics: metrics)
+            if p.step == p.steps { bar.finish() }
+        }
+    }
+
+    /// The training curve (smoothed over ~20 steps so the trend shows through the noise)
+    /// next to the held-out curve (drawn at the same x scale: one point per step).
+    public func lossChart(_ log: TrainLog, title: String = "loss (nats per token) by training step") {
+        let window = max(1, log.trainLoss.count / 30)
+        var smooth: [Double] = []
+        var acc = 0.0
+        for (i, v) in log.trainLoss.enumerated() {
+            acc += v
+            if i >= window { acc -= log.trainLoss[i - window] }
+            smooth.append(acc / Double(min(i + 1, window)))
+        }
+        // Held-out loss is measured every few steps; hold each value until the next.
+        var held: [Double] = []
+        var k = 0
+        for step in 1...max(1, log.trainLoss.count) {
+            while k + 1 < log.evalLoss.count && log.evalLoss[k + 1].step <= step { k += 1 }
+            held.append(log.evalLoss.isEmpty ? .nan : log.evalLoss[k].loss)
+        }
+        chart(title: title, series: [("train (smoothed)", smooth), ("held-out", held)], xLabel: "steps")
+    }
+}
+
+/// Numbers printed the same way in every lesson.
+public func fmt(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
+public func pct(_ x: Double) -> String { String(format: "%.0f%%", 100 * x) }

@@ -1,0 +1,106 @@
+import Foundation
+import Kernels
+import TinyGPT
+
+/// How long and how hard to train.
+public struct TrainConfig: Sendable {
+    public var steps: Int
+    public var batchSize: Int
+    public var seqLen: Int
+    public var schedule: LRSchedule
+    public var adam: AdamWConfig
+    /// Gradients are scaled down if their global norm exceeds this.
+    public var clipNorm: Float
+    /// Measure held-out loss every this many steps (and at the end).
+    public var evalEvery: Int
+    /// Seed of the batch sampler.
+    public var seed: UInt64
+
+    public init(steps: Int, batchSize: Int, seqLen: Int, schedule: LRSchedule, adam: AdamWConfig = AdamWConfig(),
+                clipNorm: Float = 1, evalEvery: Int, seed: UInt64) {
+        self.steps = steps; self.batchSize = batchSize; self.seqLen = seqLen; self.schedule = schedule
+        self.adam = adam; self.clipNorm = clipNorm; self.evalEvery = evalEvery; self.seed = seed
+    }
+
+    public var tokensPerStep: Int { batchSize * seqLen }
+}
+
+/// What happened during training: the curves a lesson charts.
+public struct TrainLog: Sendable {
+    public var trainLoss: [Double] = []
+    /// (step, held-out loss), including step 0 (before training) and the last step.
+    public var evalLoss: [(step: Int, loss: Double)] = []
+    public var tokensSeen = 0
+    public var seconds = 0.0
+    public init() {}
+}
+
+/// Live numbers for a progress bar.
+public struct TrainProgress: Sendable {
+    public let step: Int
+    public let steps: Int
+    public let loss: Double
+    public let lr: Float
+    public let tokensPerSecond: Double
+    public let evalLoss: Double?
+}
+
+/// Mean loss in nats per target token over the batches (forward only).
+public func evaluateLoss(_ model: GPT, _ batches: [Batch]) -> Double {
+    var total = 0.0, count = 0
+    for batch in batches {
+        model.forward(batch.inputs, B: batch.B, T: batch.T)
+        let losses = model.crossEntropy(batch.targets)
+        for (loss, target) in zip(losses, batch.targets) where target >= 0 {
+            total += Double(loss)
+            count += 1
+        }
+    }
+    return count > 0 ? total / Double(count) : .nan
+}
+
+/// One optimizer step on one batch: forward, weighted cross-entropy, backward, clip, AdamW.
+/// Throws (and leaves the weights untouched) if a gradient is NaN or infinite.
+@discardableResult
+public func trainStep(_ model: GPT, _ optimizer: AdamW, _ batch: Batch, lr: Float, clipNorm: Float, step: Int) throws -> Double {
+    model.zeroGrad()
+    let loss = model.forwardBackward(tokens: batch.inputs, targets: batch.targets, weights: batch.weights,
+                                     B: batch.B, T: batch.T)
+    if !loss.isFinite || model.firstNonFiniteGradient() != nil {
+        throw NonFiniteError(tensor: model.firstNonFiniteGradient() ?? "loss", step: step)
+    }
+    clip_grad_norm(model.grads.ptr, N: model.parameterCount, maxNorm: clipNorm)
+    optimizer.update(model, lr: lr)
+    return Double(loss)
+}
+
+/// The next-token-prediction training loop, used by pretraining and mid-training.
+///
+/// Each step: sample a batch of random windows, take one `trainStep` at the
+/// scheduled learning rate. Every `evalEvery` steps, measure held-out loss.
+public func trainLanguageModel(_ model: GPT, data: TokenStream, evalBatches: [Batch], config: TrainConfig,
+                               progress: (TrainProgress) -> Void = { _ in }) throws -> TrainLog {
+    var log = TrainLog()
+    var rng = RNG(seed: config.seed)
+    let optimizer = AdamW(for: model, config: config.adam)
+    let start = Date()
+    log.evalLoss.append((0, evaluateLoss(model, evalBatches)))
+    for step in 0..<config.steps {
+        let batch = data.randomBatch(B: config.batchSize, T: config.seqLen, rng: &rng)
+        let lr = config.schedule.lr(step)
+        let loss = try trainStep(model, optimizer, batch, lr: lr, clipNorm: config.clipNorm, step: step + 1)
+        log.trainLoss.append(loss)
+        log.tokensSeen += config.tokensPerStep
+        var evalLoss: Double?
+        if (step + 1) % config.evalEvery == 0 || step + 1 == config.steps {
+            let measured = evaluateLoss(model, evalBatches)
+            log.evalLoss.append((step + 1, measured))
+            evalLoss = measured
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        progress(TrainProgress(step: step + 1, steps: config.steps, loss: loss, lr: lr,
+                               tokensPerSecond: Double(log.tokensSeen) / max(elapsed, 1e-9), evalLoss: evalLoss))
+    }
+    log.seconds = Date().timeIntervalSince(start)
+    return log
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import Curriculum
+import Kernels
+import TinyGPT
+
+/// Exercise checker for lesson01: quick pretraining must really learn the toy world.
+@Suite("Lesson01: pretraining")
+struct Lesson01Tests {
+    @Test("quick pretraining cuts the held-out loss to under half its initial value (~ln 96)")
+    func heldOutLossFalls() throws {
+        let result = try QuickChain.base.get()
+        let before = result.metrics["val_loss_init"] ?? .nan
+        let after = result.metrics["val_loss"] ?? .nan
+        #expect(abs(before - log(96.0)) < 0.2, "an untrained model should score about ln 96 = 4.56, got \(before)")
+        #expect(after < 0.5 * before, "held-out loss should fall below half of \(before), got \(after)")
+        // The training curve goes down too, not just the final number.
+        let log = result.log
+        let firstTenth = log.trainLoss.prefix(log.trainLoss.count / 10).reduce(0, +) / Double(log.trainLoss.count / 10)
+        let lastTenth = log.trainLoss.suffix(log.trainLoss.count / 10).reduce(0, +) / Double(log.trainLoss.count / 10)
+        #expect(lastTenth < firstTenth - 1, "training loss: first tenth \(firstTenth), last tenth \(lastTenth)")
+    }
+
+    @Test("samples after training are mostly toy-world words; the untrained model's are not")
+    func samplesBecomeWords() throws {
+        let trained = try QuickChain.base.get().model.copy()
+        let untrained = try GPT(config: trained.config, seed: QuickChain.seed)
+        guard let dir = DataFiles.defaultDataDirectory() else { Issue.record("no data/ folder"); return }
+        let vocabulary = Set(Probes.words(try DataFiles.loadPretrain(from: dir).train))
+        var rng = RNG(seed: 7)
+        let prompts = [String](repeating: "<|bos|>", count: 8)
+        let after = try Probes.complete(trained, prompts, temperature: 0.5, maxTokens: 60, rng: &rng).joined(separator: " ")
+        let before = try Probes.complete(untrained, prompts, temperature: 0.5, maxTokens: 60, rng: &rng).joined(separator: " ")
+        let rateAfter = Probes.wordRate(after, vocabulary: vocabulary)
+        let rateBefore = Probes.wordRate(before, vocabulary: vocabulary)
+        #expect(rateAfter > 0.5, "most words should be real after training, got \(rateAfter): \(after.prefix(120))")
+        #expect(rateBefore < 0.2, "the untrained model writes noise, got \(rateBefore)")
+        #expect(rateAfter > rateBefore + 0.3)
+    }
+
+    @Test("the base checkpoint is written, reloaded bit-exactly, and recorded in report.json")
+    func checkpointAndReport() throws {
+        let result = try QuickChain.base.get()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lesson01-\(getpid())").path
+        let run = RunDirectory(outDir: out, quick: true)
+        try saveStage(.base, model: result.model, step: 600, metrics: result.metrics, to: run)
+        let (loaded, info) = try loadStage(.base, from: run)
+        #expect(loaded.params.array == result.model.params.array)
+        #expect(info.stage == "base" && info.vocab == Tokenizer.standard.pieces)
+        let report = try Report.load(from: run.path)
+        #expect(report["base"]?["val_loss"] == result.metrics["val_loss"])
+        #expect(report["base"]?["val_loss_init"] != nil)
+        // Loading it as another stage is refused with a clear message.
+        #expect(throws: Error.self) { try loadStage(.mid, from: run) }
+    }
+}
