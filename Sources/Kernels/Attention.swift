@@ -91,22 +91,51 @@ public func attention_forward(_ out: FloatPtr, _ att: FloatPtr, _ qkv: ConstFloa
 }
 
 /// row[0..<n] = softmax(scale · row[0..<n]); row[n..<width] = 0 (the future is masked).
+/// Eight lanes at a time: this runs on T²/2 numbers per head, as often as the matmuls.
 @inline(__always)
 func masked_softmax_row(_ row: FloatPtr, _ n: Int, _ width: Int, _ scale: Float) {
-    var m = -Float.infinity
-    for j in 0..<n { row[j] *= scale; m = max(m, row[j]) }
-    var sum: Float = 0
+    let full = n / 8 * 8, tail = n - full
+    var m8 = SIMD8<Float>(repeating: -.infinity)
     var j = 0
-    while j + 8 <= n {
-        let e = exp8(load8(row + j) - m)
+    while j < full { let v = load8(row + j); m8 = m8.replacing(with: v, where: v .> m8); j += 8 }
+    var m = m8.max()
+    for k in full..<n { m = max(m, row[k]) }
+    m *= scale  // scale > 0, so max(scale·x) = scale·max(x)
+    let s8 = SIMD8<Float>(repeating: scale)
+    var sum8 = SIMD8<Float>()
+    j = 0
+    while j < full {
+        let e = exp8(load8(row + j) * s8 - m)
         store8(e, row + j)
-        sum += hsum(e)
+        sum8 += e
         j += 8
     }
-    while j < n { let e = exp1(row[j] - m); row[j] = e; sum += e; j += 1 }
-    let inv = 1 / sum
-    for j in 0..<n { row[j] *= inv }
-    for j in n..<width { row[j] = 0 }
+    var sum = hsum(sum8)
+    if tail > 0 {
+        let e = exp8(loadPartial(row + full, tail) * s8 - m)
+        storePartial(e, row + full, tail)
+        for k in 0..<tail { sum += e[k] }
+    }
+    let inv = SIMD8<Float>(repeating: 1 / sum)
+    j = 0
+    while j < full { store8(load8(row + j) * inv, row + j); j += 8 }
+    for k in full..<n { row[k] *= inv[0] }
+    if width > n { (row + n).update(repeating: 0, count: width - n) }
+}
+
+/// d[0..<n] = att ⊙ (d - Σ att·d) · scale: the softmax's backward, eight lanes at a time.
+@inline(__always)
+func softmax_backward_row(_ d: FloatPtr, _ att: ConstFloatPtr, _ n: Int, _ scale: Float) {
+    let full = n / 8 * 8
+    var w8 = SIMD8<Float>()
+    var j = 0
+    while j < full { w8 += load8(att + j) * load8(d + j); j += 8 }
+    var weighted = hsum(w8)
+    for k in full..<n { weighted += att[k] * d[k] }
+    let wv = SIMD8<Float>(repeating: weighted), sv = SIMD8<Float>(repeating: scale)
+    j = 0
+    while j < full { store8(load8(att + j) * (load8(d + j) - wv) * sv, d + j); j += 8 }
+    for k in full..<n { d[k] = att[k] * (d[k] - weighted) * scale }
 }
 
 /// Accumulates dqkv[B,T,3C] from dout[B,T,C], using the cached att[B,H,T,T].
@@ -137,11 +166,8 @@ public func attention_backward(_ dqkv: FloatPtr, _ dout: ConstFloatPtr, _ qkv: C
                  C: dv, ldc: 3 * C, accumulate: true, threads: 1)
             for i in 0..<rows {
                 let t = r0 + i
-                let row = ar + i * T, d = ds + i * T
-                var weighted: Float = 0
-                for t2 in 0...t { weighted += row[t2] * d[t2] }
-                for t2 in 0...t { d[t2] = row[t2] * (d[t2] - weighted) * scale }
-                for t2 in (t + 1)..<end { d[t2] = 0 }
+                softmax_backward_row(ds + i * T, ar + i * T, t + 1, scale)
+                if end > t + 1 { (ds + i * T + t + 1).update(repeating: 0, count: end - t - 1) }
             }
             gemm(M: rows, N: hs, K: end, A: ds, lda: T, transA: false, B: k, ldb: 3 * C, transB: false,
                  C: dq + r0 * 3 * C, ldc: 3 * C, accumulate: true, threads: 1)

@@ -53,19 +53,19 @@ public func gelu_forward(_ out: FloatPtr, _ inp: ConstFloatPtr, N: Int) {
     if tail > 0 { storePartial(gelu8(loadPartial(inp + chunks * 8, tail)), out + chunks * 8, tail) }
 }
 
-/// dinp[N] += gelu'(inp) · dout.
+/// dinp[N] = gelu'(inp) · dout (written, not added: in the model it is dinp's only source).
 public func gelu_backward(_ dinp: FloatPtr, _ inp: ConstFloatPtr, _ dout: ConstFloatPtr, N: Int) {
     let threads = Parallel.threads
     let chunks = N / 8
     Parallel.forEach(threads, work: N * 20) { part in
         for ch in Parallel.range(part, of: threads, n: chunks) {
             let i = ch * 8
-            store8(load8(dinp + i) + geluGrad8(load8(inp + i)) * load8(dout + i), dinp + i)
+            store8(geluGrad8(load8(inp + i)) * load8(dout + i), dinp + i)
         }
     }
     let i = chunks * 8, tail = N - i
     if tail > 0 {
-        let d = loadPartial(dinp + i, tail) + geluGrad8(loadPartial(inp + i, tail)) * loadPartial(dout + i, tail)
+        let d = geluGrad8(loadPartial(inp + i, tail)) * loadPartial(dout + i, tail)
         storePartial(d, dinp + i, tail)
     }
 }

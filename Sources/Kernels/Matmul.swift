@@ -25,8 +25,10 @@
 let MR = 6
 /// Columns of C computed together (two SIMD8 registers).
 let NR = 16
-/// Inner-dimension block: one packed A panel (MR x KC) and B panel (KC x NR) stay in L1/L2 cache.
+/// Inner-dimension block: a packed B panel (KC x NR floats, 16 KB) stays in L1 cache.
 let KC = 256
+/// A panels packed together per group: MCP x MR x KC floats (96 KB) stay in L2 cache.
+let MCP = 16
 
 public typealias FloatPtr = UnsafeMutablePointer<Float>
 public typealias ConstFloatPtr = UnsafePointer<Float>
@@ -48,12 +50,13 @@ public func matmul_forward(_ out: FloatPtr, _ inp: ConstFloatPtr, _ weight: Cons
 /// Accumulates the gradients of `matmul_forward`:
 /// dinp[M,K] += dout · weight, dweight[N,K] += doutᵀ · inp, dbias[N] += column sums of dout.
 /// Pass nil for a gradient you do not need (e.g. dinp of the first layer).
+/// With `overwriteInput`, dinp is written instead of added to (saves zeroing it first).
 public func matmul_backward(_ dinp: FloatPtr?, _ dweight: FloatPtr?, _ dbias: FloatPtr?,
                             _ dout: ConstFloatPtr, _ inp: ConstFloatPtr, _ weight: ConstFloatPtr,
-                            M: Int, K: Int, N: Int) {
+                            M: Int, K: Int, N: Int, overwriteInput: Bool = false) {
     if let dinp = dinp {
         gemm(M: M, N: K, K: N, A: dout, lda: N, transA: false, B: weight, ldb: K, transB: false,
-             C: dinp, ldc: K, accumulate: true)
+             C: dinp, ldc: K, accumulate: !overwriteInput)
     }
     if let dweight = dweight {
         // A[n][m] = dout[m*N + n]: dout read transposed.
@@ -122,37 +125,48 @@ public func gemm(M: Int, N: Int, K: Int,
     }
     // Phase 2: each thread owns a contiguous range of 6-row panels of C and walks
     // the K blocks in order, so every C element sums its products in the same order
-    // whatever the thread count.
+    // whatever the thread count. Within a K block, a group of up to MCP A panels is
+    // packed (it stays in L2), then each 16-column B panel is swept across the whole
+    // group while it sits in L1: B is the bigger stream per step, so it is the one kept close.
     Parallel.forEach(threads, work: M * N * K) { t in
         let panels = Parallel.range(t, of: threads, n: mPanels)
         if panels.isEmpty { return }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: MR * KC + MR * NR) { scratch in
-            let a = scratch.baseAddress!, tmp = a + MR * KC
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: MCP * MR * KC + MR * NR) { scratch in
+            let aBlock = scratch.baseAddress!, tmp = aBlock + MCP * MR * KC
             for kb in 0..<kBlocks {
                 let pc = kb * KC, kc = min(KC, K - pc)
                 let first = (pc == 0) && !accumulate
                 let bBlock = bPacked + pc * nPanels * NR
-                for ip in panels {
-                    let m0 = ip * MR
-                    let mr = min(MR, M - m0)
-                    packA(a, A, lda: lda, transA: transA, m0: m0, mr: mr, k0: pc, kc: kc)
+                var g0 = panels.lowerBound
+                while g0 < panels.upperBound {
+                    let g1 = min(g0 + MCP, panels.upperBound)
+                    for ip in g0..<g1 {
+                        let m0 = ip * MR
+                        packA(aBlock + (ip - g0) * MR * kc, A, lda: lda, transA: transA, m0: m0, mr: min(MR, M - m0), k0: pc, kc: kc)
+                    }
                     for jp in 0..<nPanels {
                         let n0 = jp * NR
                         let nr = min(NR, N - n0)
                         let b = bBlock + jp * NR * kc
-                        if mr == MR && nr == NR {
-                            microkernel(kc: kc, a: a, b: b, c: C + m0 * ldc + n0, ldc: ldc, overwrite: first)
-                        } else {
-                            // Edge tile: compute a full tile into scratch, copy the valid part.
-                            microkernel(kc: kc, a: a, b: b, c: tmp, ldc: NR, overwrite: true)
-                            for i in 0..<mr {
-                                let crow = C + (m0 + i) * ldc + n0
-                                for j in 0..<nr {
-                                    crow[j] = first ? tmp[i * NR + j] : crow[j] + tmp[i * NR + j]
+                        for ip in g0..<g1 {
+                            let m0 = ip * MR
+                            let mr = min(MR, M - m0)
+                            let a = aBlock + (ip - g0) * MR * kc
+                            if mr == MR && nr == NR {
+                                microkernel(kc: kc, a: a, b: b, c: C + m0 * ldc + n0, ldc: ldc, overwrite: first)
+                            } else {
+                                // Edge tile: compute a full tile into scratch, copy the valid part.
+                                microkernel(kc: kc, a: a, b: b, c: tmp, ldc: NR, overwrite: true)
+                                for i in 0..<mr {
+                                    let crow = C + (m0 + i) * ldc + n0
+                                    for j in 0..<nr {
+                                        crow[j] = first ? tmp[i * NR + j] : crow[j] + tmp[i * NR + j]
+                                    }
                                 }
                             }
                         }
                     }
+                    g0 = g1
                 }
             }
         }

@@ -34,12 +34,17 @@ public func adamw_update(_ params: FloatPtr, _ grads: ConstFloatPtr, _ m: FloatP
         let vhat = vi / correction2
         return (mi, vi, p - lr * (mhat / (vhat.squareRoot() + c.eps) + decay * p))
     }
-    var i = 0
-    while i + 8 <= N {
-        let (mi, vi, pi) = step8(load8(grads + i), load8(m + i), load8(v + i), load8(params + i))
-        store8(mi, m + i); store8(vi, v + i); store8(pi, params + i)
-        i += 8
+    // Every parameter is independent: split the vectors across threads in 8-aligned chunks.
+    let chunks = N / 8
+    let threads = Parallel.threads
+    Parallel.forEach(threads, work: N * 16, minWork: 1 << 18) { part in
+        for ch in Parallel.range(part, of: threads, n: chunks) {
+            let i = ch * 8
+            let (mi, vi, pi) = step8(load8(grads + i), load8(m + i), load8(v + i), load8(params + i))
+            store8(mi, m + i); store8(vi, v + i); store8(pi, params + i)
+        }
     }
+    let i = chunks * 8
     if i < N {
         let n = N - i
         let (mi, vi, pi) = step8(loadPartial(grads + i, n), loadPartial(m + i, n), loadPartial(v + i, n),

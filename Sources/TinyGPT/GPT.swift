@@ -135,9 +135,10 @@ public final class GPT {
         let dres = d + A.dResidual, dA = d + A.dA, dB = d + A.dB, dqkv = d + A.dQKV
         func zero(_ x: UnsafeMutablePointer<Float>, _ n: Int) { x.update(repeating: 0, count: n) }
 
+        // Each scratch buffer is written (overwriteInput) before it is read, so only the
+        // accumulated ones (dres, dqkv) need zeroing.
         // logits = lnf · wteᵀ
-        zero(dA, N * C)
-        matmul_backward(dA, g + layout.wte, nil, dlogits, a + A.lnf, p + layout.wte, M: N, K: C, N: V)
+        matmul_backward(dA, g + layout.wte, nil, dlogits, a + A.lnf, p + layout.wte, M: N, K: C, N: V, overwriteInput: true)
         zero(dres, N * C)
         layernorm_backward(dres, g + layout.lnfw, g + layout.lnfb, dA, a + A.layer(L - 1, A.residual3),
                            p + layout.lnfw, a + A.lnfMean, a + A.lnfRstd, N: N, C: C)
@@ -147,23 +148,21 @@ public final class GPT {
             let residual = l == 0 ? a + A.encoded : a + A.layer(l - 1, A.residual3)
             // dres holds d(res3). res3 = res2 + mlp(ln2(res2)): the gradient reaches res2 directly
             // (dres already) and through the MLP.
-            zero(dB, N * 4 * C)
             matmul_backward(dB, g + w.fcprojw, g + w.fcprojb, dres, a + A.layer(l, A.fchGelu), p + w.fcprojw,
-                            M: N, K: 4 * C, N: C)
+                            M: N, K: 4 * C, N: C, overwriteInput: true)
             let dfch = d + A.dFch
-            zero(dfch, N * 4 * C)
             gelu_backward(dfch, a + A.layer(l, A.fch), dB, N: N * 4 * C)
-            zero(dA, N * C)
-            matmul_backward(dA, g + w.fcw, g + w.fcb, dfch, a + A.layer(l, A.ln2), p + w.fcw, M: N, K: C, N: 4 * C)
+            matmul_backward(dA, g + w.fcw, g + w.fcb, dfch, a + A.layer(l, A.ln2), p + w.fcw, M: N, K: C, N: 4 * C,
+                            overwriteInput: true)
             layernorm_backward(dres, g + w.ln2w, g + w.ln2b, dA, a + A.layer(l, A.residual2), p + w.ln2w,
                                a + A.layer(l, A.ln2Mean), a + A.layer(l, A.ln2Rstd), N: N, C: C)
             // dres holds d(res2). res2 = residual + proj(attention(ln1(residual))).
-            zero(dA, N * C)
-            matmul_backward(dA, g + w.projw, g + w.projb, dres, a + A.layer(l, A.atty), p + w.projw, M: N, K: C, N: C)
+            matmul_backward(dA, g + w.projw, g + w.projb, dres, a + A.layer(l, A.atty), p + w.projw, M: N, K: C, N: C,
+                            overwriteInput: true)
             zero(dqkv, N * 3 * C)
             attention_backward(dqkv, dA, a + A.layer(l, A.qkv), a + A.att + l * A.attPerLayer, B: B, T: T, C: C, H: H)
-            zero(dA, N * C)
-            matmul_backward(dA, g + w.qkvw, g + w.qkvb, dqkv, a + A.layer(l, A.ln1), p + w.qkvw, M: N, K: C, N: 3 * C)
+            matmul_backward(dA, g + w.qkvw, g + w.qkvb, dqkv, a + A.layer(l, A.ln1), p + w.qkvw, M: N, K: C, N: 3 * C,
+                            overwriteInput: true)
             layernorm_backward(dres, g + w.ln1w, g + w.ln1b, dA, residual, p + w.ln1w,
                                a + A.layer(l, A.ln1Mean), a + A.layer(l, A.ln1Rstd), N: N, C: C)
             // dres now holds d(residual), the input of block l.

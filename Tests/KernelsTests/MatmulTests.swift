@@ -91,6 +91,17 @@ struct MatmulTests {
         #expect(GradCheck.check(&b, analytic: db) { loss(inp0, w0, $0) } < GradCheck.tolerance)
     }
 
+    @Test("matmul_backward with overwriteInput writes dinp instead of adding to it")
+    func overwriteInput() {
+        let M = 13, K = 9, N = 20
+        let inp = randomArray(M * K, seed: 16), w = randomArray(N * K, seed: 17), dout = randomArray(M * N, seed: 18)
+        var fromZero = [Float](repeating: 0, count: M * K)
+        matmul_backward(&fromZero, nil, nil, dout, inp, w, M: M, K: K, N: N)
+        var garbage = [Float](repeating: 123, count: M * K)
+        matmul_backward(&garbage, nil, nil, dout, inp, w, M: M, K: K, N: N, overwriteInput: true)
+        #expect(garbage == fromZero)
+    }
+
     @Test("the gradient checker catches a wrong gradient (dweight transposed, or 5% too large)")
     func checkerCatchesMistakes() {
         let M = 6, K = 6, N = 6
