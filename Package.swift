@@ -38,6 +38,9 @@ let package = Package(
         .library(name: "Notebook", targets: ["Notebook"]),
         .executable(name: "lesson00-transformer", targets: ["lesson00-transformer"]),
         .executable(name: "lesson01-pretrain", targets: ["lesson01-pretrain"]),
+        .executable(name: "lesson02-midtrain", targets: ["lesson02-midtrain"]),
+        .executable(name: "lesson03-sft", targets: ["lesson03-sft"]),
+        .executable(name: "chat", targets: ["chat"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "make-data", targets: ["make-data"]),
     ],
@@ -51,10 +54,13 @@ let package = Package(
         // Tools.
         .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
         .executableTarget(name: "make-data", dependencies: ["Curriculum"]),
+        .executableTarget(name: "chat", dependencies: ["Curriculum", "TinyGPT", "Kernels", "Notebook"]),
 
         // The lessons, in course order.
         lesson("lesson00-transformer"),
         lesson("lesson01-pretrain"),
+        lesson("lesson02-midtrain"),
+        lesson("lesson03-sft"),
 
         // Tests: kernels and model, the toy world, the runner, one suite per lesson.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),

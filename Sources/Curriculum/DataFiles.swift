@@ -16,6 +16,14 @@ public enum DataFiles {
     /// (so data/pretrain/train.txt in the package).
     public static let pretrainTrain = "pretrain/train.txt"
     public static let pretrainValid = "pretrain/valid.txt"
+    /// Mid-training splits (arithmetic, Q/A facts, long documents; see `MidtrainCorpus`).
+    public static let midtrainTrain = "midtrain/train.txt"
+    public static let midtrainValid = "midtrain/valid.txt"
+    /// SFT conversations, JSON lines (see `Conversations`): instruct and think, train and held-out.
+    public static let sftInstructTrain = "sft/instruct_train.jsonl"
+    public static let sftInstructValid = "sft/instruct_valid.jsonl"
+    public static let sftThinkTrain = "sft/think_train.jsonl"
+    public static let sftThinkValid = "sft/think_valid.jsonl"
 
     /// Why a data file could not be read or written.
     public struct DataError: Error, CustomStringConvertible, Sendable {
@@ -69,8 +77,20 @@ public enum DataFiles {
     @discardableResult
     public static func writePretrain(to dataDir: URL, seed: UInt64 = defaultSeed) throws -> [WrittenFile] {
         let docs = PretrainCorpus.generateDocuments(seed: seed)
+        return try write([(pretrainTrain, docs.train), (pretrainValid, docs.valid)], to: dataDir)
+    }
+
+    /// Generates the mid-training mix and writes data/midtrain/train.txt and valid.txt.
+    @discardableResult
+    public static func writeMidtrain(to dataDir: URL, seed: UInt64 = defaultSeed) throws -> [WrittenFile] {
+        let docs = MidtrainCorpus.generateDocuments(seed: seed)
+        return try write([(midtrainTrain, docs.train), (midtrainValid, docs.valid)], to: dataDir)
+    }
+
+    /// Writes lists of documents as text files under `dataDir`.
+    static func write(_ files: [(String, [String])], to dataDir: URL) throws -> [WrittenFile] {
         var written: [WrittenFile] = []
-        for (path, list) in [(pretrainTrain, docs.train), (pretrainValid, docs.valid)] {
+        for (path, list) in files {
             let url = dataDir.appendingPathComponent(path)
             let text = PretrainCorpus.join(list)
             do {
@@ -109,5 +129,43 @@ public enum DataFiles {
     public static func loadPretrain(from dataDir: URL) throws -> (train: String, valid: String) {
         (try loadText(dataDir.appendingPathComponent(pretrainTrain)),
          try loadText(dataDir.appendingPathComponent(pretrainValid)))
+    }
+
+    /// Loads both mid-training splits from a data directory.
+    public static func loadMidtrain(from dataDir: URL) throws -> (train: String, valid: String) {
+        (try loadText(dataDir.appendingPathComponent(midtrainTrain)),
+         try loadText(dataDir.appendingPathComponent(midtrainValid)))
+    }
+
+    /// The four SFT files' paths and contents, as `swift run make-data` writes them.
+    public static func sftFiles(seed: UInt64 = defaultSeed) -> [(path: String, text: String, count: Int)] {
+        let s = Conversations.generate(seed: seed)
+        return [(sftInstructTrain, s.instructTrain), (sftInstructValid, s.instructValid),
+                (sftThinkTrain, s.thinkTrain), (sftThinkValid, s.thinkValid)].map { ($0.0, Conversations.jsonl($0.1), $0.1.count) }
+    }
+
+    /// Generates the SFT conversations and writes data/sft/*.jsonl.
+    @discardableResult
+    public static func writeSFT(to dataDir: URL, seed: UInt64 = defaultSeed) throws -> [WrittenFile] {
+        try sftFiles(seed: seed).map { file in
+            let url = dataDir.appendingPathComponent(file.path)
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(file.text.utf8).write(to: url, options: .atomic)
+            } catch {
+                throw DataError("could not write \(url.path): \(error.localizedDescription)")
+            }
+            return WrittenFile(relativePath: file.path, url: url, bytes: file.text.utf8.count, documents: file.count)
+        }
+    }
+
+    /// Loads the four SFT files; a malformed line is an error naming the file and the line.
+    public static func loadSFT(from dataDir: URL) throws -> Conversations.Splits {
+        func load(_ path: String) throws -> [Conversations.Conversation] {
+            let url = dataDir.appendingPathComponent(path)
+            return try Conversations.parse(try loadText(url), file: url.path)
+        }
+        return Conversations.Splits(instructTrain: try load(sftInstructTrain), instructValid: try load(sftInstructValid),
+                                    thinkTrain: try load(sftThinkTrain), thinkValid: try load(sftThinkValid))
     }
 }

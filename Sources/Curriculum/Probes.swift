@@ -7,7 +7,12 @@ public enum Probes {
     public static func complete(_ model: GPT, _ prompts: [String], temperature: Float, maxTokens: Int,
                                 stopAt: Tokenizer.Special? = nil, rng: inout RNG,
                                 tokenizer: Tokenizer = .standard) throws -> [String] {
-        let ids = try prompts.map { try tokenizer.encodeWithSpecials($0) }
+        // A prompt longer than the context keeps only its end (the model cannot see more).
+        let keep = model.config.blockSize - 1
+        let ids = try prompts.map { p -> [Int] in
+            let all = try tokenizer.encodeWithSpecials(p)
+            return all.isEmpty ? [tokenizer.id(.bos)] : Array(all.suffix(keep))
+        }
         let room = model.config.blockSize - (ids.map(\.count).max() ?? 0)
         let options = SamplingOptions(temperature: temperature, stopToken: stopAt.map { tokenizer.id($0) },
                                       maxNewTokens: max(1, min(maxTokens, room)))

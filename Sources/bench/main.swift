@@ -57,11 +57,11 @@ func peakRSSMegabytes() -> Double {
 
 let opts: (config: String, json: Bool, steps: Int, threads: Int?)
 do { opts = try parse() } catch {
-    FileHandle.standardError.write("error: \(error)\n\(usage)\n".data(using: .utf8)!)
+    FileHandle.standardError.write(Data("error: \(error)\n\(usage)\n".utf8))
     exit(2)
 }
 guard let cfg = GPTConfig.named(opts.config) else {
-    FileHandle.standardError.write("error: unknown config '\(opts.config)' (tiny or classroom)\n".data(using: .utf8)!)
+    FileHandle.standardError.write(Data("error: unknown config '\(opts.config)' (tiny or classroom)\n".utf8))
     exit(2)
 }
 if let t = opts.threads { Parallel.threads = t }
@@ -98,7 +98,7 @@ let matmulGflops = totalFlops / totalTime / 1e9
 // 2. Training: forward + cross-entropy + backward + AdamW on random tokens.
 let model: GPT
 do { model = try GPT(config: cfg, seed: 1) } catch {
-    FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     exit(1)
 }
 let opt = AdamW(for: model)

@@ -71,8 +71,11 @@ let start = Date()
 
 if check {
     let fresh = PretrainCorpus.generate(seed: seed)
+    let mid = MidtrainCorpus.generate(seed: seed)
     var stale: [String] = []
-    for (path, expected) in [(DataFiles.pretrainTrain, fresh.train), (DataFiles.pretrainValid, fresh.valid)] {
+    for (path, expected) in [(DataFiles.pretrainTrain, fresh.train), (DataFiles.pretrainValid, fresh.valid),
+                             (DataFiles.midtrainTrain, mid.train), (DataFiles.midtrainValid, mid.valid)]
+                             + DataFiles.sftFiles(seed: seed).map({ ($0.path, $0.text) }) {
         let url = dataDir.appendingPathComponent(path)
         do {
             let onDisk = try DataFiles.loadText(url)
@@ -93,7 +96,8 @@ if check {
     print("data is up to date (seed \(seed))")
 } else {
     do {
-        let written = try DataFiles.writePretrain(to: dataDir, seed: seed)
+        let written = try DataFiles.writePretrain(to: dataDir, seed: seed) + DataFiles.writeMidtrain(to: dataDir, seed: seed)
+            + DataFiles.writeSFT(to: dataDir, seed: seed)
         for f in written {
             print("wrote \(f.url.path)  \(formatted(f.bytes)) bytes  \(formatted(f.documents)) documents")
         }

@@ -57,9 +57,10 @@ struct MatmulTests {
         for i in 0..<(M * N) { #expect(abs(Double(C[i]) - (expected[i] + 1)) < 1e-3) }
     }
 
-    @Test("matmul_forward is inp · weightᵀ + bias")
-    func forwardWithBias() {
-        let M = 5, K = 12, N = 7
+    @Test("matmul_forward is inp · weightᵀ + bias, for few rows (generation) and many (training)",
+          arguments: [1, 3, 5, 16, 17, 40])
+    func forwardWithBias(M: Int) {
+        let K = 12, N = 7
         let inp = randomArray(M * K, seed: 5), w = randomArray(N * K, seed: 6), b = randomArray(N, seed: 7)
         var out = [Float](repeating: 0, count: M * N)
         matmul_forward(&out, inp, w, b, M: M, K: K, N: N)

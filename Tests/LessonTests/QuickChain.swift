@@ -11,4 +11,13 @@ enum QuickChain {
 
     /// Stage `base`: quick pretraining from the fixed seed.
     static let base: Result<Pretrain.Result, Error> = Result { try Pretrain.run(quick: true, seed: seed) }
+
+    /// Stage `mid`: quick mid-training from a copy of the quick base model.
+    static let mid: Result<Midtrain.Result, Error> = Result {
+        try Midtrain.run(base: base.get().model.copy(), quick: true, seed: seed)
+    }
+
+    /// Stages `instruct` and `think`: quick SFT, each from its own copy of the quick mid model.
+    static let instruct: Result<SFT.Result, Error> = Result { try SFT.run(.instruct, from: mid.get().model.copy(), quick: true, seed: seed) }
+    static let think: Result<SFT.Result, Error> = Result { try SFT.run(.think, from: mid.get().model.copy(), quick: true, seed: seed) }
 }

@@ -1,0 +1,271 @@
+// lesson02-midtrain: denser, harder text and a longer context (stage `mid`).
+//
+//     swift run lesson02-midtrain            # ~3 minutes on 2 cores
+//     swift run lesson02-midtrain --quick    # seconds, tiny model
+import Curriculum
+import Foundation
+import Kernels
+import Notebook
+import TinyGPT
+
+let nb = Notebook(
+    name: "lesson02-midtrain",
+    title: "Mid-training: harder material and a longer context",
+    intro: """
+    The base model from lesson01 writes fluent toy-world stories, but it was fed what was \
+    plentiful: easy sentences. Mid-training is a second, shorter round of the same \
+    next-character prediction on a mix that is deliberately richer in what is rare and hard: \
+    here two-digit arithmetic and question/answer pairs. It is also where models learn to read \
+    further back: we double the context the model can see. Then we measure what each change bought \
+    and what it cost.
+    """,
+    next: "swift run lesson03-sft")
+
+let quick = nb.options.quick
+let seed = nb.options.seed
+let baseConfig = Pretrain.recipe(quick: quick, seed: seed)
+let (newContext, trainConfig, mix) = Midtrain.recipe(quick: quick, seed: seed)
+let oldContext = baseConfig.model.blockSize
+
+/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
+final class State {
+    var baseModel: GPT?
+    var data: Midtrain.Corpus?
+    var sticks: Midtrain.Yardsticks?
+    var trained: GPT?
+    var log: TrainLog?
+    var before: Midtrain.Measurement?
+    var after: Midtrain.Measurement?
+
+    func base() throws -> GPT {
+        if let m = baseModel { return m }
+        let m = try Pretrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
+                                         progress: nb.trainingProgress(steps: baseConfig.train.steps, label: "pretraining"))
+        baseModel = m
+        return m
+    }
+
+    func corpus() throws -> Midtrain.Corpus {
+        if let c = data { return c }
+        let c = try Midtrain.corpus()
+        data = c
+        return c
+    }
+
+    func yardsticks() throws -> Midtrain.Yardsticks {
+        if let y = sticks { return y }
+        let y = try Midtrain.yardsticks(try corpus(), quick: quick, seed: seed)
+        sticks = y
+        return y
+    }
+
+    func measuredBefore() throws -> Midtrain.Measurement {
+        if let m = before { return m }
+        let m = try Midtrain.measure(try base(), try yardsticks())
+        before = m
+        return m
+    }
+
+    /// The mid-trained model: this run's, or the checkpoint, or trained now.
+    func model() throws -> GPT {
+        if let m = trained { return m }
+        let m = try Midtrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
+                                         progress: nb.trainingProgress(steps: trainConfig.steps, label: "mid-training"))
+        trained = m
+        return m
+    }
+
+    func measuredAfter() throws -> Midtrain.Measurement {
+        if let m = after { return m }
+        let m = try Midtrain.measure(try model(), try yardsticks())
+        after = m
+        return m
+    }
+}
+let state = State()
+
+/// One line of model output, newlines shown as ⏎.
+func oneLine(_ s: String, _ n: Int = 60) -> String { String(s.prefix(n)).replacingOccurrences(of: "\n", with: "⏎") }
+
+let kindNames: [MidtrainCorpus.Kind: String] = [.arithmetic: "arithmetic", .facts: "Q/A facts", .long: "long documents"]
+
+nb.step("The mid-training mix", """
+    Mid-training keeps the objective (predict the next character) and changes the diet. \
+    data/midtrain/ (written by swift run make-data) holds three kinds of document the pretraining \
+    text had little of: dense two-digit sums in one fixed format, the world's facts as questions \
+    with short answers, and long documents, one person's week, longer than twice the model's \
+    context. A fourth ingredient is replay: a share of the old pretraining stories. Without it the \
+    model would drift towards the new text and lose some of what it knew (exercise 1 measures \
+    how much).
+
+    Held-out sums are disjoint from training ones by construction: a pair of numbers is held out \
+    (in every order, for + and -) when a hash of the pair ends in 0, about one pair in ten, and \
+    pretraining only ever used numbers up to 20.
+    """) {
+    let corpus = try state.corpus()
+    var rows: [[String]] = []
+    let shares: [(String, Double, [String])] = [
+        ("arithmetic", mix.arithmetic, corpus.train[.arithmetic] ?? []), ("Q/A facts", mix.facts, corpus.train[.facts] ?? []),
+        ("long documents", mix.long, corpus.train[.long] ?? []), ("replay (pretraining)", mix.replay, corpus.replay),
+    ]
+    for (name, share, docs) in shares {
+        let bytes = docs.map(\.utf8.count).reduce(0, +)
+        rows.append([name, pct(share), "\(docs.count)", "\(bytes / 1000) KB"])
+    }
+    nb.table(["ingredient", "share of training text", "documents", "size"], rows)
+    for kind in MidtrainCorpus.Kind.allCases {
+        guard let doc = corpus.train[kind]?.first else { continue }
+        nb.say("\(kindNames[kind] ?? kind.rawValue):")
+        for line in doc.split(separator: "\n").prefix(kind == .long ? 3 : 4) { nb.emit("    " + String(line)) }
+        if kind == .long { nb.emit("    ...") }
+    }
+    let train = Arithmetic.problems(heldOut: false).count, held = Arithmetic.problems(heldOut: true).count
+    nb.say("Two-digit problems: \(train) for training, \(held) held out; we test on \(Midtrain.evalProblemCount(quick: quick)) of the held-out ones.")
+}
+
+nb.step("The base model, measured", """
+    Three numbers, measured the same way before and after: exact-match accuracy on held-out \
+    sums and differences (the model completes "Q: 47 + 38 = ? A:" greedily; the number it writes \
+    must be right), the loss on characters \(oldContext) to \(2 * oldContext - 1) of held-out long \
+    documents (further in than the base model was ever trained to read), and the held-out \
+    pretraining loss lesson01 reported (what we do not want to lose).
+    """) {
+    let base = try state.base()
+    let before = try state.measuredBefore()
+    nb.table(["base model", "held-out sums right", "loss past char \(oldContext)", "pretraining loss"],
+             [["\(base.config)", pct(before.arithmetic), fmt(before.longLoss), fmt(before.textLoss)]])
+    let y = try state.yardsticks()
+    let graded = try Arithmetic.accuracy(base, Array(y.problems.prefix(4))).graded
+    for g in graded { nb.emit("    \(g.problem.prompt)\(oneLine(g.completion, 16))   (right: \(g.problem.answer))") }
+    nb.say("It has seen small sums in stories, not this format or numbers this big: it guesses.")
+    nb.result("base: sums right", pct(before.arithmetic))
+}
+
+nb.step("Stretching the context", """
+    The model stores one learned vector per position (wpe, \(oldContext) rows). To read \
+    \(newContext) characters it needs \(newContext - oldContext) more rows, and nothing has \
+    trained them yet. GPT.extendingContext (Sources/TinyGPT/ContextExtension.swift) copies every \
+    weight and fills the new rows. Which filling is best? Measured on the long documents, right \
+    after stretching, before any training:
+    """) {
+    let base = try state.base()
+    let y = try state.yardsticks()
+    var rows: [[String]] = []
+    let why: [PositionInit: String] = [
+        .periodic: "repeat the learned rows",
+        .interpolated: "squeeze: resample all rows",
+        .random: "fresh random rows",
+    ]
+    for fill in PositionInit.allCases {
+        let wide = try base.extendingContext(to: newContext, fill: fill)
+        rows.append([fill.rawValue + (fill == Midtrain.positionInit ? " (used)" : ""), why[fill] ?? "",
+                     fmt(evaluateLoss(wide, y.longBatches)), fmt(evaluateLoss(wide, y.textBatches))])
+    }
+    nb.table(["new rows", "how", "loss past char \(oldContext)", "pretraining loss"], rows)
+    nb.say("""
+        Random rows give the network no usable position, and so, surprisingly, do copied rows: \
+        with two positions sharing each vector, a head that finds "the previous character" by \
+        position finds two of them, one far back, and the predictions fall apart (a loss near \
+        ln 96 = 4.56 is a uniform guess). Interpolation keeps every position distinct and in \
+        order, just closer together, which the network can still read. Its price: the old \
+        positions move too, so the pretraining loss rises until training repairs it. We use it.
+        """)
+}
+
+nb.step("Mid-train", """
+    The same training loop as lesson01, from the base model's weights: \(trainConfig.steps) steps of \
+    \(trainConfig.batchSize) windows of \(newContext) characters (as many characters per step as \
+    pretraining, in windows twice as long). The learning rate warms up, then decays along a \
+    cosine to a twentieth of its peak, so the last steps polish instead of shaking.
+    """) {
+    let base = try state.base()
+    let (model, log) = try Midtrain.train(base: base, corpus: try state.corpus(), quick: quick, seed: seed,
+                                          progress: nb.trainingProgress(steps: trainConfig.steps, label: "mid-training"))
+    state.trained = model
+    state.log = log
+    state.after = nil
+    nb.lossChart(log, title: "loss on the mid-training mix (nats per token) by step")
+    nb.say("\(log.tokensSeen) tokens in \(fmt(log.seconds, 1)) s (\(Int(Double(log.tokensSeen) / max(log.seconds, 1e-9))) tokens/s).")
+}
+
+nb.step("Before and after", """
+    The same three measurements on the mid-trained model.
+    """) {
+    let before = try state.measuredBefore()
+    let after = try state.measuredAfter()
+    nb.table(["", "base", "mid-trained"], [
+        ["held-out sums right", pct(before.arithmetic), pct(after.arithmetic)],
+        ["loss past char \(oldContext) (long documents)", fmt(before.longLoss), fmt(after.longLoss)],
+        ["pretraining loss (held-out stories)", fmt(before.textLoss), fmt(after.textLoss)],
+    ])
+    let drift = after.textLoss / before.textLoss - 1
+    let kept = abs(drift) <= 0.1
+        ? "within 10%: the replayed stories kept what the base model knew."
+        : "more than the 10% we aim for: the new text crowded out some of the old (try a bigger replay share)."
+    nb.say("""
+        Sums went from \(pct(before.arithmetic)) to \(pct(after.arithmetic)) right. Past character \
+        \(oldContext) the loss went from \(fmt(before.longLoss)) to \(fmt(after.longLoss)). The \
+        pretraining loss moved by \(drift >= 0 ? "+" : "")\(pct(drift)), \(kept)
+        """)
+    nb.result("held-out sums right", "\(pct(before.arithmetic)) -> \(pct(after.arithmetic))")
+    nb.result("loss past char \(oldContext)", "\(fmt(before.longLoss)) -> \(fmt(after.longLoss))")
+    nb.result("pretraining loss", "\(fmt(before.textLoss)) -> \(fmt(after.textLoss))")
+}
+
+nb.step("What changed, in completions", """
+    Greedy completions from both models: two held-out sums, a question about the world, and a \
+    long held-out document cut just before a pet's name. Which pet depends on whose week it is, \
+    and that person was named more than \(oldContext) characters earlier. (The base model reads \
+    the long prompt with its context stretched, untrained.)
+    """) {
+    let base = try state.base(), mid = try state.model()
+    let y = try state.yardsticks()
+    var prompts: [(String, String)] = y.problems.prefix(1).map { ("<|bos|>" + $0.prompt, String($0.answer)) }
+    prompts += y.problems.suffix(1).map { ("<|bos|>" + $0.prompt, String($0.answer)) }
+    prompts.append(("<|bos|>Q: What is Ava's rabbit called? A:", "Coco"))
+    if let long = try longPrompt() { prompts.append(long) }
+    let wideBase = try base.extendingContext(to: newContext, fill: Midtrain.positionInit)
+    var rng = RNG(seed: seed)
+    // Short prompts go to the base model as it is; only the long one needs the stretched copy.
+    let outBase = try prompts.map { p in
+        try Probes.complete(p.0.count > oldContext - 16 ? wideBase : base, [p.0], temperature: 0, maxTokens: 12, rng: &rng)[0]
+    }
+    let outMid = try Probes.complete(mid, prompts.map(\.0), temperature: 0, maxTokens: 12, rng: &rng)
+    for (i, p) in prompts.enumerated() {
+        let shown = p.0.replacingOccurrences(of: "<|bos|>", with: "")
+        nb.emit("  prompt: " + (shown.count > 70 ? "...(\(shown.count) characters)..." + oneLine(String(shown.suffix(40)), 40) : oneLine(shown, 70)))
+        nb.emit("    base: \(oneLine(outBase[i], 24))")
+        nb.emit("    mid:  \(oneLine(outMid[i], 24))   (expected \(p.1))")
+    }
+}
+
+/// A held-out long document cut just before the first mention of its person's pet's name,
+/// at a point where that person was last named more than `oldContext` characters earlier.
+func longPrompt() throws -> (String, String)? {
+    let corpus = try state.corpus()
+    for doc in corpus.valid[.long] ?? [] {
+        guard let person = World.standard.people.first(where: { doc.prefix(40).contains($0.name) }),
+              let r = doc.range(of: " " + person.pet.name) else { continue }
+        let before = doc[..<r.lowerBound]
+        guard before.count > oldContext + 10, before.count < newContext - 20,
+              !before.suffix(oldContext).contains(person.name) else { continue }
+        return ("<|bos|>" + before, person.pet.name)
+    }
+    return nil
+}
+
+nb.step("Save the results", """
+    The mid-trained model is saved as stage mid, with its context of \(newContext) positions; \
+    its numbers go into report.json next to the base model's. Lesson03 starts from here.
+    """) {
+    let model = try state.model()
+    let before = try state.measuredBefore(), after = try state.measuredAfter()
+    var metrics = (try? Report.load(from: nb.run.path))?["mid"] ?? [:]
+    metrics.merge(Midtrain.metrics(before: before, after: after, log: state.log)) { _, new in new }
+    try saveStage(.mid, model: model, step: trainConfig.steps, metrics: metrics, to: nb.run)
+    nb.table(["metric", "value"], metrics.sorted { $0.key < $1.key }.map { [$0.key, fmt($0.value)] })
+    nb.produced(nb.run.checkpoint(.mid))
+    nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)
+}
+
+nb.run()

@@ -1,0 +1,371 @@
+// lesson03-sft: supervised fine-tuning, instruct and think (stages `instruct`, `think`).
+//
+//     swift run lesson03-sft            # ~3 minutes on 2 cores (plus lessons 01-02 if their checkpoints are missing)
+//     swift run lesson03-sft --quick    # seconds, tiny model
+import Curriculum
+import Foundation
+import Kernels
+import Notebook
+import TinyGPT
+
+let nb = Notebook(
+    name: "lesson03-sft",
+    title: "Supervised fine-tuning: from a text predictor to an assistant that answers, and one that thinks first",
+    intro: """
+    The mid-trained model knows the toy world and has seen a lot of arithmetic, but it only \
+    continues text. Supervised fine-tuning (SFT) shows it conversations: a user asks, the \
+    assistant answers. The training step is the one from pretraining; what changes is the data, \
+    and which tokens the loss counts. We train two models from the same mid checkpoint: an \
+    instruct model that answers directly, and a think model that first writes its working \
+    between <think> and </think>, then answers.
+    """,
+    next: "swift run lesson04-dpo")
+
+let tokenizer = Tokenizer.standard
+let quick = nb.options.quick
+let seed = nb.options.seed
+typealias Task = Conversations.Task
+
+/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
+final class State {
+    var splits: Conversations.Splits?
+    var midModel: GPT?
+    var models: [SFT.Style: GPT] = [:]
+    var logs: [SFT.Style: TrainLog] = [:]
+    var measured: [String: SFT.Measurement] = [:]
+
+    func data() throws -> Conversations.Splits {
+        if let s = splits { return s }
+        let s = try SFT.data()
+        splits = s
+        return s
+    }
+
+    func mid() throws -> GPT {
+        if let m = midModel { return m }
+        let m = try Midtrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
+                                         progress: nb.trainingProgress(steps: 600, label: "lessons 01-02"))
+        midModel = m
+        return m
+    }
+
+    func model(_ style: SFT.Style) throws -> GPT {
+        if let m = models[style] { return m }
+        let steps = SFT.recipe(style, quick: quick, seed: seed).steps
+        let m = try SFT.loadOrTrain(style, run: nb.run, quick: quick, seed: seed, say: nb.say,
+                                    progress: nb.trainingProgress(steps: steps, label: "SFT \(style.rawValue)"))
+        models[style] = m
+        return m
+    }
+
+    /// The held-out measurement of a model ("mid", "instruct", "think"), made once.
+    func measurement(_ name: String) throws -> SFT.Measurement {
+        if let m = measured[name] { return m }
+        let model = try name == "mid" ? mid() : self.model(name == "think" ? .think : .instruct)
+        let m = try SFT.measure(model, SFT.evalSet(try data(), quick: quick))
+        measured[name] = m
+        return m
+    }
+}
+let state = State()
+
+/// Special tokens drawn short in token strips: one id each, however many letters their name has.
+func piece(_ id: Int) -> String {
+    switch id {
+    case tokenizer.id(.bos): return "[bos]"
+    case tokenizer.id(.user): return "[user]"
+    case tokenizer.id(.assistant): return "[assistant]"
+    case tokenizer.id(.end): return "[end]"
+    case tokenizer.id(.thinkStart): return "[think]"
+    case tokenizer.id(.thinkEnd): return "[/think]"
+    case tokenizer.id(.pad): return "[pad]"
+    default:
+        let p = tokenizer.decode([id])
+        return p == " " ? "␣" : p == "\n" ? "⏎" : p
+    }
+}
+
+/// A conversation drawn token by token, with the loss mask underneath: `^` under every
+/// token the model is trained to produce, `·` under the rest. Wrapped to the terminal.
+func strip(_ r: ChatTemplate.Rendered) {
+    var top = "", bottom = ""
+    for (id, trained) in zip(r.tokens, r.trained) {
+        let p = piece(id)
+        if top.count + p.count > nb.width - 6 {
+            nb.emit("    " + top)
+            nb.emit("    " + bottom)
+            top = ""; bottom = ""
+        }
+        top += p
+        bottom += String(repeating: trained ? "^" : "·", count: p.count)
+    }
+    nb.emit("    " + top)
+    nb.emit("    " + bottom)
+}
+
+func oneLine(_ s: String, _ n: Int = 60) -> String {
+    let flat = s.replacingOccurrences(of: "\n", with: "⏎")
+    return flat.count > n ? String(flat.prefix(n - 1)) + "…" : flat
+}
+
+nb.step("The chat template", """
+    A conversation becomes one sequence of tokens. Special tokens, one id each, mark the turns: \
+    [bos] starts the sequence, [user] and [assistant] open a turn, [end] closes it. They are ids \
+    0-6 of our vocabulary; typed text can never produce them, so a user who writes "<|end|>" \
+    cannot end their own turn or forge the assistant's.
+
+    To chat, we give the model everything up to and including [assistant] and let it continue. \
+    It writes its reply and then [end]; that is our signal to stop. So the tokens the model must \
+    learn to produce are exactly the reply and its [end]. Those are the only tokens with a loss \
+    (marked ^ below). The question is masked (·): the model will always be given it, and learning \
+    to predict it would spend its small capacity on imitating users instead of answering them.
+    """) {
+    let instruct = Conversations.Conversation(task: .arithmetic, user: "What is 47 + 38?", assistant: "85")
+    let r = try ChatTemplate.render(instruct.messages)
+    nb.say("An instruct conversation, \(r.tokens.count) tokens, \(r.trainedCount) of them trained:")
+    strip(r)
+    nb.say("""
+    In the training batch, row t's input is token t and its target is token t+1 if that token \
+    is trained, else -1 (no loss). The weights are then 1/(number of targets): the loss is the mean \
+    over the reply's tokens. The positions around the turn change:
+    """)
+    let batch = ChatTemplate.batch([r])
+    let a = r.tokens.firstIndex(of: tokenizer.id(.assistant)) ?? 0
+    nb.table(["position", "input", "target", "weight"], (max(0, a - 2)..<batch.T).map { t in
+        [String(t), piece(Int(batch.inputs[t])), batch.targets[t] < 0 ? "-1" : piece(Int(batch.targets[t])),
+         batch.weights[t] == 0 ? "0" : fmt(Double(batch.weights[t]))]
+    })
+    let thinkConversation = Conversations.Conversation(task: .add3, user: "What is 247 + 538?",
+        assistant: "<think>\(Conversations.columnTrace(247, .plus, 538))</think>785")
+    let rt = try ChatTemplate.render(thinkConversation.messages)
+    nb.say("""
+    A think conversation: the reply starts with [think], works the problem column by column, \
+    closes with [/think] and then answers. All of it is the assistant's, so all of it is trained:
+    """)
+    strip(rt)
+    let wrong = try ChatTemplate.render(thinkConversation.messages, mask: .thinkAsPrompt)
+    nb.say("""
+    The classic masking mistake: treating [think] as part of the prompt (some chat templates \
+    append it after [assistant], and the masking code then counts it as prompt). The only difference \
+    is one token, the first of the reply:
+    """)
+    strip(wrong)
+    nb.say("""
+    Trained this way, the model learns everything about thinking except how to start: no \
+    gradient ever says \"after [assistant], write [think]\". At inference nobody adds [think] for it, \
+    so it answers directly and the traces it was trained on never get used. One character in the \
+    mask, and the think model quietly becomes an instruct model.
+    """)
+    nb.result("trained tokens (instruct example)", "\(r.trainedCount) of \(r.tokens.count)")
+}
+
+nb.step("The conversations", """
+    The SFT data is generated (swift run make-data) into data/sft/ as JSON lines, one conversation \
+    per line, in the {"messages": [{"role": ..., "content": ...}]} shape fine-tuning libraries use. \
+    Every task can be checked by code: arithmetic, four string tasks, and questions about the toy \
+    world, plus two multi-step arithmetic tasks. The instruct files answer directly; the think files \
+    ask the same questions and answer with a trace first.
+
+    The held-out files ask about things the training files never mention: other operand pairs, \
+    other words, other facts (the split rule is in Sources/Curriculum/Conversations.swift). So a \
+    right answer on them means the model learned the skill, not the line.
+    """) {
+    let s = try state.data()
+    var rows: [[String]] = []
+    for task in Task.allCases {
+        guard let i = s.instructTrain.first(where: { $0.task == task }) else { continue }
+        rows.append([task.title, String(s.instructTrain.filter { $0.task == task }.count),
+                     String(s.instructValid.filter { $0.task == task }.count), oneLine(i.question, 34), oneLine(i.reply, 12)])
+    }
+    nb.table(["task", "train", "held-out", "example question", "instruct reply"], rows)
+    nb.say("The same questions in think style (the trace is the reply's first part):")
+    for task in [Task.add3, .twoStep, .count, .fact] {
+        if let t = s.thinkTrain.first(where: { $0.task == task }) {
+            nb.emit("    user:      \(t.question)")
+            nb.emit("    assistant: \(oneLine(t.reply, max(40, nb.width - 19)))")
+        }
+    }
+    nb.result("conversations", "\(s.instructTrain.count) instruct + \(s.thinkTrain.count) think for training, \(s.instructValid.count) held-out questions")
+}
+
+/// The per-task accuracy table, one column per measured model.
+func taskTable(_ names: [String]) throws {
+    let ms = try names.map { try state.measurement($0) }
+    var rows: [[String]] = [["format followed"] + ms.map { pct($0.formatRate) }]
+    for task in Task.allCases {
+        rows.append([task.title] + ms.map { pct($0.accuracy(task)) })
+    }
+    rows.append(["task accuracy (basic tasks)"] + ms.map { pct($0.taskAccuracy) })
+    rows.append(["multi-step accuracy"] + ms.map { pct($0.multiStepAccuracy) })
+    nb.table(["held-out, greedy"] + names, rows)
+}
+
+nb.step("The mid model in a chat", """
+    Before any SFT, we give the mid-trained model held-out questions in the chat template and read \
+    what it writes after [assistant]. Two measurements, both by code. Format: did it write an answer \
+    and then [end], without starting a new turn of its own? Accuracy: is the answer right? (We are \
+    lenient here: the mid model never learned [end], so we take what it writes up to its first line \
+    break as its answer.)
+    """) {
+    let mid = try state.mid()
+    let m = try state.measurement("mid")
+    try taskTable(["mid"])
+    var rng = RNG(seed: seed)
+    let show = ["What is 47 + 38?", "Where does Mia live?", "Reverse the word kite."]
+    let replies = try SFT.reply(mid, show, temperature: 0, rng: &rng)
+    for (q, r) in zip(show, replies) {
+        nb.emit("    user: \(q)")
+        nb.emit("    mid:  \(oneLine(r.text, nb.width - 12))")
+    }
+    nb.say("""
+    It has never seen [user] or [assistant]: their embeddings are still close to the random \
+    vectors they started as, and it never learned to write [end]. Asked in the text format \
+    mid-training used, it answers in its own way:
+    """)
+    let probes = [("Q: Where does Mia live? A:", "by the lake"), ("Q: 47 + 38 = ? A:", "85")]
+    let native = try Probes.complete(mid, probes.map { "<|bos|>" + $0.0 }, temperature: 0, maxTokens: 14, rng: &rng)
+    for ((q, truth), out) in zip(probes, native) {
+        let answer = out.split(separator: "\n").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+        nb.emit("    \(q) \(oneLine(answer, 24))   (\(answer.hasPrefix(truth) ? "right" : "wrong; the answer is \(truth)"))")
+    }
+    nb.say("""
+    SFT's job is the format and the habit of answering. What the model knows comes from the \
+    earlier stages: SFT can bring it to the surface, it cannot put it there in a minute of training.
+    """)
+    nb.result("mid model: format / task accuracy", "\(pct(m.formatRate)) / \(pct(m.taskAccuracy))")
+}
+
+/// Trains one style in this run (not from a checkpoint), saves it, shows its curve.
+func trainStyle(_ style: SFT.Style) throws {
+    let config = SFT.recipe(style, quick: quick, seed: seed)
+    let mid = try state.mid()
+    let before = style == .instruct ? try state.measurement("mid") : nil
+    let result = try SFT.run(style, from: mid, quick: quick, seed: seed, splits: try state.data(),
+                             progress: nb.trainingProgress(steps: config.steps, label: "SFT \(style.rawValue)"))
+    state.models[style] = result.model
+    state.logs[style] = result.log
+    state.measured[style.rawValue] = result.after
+    let stage = SFT.stage(style)
+    try saveStage(stage, model: result.model, step: config.steps,
+                  metrics: SFT.metrics(before: before, after: result.after, log: result.log), to: nb.run)
+    nb.lossChart(result.log, title: "loss on the reply's tokens (nats per token) by step")
+    let log = result.log
+    nb.say("\(log.tokensSeen) token positions in \(fmt(log.seconds, 1)) s (\(Int(Double(log.tokensSeen) / max(log.seconds, 1e-9))) tokens/s). Held-out loss on replies: \(fmt(log.evalLoss.first?.loss ?? .nan)) -> \(fmt(log.evalLoss.last?.loss ?? .nan)).")
+    nb.produced(nb.run.checkpoint(stage))
+}
+
+nb.step("Instruct SFT", """
+    Now the training. Each step takes \(SFT.recipe(.instruct, quick: quick, seed: seed).batchSize) \
+    whole conversations, pads them to the longest (padding positions get target -1, like the \
+    prompt), and takes the same step as pretraining: forward, cross-entropy weighted by the mask, \
+    backward, AdamW. To waste little on padding, conversations of similar length are batched \
+    together. The curve is the loss on reply tokens only; the held-out curve uses conversations \
+    about operands, words and facts training never mentions.
+    """) {
+    try trainStyle(.instruct)
+    let m = try state.measurement("instruct")
+    nb.result("instruct: format / task accuracy", "\(pct(m.formatRate)) / \(pct(m.taskAccuracy))")
+}
+
+nb.step("Think SFT", """
+    The think model starts from the same mid checkpoint. It trains on the think conversations \
+    (every reply a trace, then the answer) together with the instruct ones for the basic tasks, so \
+    it sees both short answers and worked ones; a multi-step problem, though, only ever with its \
+    trace. Its replies are longer, so with as many steps it reads more tokens.
+
+    Why a trace helps a model like ours: a transformer does a fixed amount of computation per \
+    token. "247 + 538 = 785" asks it to produce the hundreds digit in one go, carries and all. \
+    Written out column by column, each new token needs only two digits and a carry, and every \
+    step it writes becomes input it can read for the next one.
+    """) {
+    try trainStyle(.think)
+    let m = try state.measurement("think")
+    nb.result("think: format / task accuracy", "\(pct(m.formatRate)) / \(pct(m.taskAccuracy))")
+}
+
+nb.step("Before and after", """
+    The same held-out questions, asked the same way (greedy decoding, stop at [end]), to all three \
+    models. Format compliance is what SFT is for; task accuracy says whether the answers are \
+    right, on questions about operands, words and facts training never mentioned.
+    """) {
+    try taskTable(["mid", "instruct", "think"])
+    let mid = try state.measurement("mid"), ins = try state.measurement("instruct"), thk = try state.measurement("think")
+    nb.say("Format compliance went from \(pct(mid.formatRate)) to \(pct(ins.formatRate)) (instruct) and \(pct(thk.formatRate)) (think). On multi-step arithmetic the instruct model, trained on the same problems with bare answers, gets \(pct(ins.multiStepAccuracy)); the think model, which writes the columns out, gets \(pct(thk.multiStepAccuracy)). It opens a trace on \(pct(thk.thinkRate)) of all questions.")
+    let n = Double(thk.graded.filter { $0.conversation.task.isMultiStep }.count)
+    let noise = 3 * ((thk.multiStepAccuracy * (1 - thk.multiStepAccuracy) + ins.multiStepAccuracy * (1 - ins.multiStepAccuracy)) / max(n, 1)).squareRoot()
+    if thk.multiStepAccuracy - ins.multiStepAccuracy > max(noise, 0.1) {
+        nb.say("The trace paid off: a gap of \(pct(thk.multiStepAccuracy - ins.multiStepAccuracy)) on \(Int(n)) held-out problems, more than three standard errors (\(pct(noise))).")
+    } else {
+        nb.say("""
+        Here the trace has not paid off (yet): the gap is within the noise of \(Int(n)) problems \
+        (three standard errors: \(pct(noise))). Read the think model's traces in the next step: \
+        they are well-formed, but the digits in the first clause are not the question's digits. \
+        Copying from the prompt is what this model has not learned in so short a run, and a \
+        trace built on wrong digits gives a wrong answer however good its steps are.
+        """)
+    }
+    nb.result("format compliance mid -> instruct / think", "\(pct(mid.formatRate)) -> \(pct(ins.formatRate)) / \(pct(thk.formatRate))")
+    nb.result("task accuracy mid -> instruct / think", "\(pct(mid.taskAccuracy)) -> \(pct(ins.taskAccuracy)) / \(pct(thk.taskAccuracy))")
+    nb.result("multi-step accuracy instruct vs think", "\(pct(ins.multiStepAccuracy)) vs \(pct(thk.multiStepAccuracy))")
+}
+
+nb.step("Side by side", """
+    Three models, one question each. The mid model continues text; the instruct model answers and \
+    stops; the think model works it out, then answers and stops. The last questions are multi-step \
+    problems from the held-out set, where a trace should pay off: check its clauses against the question.
+    """) {
+    let s = try state.data()
+    let held = SFT.evalSet(s, quick: quick)
+    var questions = ["What is 47 + 38?", "Is level a palindrome?", "What colour is Mia's kite?"]
+    for task in [Task.add3, .twoStep] {
+        questions += held.filter { $0.task == task }.prefix(2).map(\.question)
+    }
+    let models = [("mid", try state.mid()), ("instruct", try state.model(.instruct)), ("think", try state.model(.think))]
+    var answers: [[Verifier.Reply]] = []
+    for (_, model) in models {
+        var rng = RNG(seed: seed)
+        answers.append(try SFT.reply(model, questions, temperature: 0, rng: &rng))
+    }
+    for (i, q) in questions.enumerated() {
+        nb.emit("")
+        nb.emit("  user: \(q)")
+        for (k, (name, _)) in models.enumerated() {
+            let label = name.padding(toLength: 9, withPad: " ", startingAt: 0)
+            nb.emit("    \(label) \(oneLine(answers[k][i].text, nb.width - 16))")
+        }
+    }
+    let heldAdd = held.filter { $0.task == .add3 }
+    if let first = heldAdd.first {
+        nb.emit("")
+        nb.say("Held-out answer to check the last lines against: \(first.question) -> \(first.expected).")
+    }
+}
+
+nb.step("Save the results", """
+    Both checkpoints are written, and their numbers go into report.json next to the earlier \
+    stages'. Talk to them yourself: swift run chat --stage instruct (or think; add --quick for the \
+    tiny models).
+    """) {
+    let mid = try state.measurement("mid")
+    for style in SFT.Style.allCases {
+        let model = try state.model(style)
+        let after = try state.measurement(style.rawValue)
+        // Keep what the report already holds (e.g. training time, when the model was loaded
+        // from its checkpoint rather than trained in this run); refresh the measurements.
+        var metrics = (try? Report.load(from: nb.run.path))?[style.rawValue] ?? [:]
+        let trained = state.logs[style] != nil
+        let fresh = SFT.metrics(before: style == .instruct ? mid : nil, after: after, log: state.logs[style] ?? TrainLog())
+        for (k, v) in fresh where trained || !k.hasPrefix("train_") { metrics[k] = v }
+        try saveStage(SFT.stage(style), model: model, step: SFT.recipe(style, quick: quick, seed: seed).steps,
+                      metrics: metrics, to: nb.run)
+        nb.produced(nb.run.checkpoint(SFT.stage(style)))
+    }
+    let report = try Report.load(from: nb.run.path)
+    let keys = ["format_rate_before", "format_rate", "task_acc_before", "task_acc", "multistep_acc"]
+    nb.table(["metric", "instruct", "think"], keys.map { k in
+        [k, report["instruct"]?[k].map { fmt($0) } ?? "-", report["think"]?[k].map { fmt($0) } ?? "-"]
+    })
+    nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)
+}
+
+nb.run()

@@ -1,0 +1,232 @@
+import Foundation
+import Kernels
+import TinyGPT
+
+/// Stage `mid`: the base model keeps predicting the next token, but on denser, harder
+/// text (arithmetic, questions and answers, long documents) and with twice the context.
+public enum Midtrain {
+    /// What share of the training text (by tokens) each ingredient gets.
+    public struct Mix: Sendable, Equatable {
+        public var arithmetic: Double
+        public var facts: Double
+        public var long: Double
+        /// Pretraining text, replayed so the model keeps what it already knew.
+        public var replay: Double
+
+        public init(arithmetic: Double, facts: Double, long: Double, replay: Double) {
+            self.arithmetic = arithmetic; self.facts = facts; self.long = long; self.replay = replay
+        }
+
+        public static let standard = Mix(arithmetic: 0.45, facts: 0.1, long: 0.15, replay: 0.3)
+    }
+
+    /// The training settings. The context doubles (the base model's T -> 2T); each step
+    /// still sees the same number of tokens as a pretraining step (half as many rows,
+    /// each twice as long). The learning rate warms up briefly and decays to a tenth:
+    /// arithmetic is learned late, and the decay is what turns "almost" into "right".
+    public static func recipe(quick: Bool, seed: UInt64, mix: Mix = .standard)
+        -> (contextLength: Int, train: TrainConfig, mix: Mix) {
+        let base = Pretrain.recipe(quick: quick, seed: seed)
+        let T = 2 * base.model.blockSize
+        if quick {
+            let schedule = LRSchedule(peak: 4e-3, warmup: 20, total: 300, minFraction: 0.1, decay: .cosine)
+            return (T, TrainConfig(steps: 300, batchSize: 16, seqLen: T, schedule: schedule, evalEvery: 50, seed: seed), mix)
+        }
+        let schedule = LRSchedule(peak: 2e-3, warmup: 30, total: 600, minFraction: 0.05, decay: .cosine)
+        return (T, TrainConfig(steps: 600, batchSize: 8, seqLen: T, schedule: schedule, evalEvery: 50, seed: seed), mix)
+    }
+
+    /// The mid-training documents from data/, by kind, and the held-out ones.
+    public struct Corpus: Sendable {
+        public let train: [MidtrainCorpus.Kind: [String]]
+        public let valid: [MidtrainCorpus.Kind: [String]]
+        /// Pretraining documents, for replay.
+        public let replay: [String]
+    }
+
+    /// Reads data/midtrain and data/pretrain.
+    public static func corpus() throws -> Corpus {
+        guard let dir = DataFiles.defaultDataDirectory() else {
+            throw DataFiles.DataError("cannot find the package's data/ folder (run from inside the package, or run `swift run make-data`)")
+        }
+        let (train, valid) = try DataFiles.loadMidtrain(from: dir)
+        let replay = PretrainCorpus.documents(in: try DataFiles.loadPretrain(from: dir).train)
+        func byKind(_ text: String) -> [MidtrainCorpus.Kind: [String]] {
+            Dictionary(grouping: PretrainCorpus.documents(in: text), by: MidtrainCorpus.kind(of:))
+        }
+        return Corpus(train: byKind(train), valid: byKind(valid), replay: replay)
+    }
+
+    /// One token stream in which each ingredient fills its share of `totalBytes`.
+    ///
+    /// Training cuts random windows out of the stream, so a kind's share of the stream
+    /// is its share of what the model sees. Documents are drawn in a seeded random order
+    /// (repeating a kind's documents if its share is bigger than the file), then shuffled
+    /// together.
+    public static func mixedStream(_ corpus: Corpus, mix: Mix, totalBytes: Int, seed: UInt64,
+                                   tokenizer: Tokenizer = .standard) throws -> TokenStream {
+        var rng = RNG(seed: seed)
+        var docs: [String] = []
+        let parts: [(Double, [String])] = [
+            (mix.arithmetic, corpus.train[.arithmetic] ?? []), (mix.facts, corpus.train[.facts] ?? []),
+            (mix.long, corpus.train[.long] ?? []), (mix.replay, corpus.replay),
+        ]
+        let totalShare = parts.map(\.0).reduce(0, +)
+        guard totalShare > 0 else { throw DataFiles.DataError("the mid-training mix has no ingredient with a share above 0") }
+        for (share, pool) in parts where share > 0 {
+            guard !pool.isEmpty else { throw DataFiles.DataError("data/midtrain has no documents of a kind the mix needs; run `swift run make-data`") }
+            let target = Int(Double(totalBytes) * share / totalShare)
+            var order = pool
+            var bytes = 0, i = order.count
+            while bytes < target {
+                if i == order.count { rng.shuffle(&order); i = 0 }
+                docs.append(order[i])
+                bytes += order[i].utf8.count + 2
+                i += 1
+            }
+        }
+        rng.shuffle(&docs)
+        return try TokenStream(documents: docs, tokenizer: tokenizer)
+    }
+
+    // MARK: measurements
+
+    /// The three numbers lesson02 compares before and after.
+    public struct Measurement: Sendable {
+        /// Exact-match accuracy on held-out two-digit sums and differences.
+        public var arithmetic: Double
+        /// Held-out loss at positions T..2T-1 of long documents (T = the pretraining context).
+        public var longLoss: Double
+        /// Held-out pretraining loss, the number lesson01 reported.
+        public var textLoss: Double
+    }
+
+    /// Held-out problems measured (half additions, half subtractions).
+    public static func evalProblemCount(quick: Bool) -> Int { quick ? 100 : 200 }
+
+    /// Batches from held-out long documents: each row is a document's first 2T tokens,
+    /// and only positions T..2T-1 have targets, so the loss measures exactly what the
+    /// base model could never see: text more than T characters into a document.
+    public static func longContextBatches(_ corpus: Corpus, oldContext T: Int, tokenizer: Tokenizer = .standard) throws -> [Batch] {
+        let bos = Int32(tokenizer.id(.bos))
+        var rows: [[Int32]] = []
+        for doc in corpus.valid[.long] ?? [] {
+            let ids = [bos] + (try tokenizer.encode(doc + "\n")).map(Int32.init)
+            if ids.count >= 2 * T + 1 { rows.append(Array(ids.prefix(2 * T + 1))) }
+        }
+        let B = 16
+        var batches: [Batch] = []
+        for start in stride(from: 0, to: rows.count - B + 1, by: B) {
+            var inputs: [Int32] = [], targets: [Int32] = []
+            for row in rows[start..<(start + B)] {
+                inputs += row.prefix(2 * T)
+                targets += (0..<(2 * T)).map { $0 >= T ? row[$0 + 1] : -1 }
+            }
+            batches.append(Batch(inputs: inputs, targets: targets, B: B, T: 2 * T))
+        }
+        return batches
+    }
+
+    /// Everything the measurements need, built once.
+    public struct Yardsticks: Sendable {
+        public let problems: [Arithmetic.Problem]
+        public let longBatches: [Batch]
+        public let textBatches: [Batch]
+        public let oldContext: Int
+    }
+
+    public static func yardsticks(_ corpus: Corpus, quick: Bool, seed: UInt64) throws -> Yardsticks {
+        let T = Pretrain.recipe(quick: quick, seed: seed).model.blockSize
+        let valid = try Pretrain.data().valid
+        return Yardsticks(problems: Arithmetic.evalProblems(count: evalProblemCount(quick: quick)),
+                          longBatches: try longContextBatches(corpus, oldContext: T),
+                          textBatches: Pretrain.evalBatches(valid, seqLen: T, quick: quick),
+                          oldContext: T)
+    }
+
+    /// How the new position rows start out (lesson02 step 3 measures the choices).
+    public static let positionInit = PositionInit.interpolated
+
+    /// Measures a model. A model whose context is still T (the base model) is first
+    /// stretched to 2T the same way mid-training starts (`positionInit`), the only way
+    /// it can read a 2T-long window at all.
+    public static func measure(_ model: GPT, _ y: Yardsticks) throws -> Measurement {
+        let wide = model.config.blockSize >= 2 * y.oldContext ? model
+            : try model.extendingContext(to: 2 * y.oldContext, fill: positionInit)
+        return Measurement(arithmetic: try Arithmetic.accuracy(model, y.problems).accuracy,
+                           longLoss: evaluateLoss(wide, y.longBatches),
+                           textLoss: evaluateLoss(model, y.textBatches))
+    }
+
+    // MARK: the stage
+
+    /// What one mid-training run produced.
+    public struct Result {
+        public let model: GPT
+        public let log: TrainLog
+        public let before: Measurement
+        public let after: Measurement
+        public let metrics: [String: Double]
+    }
+
+    /// The held-out batches of the training curve: the mid-training valid split, same mix.
+    public static func evalBatches(_ corpus: Corpus, mix: Mix, seqLen: Int, quick: Bool) throws -> [Batch] {
+        let held = Corpus(train: corpus.valid, valid: [:], replay: [])
+        var m = mix
+        m.replay = 0
+        return try mixedStream(held, mix: m, totalBytes: 200_000, seed: 1)
+            .evaluationBatches(B: 8, T: seqLen, maxBatches: quick ? 4 : 8)
+    }
+
+    /// Stretches a copy of `base` to twice its context and trains it on the mix.
+    public static func train(base: GPT, corpus: Corpus, quick: Bool, seed: UInt64, mix: Mix = .standard,
+                             progress: (TrainProgress) -> Void = { _ in }) throws -> (model: GPT, log: TrainLog) {
+        let (T, config, mix) = recipe(quick: quick, seed: seed, mix: mix)
+        let model = try base.extendingContext(to: T, fill: positionInit)
+        let stream = try mixedStream(corpus, mix: mix, totalBytes: 3_000_000, seed: seed)
+        let evals = try evalBatches(corpus, mix: mix, seqLen: T, quick: quick)
+        let log = try trainLanguageModel(model, data: stream, evalBatches: evals, config: config, progress: progress)
+        return (model, log)
+    }
+
+    /// Measure, mid-train, measure again: the whole of stage `mid`.
+    public static func run(base: GPT, quick: Bool, seed: UInt64, mix: Mix = .standard,
+                           progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
+        let corpus = try corpus()
+        let y = try yardsticks(corpus, quick: quick, seed: seed)
+        let before = try measure(base, y)
+        let (model, log) = try train(base: base, corpus: corpus, quick: quick, seed: seed, mix: mix, progress: progress)
+        let after = try measure(model, y)
+        return Result(model: model, log: log, before: before, after: after,
+                      metrics: metrics(before: before, after: after, log: log))
+    }
+
+    /// The report keys of stage `mid` (and the training cost, when this run trained).
+    public static func metrics(before: Measurement, after: Measurement, log: TrainLog?) -> [String: Double] {
+        var m = [
+            "arith_acc_before": before.arithmetic, "arith_acc": after.arithmetic,
+            "long_loss_before": before.longLoss, "long_loss": after.longLoss,
+            "text_loss_before": before.textLoss, "text_loss": after.textLoss,
+        ]
+        if let log {
+            m["train_tokens"] = Double(log.tokensSeen)
+            m["train_seconds"] = log.seconds
+        }
+        return m
+    }
+
+    /// The mid-trained model from `run`'s checkpoint, or, if there is none yet, trained now
+    /// (from the base checkpoint, itself trained first if missing) and saved.
+    public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
+                                   progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        let path = run.checkpoint(.mid)
+        if FileManager.default.fileExists(atPath: path) {
+            return try loadStage(.mid, from: run).0
+        }
+        let base = try Pretrain.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
+        say("No mid-trained model at \(path) yet: this lesson builds on lesson02-midtrain, so it trains that first.")
+        let result = try Midtrain.run(base: base, quick: quick, seed: seed, progress: progress)
+        try saveStage(.mid, model: result.model, step: result.log.trainLoss.count, metrics: result.metrics, to: run)
+        return result.model
+    }
+}

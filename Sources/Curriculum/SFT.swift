@@ -1,0 +1,253 @@
+import Foundation
+import Kernels
+import TinyGPT
+
+/// Stages `instruct` and `think`: supervised fine-tuning on chat conversations.
+///
+/// SFT is pretraining's training step with a different weight per token (DESIGN.md §3):
+/// each conversation is rendered with the chat template, and only the assistant's tokens
+/// have targets; prompt and padding positions get target -1 and count for nothing.
+/// Everything else (forward, cross-entropy, backward, AdamW) is `trainStep`, unchanged.
+public enum SFT {
+    public typealias Style = Conversations.Style
+    public typealias Conversation = Conversations.Conversation
+
+    /// The stage each style writes.
+    public static func stage(_ style: Style) -> Stage { style == .instruct ? .instruct : .think }
+
+    /// The training settings. Both styles start from `mid`. Think replies are about twice as
+    /// long, so with as many steps the think model reads about twice the tokens. (`seqLen` is
+    /// unused: each batch is as long as its longest conversation.)
+    public static func recipe(_ style: Style, quick: Bool, seed: UInt64) -> TrainConfig {
+        if quick {
+            let steps = 200
+            let schedule = LRSchedule(peak: 3e-3, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
+            return TrainConfig(steps: steps, batchSize: 32, seqLen: 0, schedule: schedule, evalEvery: 50, seed: seed)
+        }
+        let steps = 300
+        let schedule = LRSchedule(peak: 1e-3, warmup: 20, total: steps, minFraction: 0.1, decay: .cosine)
+        return TrainConfig(steps: steps, batchSize: 32, seqLen: 0, schedule: schedule, evalEvery: 50, seed: seed)
+    }
+
+    // MARK: data
+
+    /// The four SFT files from data/sft.
+    public static func data() throws -> Conversations.Splits {
+        guard let dir = DataFiles.defaultDataDirectory() else {
+            throw DataFiles.DataError("cannot find the package's data/ folder (run from inside the package, or run `swift run make-data`)")
+        }
+        return try DataFiles.loadSFT(from: dir)
+    }
+
+    /// What each style trains on. Instruct: the instruct conversations. Think: the instruct
+    /// conversations of the basic tasks plus every think conversation, so the model sees
+    /// both direct replies and traces, but a multi-step problem only ever with its trace.
+    public static func trainingSet(_ style: Style, _ splits: Conversations.Splits) -> [Conversation] {
+        switch style {
+        case .instruct: return splits.instructTrain
+        case .think: return splits.instructTrain.filter { !$0.task.isMultiStep } + splits.thinkTrain
+        }
+    }
+
+    /// The held-out conversations whose loss the training curve tracks.
+    public static func validSet(_ style: Style, _ splits: Conversations.Splits) -> [Conversation] {
+        style == .instruct ? splits.instructValid : splits.thinkValid
+    }
+
+    /// Renders conversations with the template; each must fit the model's context.
+    public static func render(_ conversations: [Conversation], mask: ChatTemplate.LossMask, blockSize: Int,
+                              tokenizer: Tokenizer = .standard) throws -> [ChatTemplate.Rendered] {
+        try conversations.map { c in
+            let r = try ChatTemplate.render(c.messages, mask: mask, tokenizer: tokenizer)
+            guard r.tokens.count <= blockSize + 1 else {
+                throw ChatTemplate.TemplateError("a \(c.task.rawValue) conversation is \(r.tokens.count) tokens, longer than the model's context (\(blockSize)): \(c.question.debugDescription)")
+            }
+            return r
+        }
+    }
+
+    /// The order batches are drawn in, for one pass over the data.
+    ///
+    /// Rows of a batch are padded to the longest one, and padding is wasted compute. So we
+    /// shuffle, cut the shuffled list into chunks of 8 batches, sort each chunk by length,
+    /// and deal it out into batches: rows in a batch are of similar length, while which
+    /// conversations meet, and the order of batches, stay random.
+    public static func epochBatches(_ rows: [ChatTemplate.Rendered], B: Int, rng: inout RNG) -> [[Int]] {
+        var order = Array(rows.indices)
+        rng.shuffle(&order)
+        var batches: [[Int]] = []
+        for start in stride(from: 0, to: order.count, by: 8 * B) {
+            let chunk = order[start..<min(start + 8 * B, order.count)].sorted { rows[$0].tokens.count < rows[$1].tokens.count }
+            for b in stride(from: 0, to: chunk.count, by: B) where b + B <= chunk.count {
+                batches.append(Array(chunk[(chunk.startIndex + b)..<(chunk.startIndex + b + B)]))
+            }
+        }
+        rng.shuffle(&batches)
+        return batches
+    }
+
+    /// Held-out batches: the validation conversations, 32 per batch, in file order.
+    public static func evalBatches(_ rows: [ChatTemplate.Rendered], maxBatches: Int) -> [Batch] {
+        stride(from: 0, to: rows.count, by: 32).prefix(maxBatches).map { start in
+            ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
+        }
+    }
+
+    /// The SFT loop: like `trainLanguageModel`, but each batch is a handful of whole
+    /// conversations instead of random windows of a text stream. `tokensSeen` counts
+    /// every position computed, padding included.
+    public static func train(_ model: GPT, rows: [ChatTemplate.Rendered], evalBatches: [Batch], config: TrainConfig,
+                             progress: (TrainProgress) -> Void = { _ in }) throws -> TrainLog {
+        var log = TrainLog()
+        var rng = RNG(seed: config.seed)
+        let optimizer = AdamW(for: model, config: config.adam)
+        let start = Date()
+        var queue: [[Int]] = []
+        log.evalLoss.append((0, evaluateLoss(model, evalBatches)))
+        for step in 0..<config.steps {
+            if queue.isEmpty { queue = epochBatches(rows, B: config.batchSize, rng: &rng).reversed() }
+            guard let picked = queue.popLast() else {
+                throw DataFiles.DataError("SFT needs at least \(config.batchSize) training conversations, got \(rows.count)")
+            }
+            let batch = ChatTemplate.batch(picked.map { rows[$0] })
+            let lr = config.schedule.lr(step)
+            let loss = try trainStep(model, optimizer, batch, lr: lr, clipNorm: config.clipNorm, step: step + 1)
+            log.trainLoss.append(loss)
+            log.tokensSeen += batch.B * batch.T
+            var evalLoss: Double?
+            if (step + 1) % config.evalEvery == 0 || step + 1 == config.steps {
+                let measured = evaluateLoss(model, evalBatches)
+                log.evalLoss.append((step + 1, measured))
+                evalLoss = measured
+            }
+            let elapsed = Date().timeIntervalSince(start)
+            progress(TrainProgress(step: step + 1, steps: config.steps, loss: loss, lr: lr,
+                                   tokensPerSecond: Double(log.tokensSeen) / max(elapsed, 1e-9), evalLoss: evalLoss))
+        }
+        log.seconds = Date().timeIntervalSince(start)
+        return log
+    }
+
+    // MARK: measurements
+
+    /// How well a model does as a chat model, on held-out prompts.
+    public struct Measurement: Sendable {
+        /// One prompt, the model's reply and the verdicts.
+        public struct Graded: Sendable {
+            public let conversation: Conversation
+            public let reply: Verifier.Reply
+            public let correct: Bool
+        }
+
+        public let graded: [Graded]
+
+        /// Share of replies that follow the chat format (`Verifier.Reply.wellFormed`), over all prompts.
+        public var formatRate: Double { rate(graded) { $0.reply.wellFormed } }
+        /// Accuracy over the basic tasks (everything but multi-step arithmetic).
+        public var taskAccuracy: Double { rate(graded.filter { !$0.conversation.task.isMultiStep }) { $0.correct } }
+        /// Accuracy on multi-step arithmetic (3-digit addition, two operations).
+        public var multiStepAccuracy: Double { rate(graded.filter { $0.conversation.task.isMultiStep }) { $0.correct } }
+        /// Accuracy on one task.
+        public func accuracy(_ task: Conversations.Task) -> Double { rate(graded.filter { $0.conversation.task == task }) { $0.correct } }
+        /// Share of replies that open a <think> trace.
+        public var thinkRate: Double { rate(graded) { $0.reply.thought != nil } }
+
+        func rate(_ items: [Graded], _ ok: (Graded) -> Bool) -> Double {
+            items.isEmpty ? 0 : Double(items.filter(ok).count) / Double(items.count)
+        }
+    }
+
+    /// The fixed held-out prompts every SFT measurement uses: the first `perTask` of each
+    /// task from the instruct held-out file (the think file asks the same questions).
+    public static func evalSet(_ splits: Conversations.Splits, quick: Bool) -> [Conversation] {
+        let perTask = quick ? 20 : 40
+        return Conversations.Task.allCases.flatMap { task in splits.instructValid.filter { $0.task == task }.prefix(perTask) }
+    }
+
+    /// Asks every prompt with the chat template, greedily, and grades the replies.
+    public static func measure(_ model: GPT, _ prompts: [Conversation], tokenizer: Tokenizer = .standard) throws -> Measurement {
+        var graded: [Measurement.Graded] = []
+        var rng = RNG(seed: 0)
+        for start in stride(from: 0, to: prompts.count, by: 64) {
+            let chunk = Array(prompts[start..<min(start + 64, prompts.count)])
+            let replies = try reply(model, chunk.map { $0.question }, temperature: 0, rng: &rng, tokenizer: tokenizer)
+            for (c, r) in zip(chunk, replies) {
+                graded.append(.init(conversation: c, reply: r, correct: Verifier.isCorrect(r.answer, expected: c.expected, task: c.task)))
+            }
+        }
+        return Measurement(graded: graded)
+    }
+
+    /// The model's replies to single-turn questions, generated until <|end|> (at most 112
+    /// new tokens: the longest trace in the data is under 100).
+    public static func reply(_ model: GPT, _ questions: [String], temperature: Float, rng: inout RNG,
+                             tokenizer: Tokenizer = .standard) throws -> [Verifier.Reply] {
+        let prompts = try questions.map { try ChatTemplate.prompt($0, tokenizer: tokenizer) }
+        let room = model.config.blockSize - (prompts.map(\.count).max() ?? 0)
+        guard room > 0 else {
+            throw ChatTemplate.TemplateError("a question is too long for the model's context (\(model.config.blockSize) tokens)")
+        }
+        let options = SamplingOptions(temperature: temperature, stopToken: tokenizer.id(.end), maxNewTokens: min(112, room))
+        return model.generate(prompts: prompts, options: options, rng: &rng).map { Verifier.parse($0.tokens, tokenizer: tokenizer) }
+    }
+
+    // MARK: the stages
+
+    /// What one SFT run produced.
+    public struct Result {
+        public let model: GPT
+        public let log: TrainLog
+        public let after: Measurement
+    }
+
+    /// Fine-tunes a copy of `mid` in one style and measures it on the held-out prompts.
+    public static func run(_ style: Style, from mid: GPT, quick: Bool, seed: UInt64, mask: ChatTemplate.LossMask = .assistant,
+                           splits: Conversations.Splits? = nil,
+                           progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
+        let splits = try splits ?? data()
+        let config = recipe(style, quick: quick, seed: seed)
+        let model = mid.copy()
+        let rows = try render(trainingSet(style, splits), mask: mask, blockSize: model.config.blockSize)
+        let valid = try render(validSet(style, splits), mask: .assistant, blockSize: model.config.blockSize)
+        let log = try train(model, rows: rows, evalBatches: evalBatches(valid, maxBatches: quick ? 4 : 8),
+                            config: config, progress: progress)
+        let after = try measure(model, evalSet(splits, quick: quick))
+        return Result(model: model, log: log, after: after)
+    }
+
+    /// The report keys: `format_rate`, `task_acc`, `multistep_acc` (and, when the starting
+    /// model was measured too, the same with `_before`), plus one accuracy per task.
+    public static func metrics(before: Measurement?, after: Measurement, log: TrainLog) -> [String: Double] {
+        var m: [String: Double] = [
+            "format_rate": after.formatRate, "task_acc": after.taskAccuracy, "multistep_acc": after.multiStepAccuracy,
+            "think_rate": after.thinkRate,
+            "train_tokens": Double(log.tokensSeen), "train_seconds": log.seconds,
+        ]
+        for task in Conversations.Task.allCases { m["acc_\(task.rawValue)"] = after.accuracy(task) }
+        if let b = before {
+            m["format_rate_before"] = b.formatRate
+            m["task_acc_before"] = b.taskAccuracy
+            m["multistep_acc_before"] = b.multiStepAccuracy
+        }
+        return m
+    }
+
+    /// The stage's model from `run`'s checkpoint, or, if there is none yet, trained now from
+    /// `mid` (itself trained first if missing) and saved.
+    public static func loadOrTrain(_ style: Style, run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
+                                   progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        let stage = stage(style)
+        let path = run.checkpoint(stage)
+        if FileManager.default.fileExists(atPath: path) {
+            return try loadStage(stage, from: run).0
+        }
+        let mid = try Midtrain.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
+        say("No \(stage.rawValue) model at \(path) yet: lesson03-sft makes it, so it is trained now.")
+        let splits = try data()
+        let before = style == .instruct ? try measure(mid, evalSet(splits, quick: quick)) : nil
+        let result = try SFT.run(style, from: mid, quick: quick, seed: seed, splits: splits, progress: progress)
+        try saveStage(stage, model: result.model, step: result.log.trainLoss.count,
+                      metrics: metrics(before: before, after: result.after, log: result.log), to: run)
+        return result.model
+    }
+}

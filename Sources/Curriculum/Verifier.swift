@@ -1,0 +1,87 @@
+/// Reading a model's reply and checking it by code: did it follow the chat format, and is
+/// its answer right? No judgement calls: every task here has one correct answer, which is
+/// what makes it usable as a reward later (lesson05, RL with verifiable rewards).
+public enum Verifier {
+    /// A reply, taken apart.
+    public struct Reply: Sendable {
+        /// The generated text, special tokens written out.
+        public let text: String
+        /// The trace between <think> and </think>, if the reply had one.
+        public let thought: String?
+        /// What the reply answers: after </think>, up to <|end|> (or, for a model that does not
+        /// stop, up to the first other special token or line break), spaces trimmed.
+        public let answer: String
+        /// The chat format was followed: a non-empty answer, then <|end|>; at most one
+        /// <think>...</think> block, at the start; and no other special token (no invented user turn).
+        public let wellFormed: Bool
+    }
+
+    /// Splits reply text (as in the data files) into trace and answer:
+    /// "<think>...</think>85" -> ("...", "85").
+    public static func split(_ content: String) -> (thought: String?, answer: String) {
+        let open = Tokenizer.Special.thinkStart.text, close = Tokenizer.Special.thinkEnd.text
+        guard content.hasPrefix(open), let end = content.range(of: close) else { return (nil, content) }
+        return (String(content[content.index(content.startIndex, offsetBy: open.count)..<end.lowerBound]),
+                String(content[end.upperBound...]))
+    }
+
+    /// Parses generated token ids (the completion after `<|assistant|>`).
+    public static func parse(_ tokens: [Int], tokenizer: Tokenizer = .standard) -> Reply {
+        let text = tokenizer.decode(tokens)
+        let end = tokenizer.id(.end), open = tokenizer.id(.thinkStart), close = tokenizer.id(.thinkEnd)
+        let specials = Tokenizer.Special.allCases.count
+        // The reply proper: everything before the first <|end|>.
+        let stopped = tokens.firstIndex(of: end)
+        let body = Array(tokens[..<(stopped ?? tokens.count)])
+        var thought: String?
+        var rest = body[...]
+        if body.first == open, let c = body.firstIndex(of: close) {
+            thought = tokenizer.decode(Array(body[1..<c]))
+            rest = body[(c + 1)...]
+        }
+        // Well-formed: it stopped, and the only specials are one <think> at the start and one
+        // </think> after it. Anything else (a second trace, an invented <|user|>) is not.
+        let specialCount = body.filter { $0 < specials }.count
+        var formatOK = stopped != nil && specialCount == (thought == nil ? 0 : 2)
+        if body.first == open && thought == nil { rest = [] }  // a trace that never ends answers nothing
+        let answerTokens = rest.prefix { $0 >= specials && $0 != tokenizer.id(of: "\n") }
+        let answer = tokenizer.decode(Array(answerTokens)).trimmingCharacters(in: .whitespaces)
+        if answer.isEmpty { formatOK = false }
+        return Reply(text: text, thought: thought, answer: answer, wellFormed: formatOK)
+    }
+
+    /// Is `answer` the right answer to a question of this task whose correct reply is
+    /// `expected`? Numbers are compared as numbers; words must match exactly (facts and
+    /// yes/no ignore case) and be followed by nothing but punctuation or spaces, so
+    /// "etikk" is not a correct "etik", but "etik." is.
+    public static func isCorrect(_ answer: String, expected: String, task: Conversations.Task) -> Bool {
+        switch task {
+        case .arithmetic, .count, .add3, .twoStep:
+            guard let want = Int(expected) else { return false }
+            return Arithmetic.parseAnswer(answer) == want && leadingTokenEnds(answer, afterPrefixOf: String(want))
+        case .palindrome, .fact:
+            return startsWithWord(answer.lowercased(), expected.lowercased())
+        case .reverse, .uppercase:
+            return startsWithWord(answer, expected)
+        }
+    }
+
+    /// `text` starts with `word`, and what follows (if anything) is not a letter or digit.
+    static func startsWithWord(_ text: String, _ word: String) -> Bool {
+        guard !word.isEmpty, text.hasPrefix(word) else { return false }
+        guard let next = text.dropFirst(word.count).first else { return true }
+        return !(next.isLetter || next.isNumber)
+    }
+
+    /// A number answer is not followed directly by letters ("85apples" is not an answer).
+    static func leadingTokenEnds(_ text: String, afterPrefixOf number: String) -> Bool {
+        let trimmed = text.drop { $0 == " " }
+        guard let next = trimmed.dropFirst(number.count).first else { return true }
+        return !next.isLetter
+    }
+}
+
+extension Tokenizer {
+    /// The id of a one-character piece (-1 if there is none).
+    func id(of piece: String) -> Int { pieces.firstIndex(of: piece) ?? -1 }
+}
