@@ -16,6 +16,7 @@ func tanh8(_ u: SIMD8<Float>) -> SIMD8<Float> {
 /// compiler keeps the arithmetic around it in SIMD registers.
 @inline(__always)
 func loadPartial(_ p: ConstFloatPtr, _ count: Int) -> SIMD8<Float> {
+    if count == 8 { return load8(p) }
     var v = SIMD8<Float>()
     withUnsafeMutableBytes(of: &v) { $0.baseAddress!.assumingMemoryBound(to: Float.self).update(from: p, count: count) }
     return v
@@ -23,6 +24,7 @@ func loadPartial(_ p: ConstFloatPtr, _ count: Int) -> SIMD8<Float> {
 
 @inline(__always)
 func storePartial(_ v: SIMD8<Float>, _ p: FloatPtr, _ count: Int) {
+    if count == 8 { store8(v, p); return }
     withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
 }
 

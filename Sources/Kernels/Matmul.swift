@@ -64,19 +64,17 @@ public func matmul_backward(_ dinp: FloatPtr?, _ dweight: FloatPtr?, _ dbias: Fl
              C: dweight, ldc: K, accumulate: true)
     }
     if let dbias = dbias {
-        // Sum over rows in a fixed order, four columns' worth of SIMD at a time.
-        var n = 0
-        while n + 8 <= N {
-            var acc = SIMD8<Float>(repeating: 0)
-            for m in 0..<M { acc += load8(dout + m * N + n) }
-            store8(acc + load8(dbias + n), dbias + n)
-            n += 8
-        }
-        while n < N {
-            var acc: Float = 0
-            for m in 0..<M { acc += dout[m * N + n] }
-            dbias[n] += acc
-            n += 1
+        // Column sums. Threads split the columns (8 at a time); each column adds its rows
+        // in order, so the result does not depend on the thread count.
+        let chunks = (N + 7) / 8
+        let threads = min(Parallel.threads, chunks)
+        Parallel.forEach(threads, work: M * N * 4) { part in
+            for ch in Parallel.range(part, of: threads, n: chunks) {
+                let n0 = ch * 8, n = min(8, N - n0)
+                var acc = SIMD8<Float>()
+                for m in 0..<M { acc += loadPartial(dout + m * N + n0, n) }
+                storePartial(acc + loadPartial(dbias + n0, n), dbias + n0, n)
+            }
         }
     }
 }
