@@ -8,16 +8,27 @@ extension Notebook {
     public var run: RunDirectory { RunDirectory(outDir: options.outDir, quick: options.quick) }
 
     /// A progress bar fed by a training loop: loss, held-out loss when measured, tokens/s.
+    /// A closure passed down a chain of prerequisites (train base, then mid, ...) sees
+    /// several runs; each new run (its step count restarts) gets a bar of its own.
     public func trainingProgress(steps: Int, label: String) -> (TrainProgress) -> Void {
-        let bar = progress(total: steps, label: label)
+        var bar: ProgressBar?
+        var lastStep = 0
+        var runs = 0
         var lastEval: Double?
         return { p in
+            if bar == nil || p.step <= lastStep || p.steps != bar?.total {
+                bar?.finish()
+                runs += 1
+                lastEval = nil
+                bar = self.progress(total: p.steps, label: runs == 1 ? label : "\(label) (\(runs))")
+            }
+            lastStep = p.step
             if let e = p.evalLoss { lastEval = e }
             var metrics: [(String, Double)] = [("loss", p.loss)]
             if let e = lastEval { metrics.append(("held-out", e)) }
             metrics.append(("tok/s", p.tokensPerSecond.rounded()))
-            bar.update(p.step, metrics: metrics)
-            if p.step == p.steps { bar.finish() }
+            bar?.update(p.step, metrics: metrics)
+            if p.step == p.steps { bar?.finish() }
         }
     }
 

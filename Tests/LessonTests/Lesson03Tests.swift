@@ -159,8 +159,9 @@ struct Lesson03Tests {
         // The lesson's targets. Not met yet by the quick (tiny) models, nor by the default run:
         // the traces are well-formed but start from wrong digits (copying from the prompt is
         // not learned in this budget). Recorded as a known issue, so the gap stays visible
-        // in every test run instead of being hidden by a lowered threshold.
-        withKnownIssue("think SFT does not yet beat instruct on multi-step arithmetic in this budget", isIntermittent: true) {
+        // in every test run instead of being hidden by a lowered threshold; once the targets
+        // are met, this block reports "known issue not recorded" and must be removed.
+        withKnownIssue("think SFT does not yet beat instruct on multi-step arithmetic in this budget") {
             #expect(think.formatRate >= 0.8, "think should follow the format, got \(think.formatRate)")
             #expect(think.multiStepAccuracy - instruct.multiStepAccuracy > margin(think.multiStepAccuracy, nMulti, instruct.multiStepAccuracy, nMulti),
                     "multi-step: instruct \(instruct.multiStepAccuracy), think \(think.multiStepAccuracy)")
