@@ -93,39 +93,19 @@ public enum SFT {
         }
     }
 
-    /// The SFT loop: like `trainLanguageModel`, but each batch is a handful of whole
-    /// conversations instead of random windows of a text stream. `tokensSeen` counts
-    /// every position computed, padding included.
+    /// The SFT loop: `trainLoop` with batches of whole conversations instead of random
+    /// windows of a text stream, one shuffled pass over the data after another.
+    /// `tokensSeen` counts every position computed, padding included.
     public static func train(_ model: GPT, rows: [ChatTemplate.Rendered], evalBatches: [Batch], config: TrainConfig,
                              progress: (TrainProgress) -> Void = { _ in }) throws -> TrainLog {
-        var log = TrainLog()
-        var rng = RNG(seed: config.seed)
-        let optimizer = AdamW(for: model, config: config.adam)
-        let start = Date()
         var queue: [[Int]] = []
-        log.evalLoss.append((0, evaluateLoss(model, evalBatches)))
-        for step in 0..<config.steps {
+        return try trainLoop(model, config: config, evalBatches: evalBatches, nextBatch: { rng in
             if queue.isEmpty { queue = epochBatches(rows, B: config.batchSize, rng: &rng).reversed() }
             guard let picked = queue.popLast() else {
                 throw DataFiles.DataError("SFT needs at least \(config.batchSize) training conversations, got \(rows.count)")
             }
-            let batch = ChatTemplate.batch(picked.map { rows[$0] })
-            let lr = config.schedule.lr(step)
-            let loss = try trainStep(model, optimizer, batch, lr: lr, clipNorm: config.clipNorm, step: step + 1)
-            log.trainLoss.append(loss)
-            log.tokensSeen += batch.B * batch.T
-            var evalLoss: Double?
-            if (step + 1) % config.evalEvery == 0 || step + 1 == config.steps {
-                let measured = evaluateLoss(model, evalBatches)
-                log.evalLoss.append((step + 1, measured))
-                evalLoss = measured
-            }
-            let elapsed = Date().timeIntervalSince(start)
-            progress(TrainProgress(step: step + 1, steps: config.steps, loss: loss, lr: lr,
-                                   tokensPerSecond: Double(log.tokensSeen) / max(elapsed, 1e-9), evalLoss: evalLoss))
-        }
-        log.seconds = Date().timeIntervalSince(start)
-        return log
+            return ChatTemplate.batch(picked.map { rows[$0] })
+        }, progress: progress)
     }
 
     // MARK: measurements

@@ -74,23 +74,24 @@ public func trainStep(_ model: GPT, _ optimizer: AdamW, _ batch: Batch, lr: Floa
     return Double(loss)
 }
 
-/// The next-token-prediction training loop, used by pretraining and mid-training.
-///
-/// Each step: sample a batch of random windows, take one `trainStep` at the
-/// scheduled learning rate. Every `evalEvery` steps, measure held-out loss.
-public func trainLanguageModel(_ model: GPT, data: TokenStream, evalBatches: [Batch], config: TrainConfig,
-                               progress: (TrainProgress) -> Void = { _ in }) throws -> TrainLog {
+/// The training loop every stage shares: take a batch, one `trainStep` at the scheduled
+/// learning rate, and every `evalEvery` steps (and at the end) the held-out loss.
+/// Stages differ only in where batches come from (`nextBatch`, which gets the loop's
+/// seeded RNG) and in how their batches weight each token.
+public func trainLoop(_ model: GPT, config: TrainConfig, evalBatches: [Batch],
+                      nextBatch: (inout RNG) throws -> Batch,
+                      progress: (TrainProgress) -> Void = { _ in }) throws -> TrainLog {
     var log = TrainLog()
     var rng = RNG(seed: config.seed)
     let optimizer = AdamW(for: model, config: config.adam)
     let start = Date()
     log.evalLoss.append((0, evaluateLoss(model, evalBatches)))
     for step in 0..<config.steps {
-        let batch = data.randomBatch(B: config.batchSize, T: config.seqLen, rng: &rng)
+        let batch = try nextBatch(&rng)
         let lr = config.schedule.lr(step)
         let loss = try trainStep(model, optimizer, batch, lr: lr, clipNorm: config.clipNorm, step: step + 1)
         log.trainLoss.append(loss)
-        log.tokensSeen += config.tokensPerStep
+        log.tokensSeen += batch.B * batch.T
         var evalLoss: Double?
         if (step + 1) % config.evalEvery == 0 || step + 1 == config.steps {
             let measured = evaluateLoss(model, evalBatches)
@@ -103,4 +104,13 @@ public func trainLanguageModel(_ model: GPT, data: TokenStream, evalBatches: [Ba
     }
     log.seconds = Date().timeIntervalSince(start)
     return log
+}
+
+/// Next-token prediction on a text stream (pretraining and mid-training): each batch is
+/// B random windows of T+1 tokens.
+public func trainLanguageModel(_ model: GPT, data: TokenStream, evalBatches: [Batch], config: TrainConfig,
+                               progress: (TrainProgress) -> Void = { _ in }) throws -> TrainLog {
+    try trainLoop(model, config: config, evalBatches: evalBatches,
+                  nextBatch: { rng in data.randomBatch(B: config.batchSize, T: config.seqLen, rng: &rng) },
+                  progress: progress)
 }
