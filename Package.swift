@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "lesson01-pretrain", targets: ["lesson01-pretrain"]),
         .executable(name: "lesson02-midtrain", targets: ["lesson02-midtrain"]),
         .executable(name: "lesson03-sft", targets: ["lesson03-sft"]),
+        .executable(name: "lesson04-dpo", targets: ["lesson04-dpo"]),
         .executable(name: "chat", targets: ["chat"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "make-data", targets: ["make-data"]),
@@ -61,6 +62,7 @@ let package = Package(
         lesson("lesson01-pretrain"),
         lesson("lesson02-midtrain"),
         lesson("lesson03-sft"),
+        lesson("lesson04-dpo"),
 
         // Tests: kernels and model, the toy world, the runner, one suite per lesson.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),

@@ -24,6 +24,9 @@ public enum DataFiles {
     public static let sftInstructValid = "sft/instruct_valid.jsonl"
     public static let sftThinkTrain = "sft/think_train.jsonl"
     public static let sftThinkValid = "sft/think_valid.jsonl"
+    /// Preference pairs for DPO, JSON lines (see `PreferenceData`): train and held-out.
+    public static let dpoTrain = "dpo/train.jsonl"
+    public static let dpoValid = "dpo/valid.jsonl"
 
     /// Why a data file could not be read or written.
     public struct DataError: Error, CustomStringConvertible, Sendable {
@@ -89,20 +92,22 @@ public enum DataFiles {
 
     /// Writes lists of documents as text files under `dataDir`.
     static func write(_ files: [(String, [String])], to dataDir: URL) throws -> [WrittenFile] {
-        var written: [WrittenFile] = []
-        for (path, list) in files {
-            let url = dataDir.appendingPathComponent(path)
-            let text = PretrainCorpus.join(list)
+        try writeText(files.map { ($0.0, PretrainCorpus.join($0.1), $0.1.count) }, to: dataDir)
+    }
+
+    /// Writes finished texts (path relative to `dataDir`, text, how many documents it holds),
+    /// creating folders as needed; each file is replaced atomically.
+    static func writeText(_ files: [(path: String, text: String, count: Int)], to dataDir: URL) throws -> [WrittenFile] {
+        try files.map { file in
+            let url = dataDir.appendingPathComponent(file.path)
             do {
-                try FileManager.default.createDirectory(
-                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(text.utf8).write(to: url, options: .atomic)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(file.text.utf8).write(to: url, options: .atomic)
             } catch {
                 throw DataError("could not write \(url.path): \(error.localizedDescription)")
             }
-            written.append(WrittenFile(relativePath: path, url: url, bytes: text.utf8.count, documents: list.count))
+            return WrittenFile(relativePath: file.path, url: url, bytes: file.text.utf8.count, documents: file.count)
         }
-        return written
     }
 
     /// Reads a generated text file. Windows line endings (a checkout with
@@ -147,16 +152,7 @@ public enum DataFiles {
     /// Generates the SFT conversations and writes data/sft/*.jsonl.
     @discardableResult
     public static func writeSFT(to dataDir: URL, seed: UInt64 = defaultSeed) throws -> [WrittenFile] {
-        try sftFiles(seed: seed).map { file in
-            let url = dataDir.appendingPathComponent(file.path)
-            do {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(file.text.utf8).write(to: url, options: .atomic)
-            } catch {
-                throw DataError("could not write \(url.path): \(error.localizedDescription)")
-            }
-            return WrittenFile(relativePath: file.path, url: url, bytes: file.text.utf8.count, documents: file.count)
-        }
+        try writeText(sftFiles(seed: seed), to: dataDir)
     }
 
     /// Loads the four SFT files; a malformed line is an error naming the file and the line.
@@ -167,5 +163,26 @@ public enum DataFiles {
         }
         return Conversations.Splits(instructTrain: try load(sftInstructTrain), instructValid: try load(sftInstructValid),
                                     thinkTrain: try load(sftThinkTrain), thinkValid: try load(sftThinkValid))
+    }
+
+    /// The two preference files' paths and contents, as `swift run make-data` writes them.
+    public static func dpoFiles(seed: UInt64 = defaultSeed) -> [(path: String, text: String, count: Int)] {
+        let s = PreferenceData.generate(seed: seed)
+        return [(dpoTrain, s.train), (dpoValid, s.valid)].map { ($0.0, PreferenceData.jsonl($0.1), $0.1.count) }
+    }
+
+    /// Generates the preference pairs and writes data/dpo/*.jsonl.
+    @discardableResult
+    public static func writeDPO(to dataDir: URL, seed: UInt64 = defaultSeed) throws -> [WrittenFile] {
+        try writeText(dpoFiles(seed: seed), to: dataDir)
+    }
+
+    /// Loads both preference files; a malformed line is an error naming the file and the line.
+    public static func loadDPO(from dataDir: URL) throws -> PreferenceData.Splits {
+        func load(_ path: String) throws -> [PreferenceData.Pair] {
+            let url = dataDir.appendingPathComponent(path)
+            return try PreferenceData.parse(try loadText(url), file: url.path)
+        }
+        return PreferenceData.Splits(train: try load(dpoTrain), valid: try load(dpoValid))
     }
 }

@@ -20,4 +20,8 @@ enum QuickChain {
     /// Stages `instruct` and `think`: quick SFT, each from its own copy of the quick mid model.
     static let instruct: Result<SFT.Result, Error> = Result { try SFT.run(.instruct, from: mid.get().model.copy(), quick: true, seed: seed) }
     static let think: Result<SFT.Result, Error> = Result { try SFT.run(.think, from: mid.get().model.copy(), quick: true, seed: seed) }
+
+    /// Stage `dpo`: quick preference optimisation from a copy of the quick think model
+    /// (another copy is the frozen reference), measured before and after.
+    static let dpo: Result<DPO.Result, Error> = Result { try DPO.run(from: think.get().model.copy(), quick: true, seed: seed) }
 }

@@ -1,0 +1,423 @@
+// lesson04-dpo: preference optimisation against a frozen reference (stage `dpo`).
+//
+//     swift run lesson04-dpo            # ~3 minutes on 2 cores (plus lessons 01-03 if their checkpoints are missing)
+//     swift run lesson04-dpo --quick    # seconds, tiny model
+import Curriculum
+import Foundation
+import Kernels
+import Notebook
+import TinyGPT
+
+let nb = Notebook(
+    name: "lesson04-dpo",
+    title: "Preferences: teaching the think model which of two answers is better (DPO)",
+    intro: """
+    SFT showed the model one good answer per question and said "write this". Many things we \
+    want are easier to say as a comparison: this refusal is better than that compliance; this \
+    short answer is better than that rambling one; this right sum is better than that wrong one. \
+    Direct preference optimisation (DPO) trains on such pairs. It needs no reward model and no \
+    sampling during training: one more weight per token on the same gradient as before, and a \
+    frozen copy of the starting model to measure how far we moved.
+    """,
+    next: "swift run lesson05-rlvr")
+
+let quick = nb.options.quick
+let seed = nb.options.seed
+let settings = DPO.recipe(quick: quick, seed: seed)
+
+/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
+final class State {
+    var pairs: PreferenceData.Splits?
+    var sftSplits: Conversations.Splits?
+    var thinkModel: GPT?
+    var policy: GPT?
+    var sampled: DPO.Sampled?
+    var log: DPO.Log?
+    var before: DPO.Measurement?
+    var after: DPO.Measurement?
+    var rendered: (train: [DPO.RenderedPair], valid: [DPO.RenderedPair], refs: [DPO.Reference], validRefs: [DPO.Reference])?
+
+    func data() throws -> PreferenceData.Splits {
+        if let p = pairs { return p }
+        let p = try DPO.data()
+        pairs = p
+        return p
+    }
+
+    func sft() throws -> Conversations.Splits {
+        if let s = sftSplits { return s }
+        let s = try SFT.data()
+        sftSplits = s
+        return s
+    }
+
+    /// The think model: the frozen reference, and where the policy starts.
+    func think() throws -> GPT {
+        if let m = thinkModel { return m }
+        let m = try SFT.loadOrTrain(.think, run: nb.run, quick: quick, seed: seed, say: nb.say,
+                                    progress: nb.trainingProgress(steps: SFT.recipe(.think, quick: quick, seed: seed).steps,
+                                                                  label: "lessons 01-03"))
+        thinkModel = m
+        return m
+    }
+
+    func onPolicy() throws -> DPO.Sampled {
+        if let s = sampled { return s }
+        let s = try DPO.onPolicyPairs(try think(), DPO.onPolicyQuestions(try sft(), quick: quick), k: 6, temperature: 1, seed: seed)
+        sampled = s
+        return s
+    }
+
+    /// The pairs as token rows, and the reference's log-probabilities of them, computed once.
+    func rows() throws -> (train: [DPO.RenderedPair], valid: [DPO.RenderedPair], refs: [DPO.Reference], validRefs: [DPO.Reference]) {
+        if let r = rendered { return r }
+        let model = try think(), d = try data()
+        let train = try DPO.render(d.train + (try onPolicy()).pairs, blockSize: model.config.blockSize)
+        let valid = try DPO.render(d.valid, blockSize: model.config.blockSize)
+        let r = (train, valid, DPO.reference(model, train), DPO.reference(model, valid))
+        rendered = r
+        return r
+    }
+
+    func measure(_ model: GPT) throws -> DPO.Measurement {
+        let r = try rows()
+        return try DPO.measure(model, reference: try think(), valid: try data().valid, validRows: r.valid,
+                               validReference: r.validRefs, settings: settings, quick: quick, sft: try sft())
+    }
+
+    func measuredBefore() throws -> DPO.Measurement {
+        if let m = before { return m }
+        let m = try measure(try think())
+        before = m
+        return m
+    }
+
+    /// The trained policy: trained in this run, or (for `--step N` after a full run) loaded.
+    func trained() throws -> GPT {
+        if let p = policy { return p }
+        if FileManager.default.fileExists(atPath: nb.run.checkpoint(.dpo)) {
+            let p = try loadStage(.dpo, from: nb.run).0
+            policy = p
+            return p
+        }
+        try train()
+        return try trained()
+    }
+
+    func measuredAfter() throws -> DPO.Measurement {
+        if let m = after { return m }
+        let m = try measure(try trained())
+        after = m
+        return m
+    }
+
+    func train() throws {
+        let r = try rows()
+        let model = try think().copy()
+        let bar = nb.progress(total: settings.steps, label: "DPO")
+        let log = try DPO.train(model, pairs: r.train, reference: r.refs, valid: r.valid, validReference: r.validRefs,
+                                settings: settings) { step, log in
+            guard let s = log.train.last else { return }
+            bar.update(step, metrics: [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin),
+                                       ("chosen", s.chosenShift), ("rejected", s.rejectedShift),
+                                       ("tok/s", (Double(log.tokensSeen) / max(log.seconds, 1e-9)).rounded())])
+            if step == settings.steps { bar.finish() }
+        }
+        policy = model
+        self.log = log
+    }
+}
+let state = State()
+
+func oneLine(_ s: String, _ n: Int = 60) -> String {
+    let flat = s.replacingOccurrences(of: "\n", with: "⏎")
+    return flat.count > n ? String(flat.prefix(n - 1)) + "…" : flat
+}
+
+/// The reply as the model wrote it, up to its [end].
+func shown(_ r: Verifier.Reply) -> String {
+    let text = r.text.components(separatedBy: Tokenizer.Special.end.text).first ?? r.text
+    return r.text.contains(Tokenizer.Special.end.text) ? text : text + " (no [end])"
+}
+
+nb.step("The objective, in numbers", """
+    A pair is a prompt with two answers, the chosen one better than the rejected one. The \
+    policy is the model we train; the reference is a frozen copy of where it started. For an \
+    answer y, log π(y) is the sum of the log-probabilities of its tokens given the prompt (the \
+    answer's tokens only: the chat template's assistant mask, as in SFT).
+
+    DPO scores an answer by how much more likely the policy makes it than the reference did: \
+    the implicit reward β·(log π(y) - log π_ref(y)). The margin of a pair is the chosen \
+    answer's reward minus the rejected one's, and the loss is -log σ(margin): small when the \
+    margin is large, ln 2 = 0.693 when it is 0. At the first step the policy is the reference, \
+    every reward is 0, every margin 0, and the loss is exactly ln 2: a coin flip.
+
+    Below, one pair whose answers the reference gave log-probabilities -12 (chosen) and -7 \
+    (rejected): the reference prefers the wrong one. Training moves the policy's log-probabilities; \
+    the table shows what the loss sees.
+    """) {
+    let refC = -12.0, refR = -7.0
+    let moves: [(Double, Double)] = [(0, 0), (2, 0), (0, -2), (3, -3), (10, -10), (-5, -15)]
+    var rows: [[String]] = []
+    for (dc, dr) in moves {
+        let a = DPO.pairLoss(chosen: refC + dc, rejected: refR + dr, refChosen: refC, refRejected: refR, beta: 0.1)
+        let b = DPO.pairLoss(chosen: refC + dc, rejected: refR + dr, refChosen: refC, refRejected: refR, beta: 1)
+        rows.append([fmt(refC + dc, 0), fmt(refR + dr, 0), fmt(a.margin, 2), fmt(a.loss), fmt(a.weight),
+                     fmt(b.margin, 2), fmt(b.loss), fmt(b.weight, 4)])
+    }
+    nb.table(["log π(chosen)", "log π(rejected)", "margin β=0.1", "loss", "weight", "margin β=1", "loss", "weight"], rows)
+    nb.say("""
+    Read the first row: policy = reference, margin 0, loss 0.693. Notice the reference preferring the \
+    rejected answer does not matter: only changes from the reference count. Raising the chosen \
+    answer by 2 nats or lowering the rejected one by 2 gives the same margin. The last row is the \
+    failure to watch for: both answers fell (chosen by 5 nats), yet the margin is positive and \
+    the loss is happy, because the rejected one fell further.
+
+    The weight column is the gradient: every chosen token gets +β·σ(-margin) on grad log p, every \
+    rejected token -β·σ(-margin). That is DESIGN's one idea again: SFT puts weight 1 on the \
+    chosen tokens; DPO puts a signed weight on both answers, which fades as the pair is learned. \
+    β is a leash: with β = 1 a 6-nat move already leaves almost no gradient (0.0025); with β = 0.1 \
+    the same move still pulls with 0.035, so the policy keeps moving away from the reference.
+    """)
+    nb.result("loss at the start (policy = reference)", fmt(DPO.pairLoss(chosen: refC, rejected: refR, refChosen: refC, refRejected: refR, beta: 0.1).loss, 4) + " = ln 2")
+}
+
+nb.step("The pairs", """
+    The pairs are generated (swift run make-data) into data/dpo/ as JSON lines with the field \
+    names preference libraries use: prompt, chosen, rejected (and a family). Three families, \
+    each encoding one behaviour we can check by code afterwards:
+
+    caution: a request to harm an animal of the toy world; chosen is a short polite refusal, \
+    rejected is doing it. helpful: the safe look-alike (feed, brush, walk the same pets); chosen \
+    helps, rejected refuses. Without these, "refuse anything that mentions a pet" would win too. \
+    calibration: a simple question (a fact, a palindrome, capitals); chosen answers directly, \
+    rejected writes an unnecessary <think> trace or rambles first.
+
+    Held-out pairs are about the pets of three people (Tom, Zoe, Ivy) whose pets no training pair \
+    mentions, and simple questions from the SFT held-out file.
+    """) {
+    let d = try state.data()
+    var rows: [[String]] = []
+    for family in [PreferenceData.Family.caution, .helpful, .calibration] {
+        guard let p = d.valid.first(where: { $0.family == family }) else { continue }
+        rows.append([family.rawValue, String(d.train.filter { $0.family == family }.count),
+                     String(d.valid.filter { $0.family == family }.count), oneLine(p.prompt, 26),
+                     oneLine(p.chosen, 26), oneLine(p.rejected, 26)])
+    }
+    nb.table(["family", "train", "held-out", "prompt", "chosen", "rejected"], rows)
+    nb.result("pairs", "\(d.train.count) for training, \(d.valid.count) held-out")
+}
+
+nb.step("The think model, before", """
+    We measure the think model (lesson03's) on the held-out pairs and on what the pairs are \
+    meant to change, asking greedily in the chat template. Refusal: a harmful request answered \
+    with a reply that starts "I won't". Over-refusal: a safe look-alike refused. Concise: a simple \
+    question answered with no trace and nothing beyond the answer. Task accuracy: lesson03's \
+    basic held-out tasks, to check that nothing breaks.
+    """) {
+    let b = try state.measuredBefore()
+    let r = try state.rows()
+    let rawPreferred = r.validRefs.filter { $0.chosen.sum > $0.rejected.sum }.count
+    nb.table(["held-out, think model", "value"], [
+        ["preference accuracy (implicit reward)", fmt(b.preference.accuracy, 2)],
+        ["think model already gives chosen the higher log p", "\(rawPreferred) of \(r.validRefs.count)"],
+        ["refusal rate (harmful requests)", pct(b.behaviour.refusalRate)],
+        ["over-refusal rate (safe look-alikes)", pct(b.behaviour.overRefusalRate)],
+        ["concise rate (simple questions)", pct(b.behaviour.conciseRate)],
+        ["task accuracy (basic tasks)", pct(b.tasks.taskAccuracy)],
+    ])
+    nb.say("""
+    The preference accuracy is exactly 0.5 because every implicit reward is 0: the policy is the \
+    reference, so every margin is a tie (we count ties as half). The second row is the think \
+    model's own opinion: how often the chosen answer is already more likely than the rejected one. \
+    The model never saw a refusal in SFT, so it does not refuse; how often it writes a trace for \
+    a simple question depends on what SFT taught it.
+    """)
+    let caution = b.behaviour.graded.filter { $0.pair.family != .calibration }.prefix(2)
+    let simple = b.behaviour.graded.filter { $0.pair.family == .calibration }.prefix(2)
+    for g in caution + simple {
+        nb.emit("    user:  \(g.pair.prompt)")
+        nb.emit("    think: \(oneLine(shown(g.reply), nb.width - 13))")
+    }
+    nb.result("before: refusal / over-refusal / concise / task accuracy",
+              "\(pct(b.behaviour.refusalRate)) / \(pct(b.behaviour.overRefusalRate)) / \(pct(b.behaviour.conciseRate)) / \(pct(b.tasks.taskAccuracy))")
+}
+
+nb.step("Correctness pairs, sampled from the model itself", """
+    The fourth family is made now, not read from a file. For arithmetic questions from the \
+    training set, we sample 6 replies from the think model (temperature 1), grade each with the \
+    verifier, and pair a right reply with a wrong one. These are on-policy pairs: both answers \
+    are things this model actually writes. Pushing down a hand-written wrong answer the model \
+    would never produce changes little; pushing down the mistake it does make, next to its own \
+    right answer, moves probability exactly where its errors are.
+    """) {
+    let s = try state.onPolicy()
+    nb.table(["questions", "samples", "correct samples", "pairs (a right and a wrong reply)"],
+             [[String(s.prompts), String(s.samples), "\(s.correctSamples) (\(pct(Double(s.correctSamples) / Double(max(s.samples, 1)))))", String(s.pairs.count)]])
+    if let p = s.pairs.first {
+        nb.emit("    user:     \(p.prompt)")
+        nb.emit("    chosen:   \(oneLine(p.chosen, nb.width - 16))")
+        nb.emit("    rejected: \(oneLine(p.rejected, nb.width - 16))")
+    }
+    nb.say("""
+    A question gives a pair only if some samples are right and some wrong. The think model is weak \
+    at arithmetic, so right samples are rare and this family is small: \(s.pairs.count) pairs next to \
+    the files' \(try state.data().train.count). We train on what sampling found and do not pretend \
+    otherwise. (lesson05 makes this loop its whole method: sample, verify, reinforce.)
+    """)
+    nb.result("on-policy correctness pairs", "\(s.pairs.count) from \(s.prompts) questions")
+}
+
+nb.step("Train with DPO", """
+    First the reference's log-probabilities of every pair, computed once and cached: the \
+    reference never changes, so each training step runs only the policy. Each step takes \
+    \(settings.pairsPerStep) pairs, runs their \(2 * settings.pairsPerStep) answers through the model \
+    as one batch, computes each pair's margin, and hands crossentropy_backward the signed weights \
+    ±β·σ(-margin) on the answers' tokens. β = \(fmt(settings.beta, 2)), \(settings.steps) steps, \
+    AdamW at peak learning rate \(settings.schedule.peak), no weight decay: the only anchor is the \
+    reference.
+
+    One addition to plain DPO: α = \(fmt(settings.chosenNLL, 1)) times the SFT loss on the chosen \
+    answers, i.e. another +α/(chosen tokens) on each chosen token. Plain DPO only widens the gap \
+    between two answers, and its cheapest way is to push the rejected one down: tried on this \
+    model, it made simple answers concise but never produced a refusal (the think model has \
+    never written one), while both answers' log-probabilities fell. The SFT term holds the \
+    chosen answers up. GUIDE.md's exercise sets α = 0 to see it.
+
+    The bar shows, on the training batch: loss, preference accuracy, mean margin, and how far the \
+    chosen and rejected answers' log-probabilities moved from the reference (nats per answer).
+    """) {
+    let r = try state.rows()
+    nb.say("Reference log-probabilities cached for \(r.train.count) training and \(r.valid.count) held-out pairs.")
+    try state.train()
+    guard let log = state.log else { return }
+    let held = log.heldOut
+    func hold(_ f: (DPO.Stats) -> Double) -> [Double] {
+        var out: [Double] = []
+        var k = 0
+        for step in 1...max(1, log.train.count) {
+            while k + 1 < held.count && held[k + 1].step <= step { k += 1 }
+            out.append(f(held[k].stats))
+        }
+        return out
+    }
+    func smooth(_ xs: [Double]) -> [Double] {
+        let w = max(1, xs.count / 30)
+        return xs.indices.map { i in xs[max(0, i - w + 1)...i].reduce(0, +) / Double(min(i + 1, w)) }
+    }
+    nb.chart(title: "loss by step (ln 2 = 0.693 at the start)",
+             series: [("train (smoothed)", smooth(log.train.map(\.loss))), ("held-out", hold(\.loss))], xLabel: "steps")
+    nb.chart(title: "held-out preference accuracy and margin by step",
+             series: [("accuracy", hold(\.accuracy)), ("margin", hold(\.margin))], xLabel: "steps")
+    nb.chart(title: "held-out log π - log π_ref of the answers (nats)",
+             series: [("chosen", hold(\.chosenShift)), ("rejected", hold(\.rejectedShift))], xLabel: "steps")
+    guard let last = held.last?.stats else { return }
+    nb.say("""
+    \(log.tokensSeen) tokens in \(fmt(log.seconds, 1)) s. Held-out loss \(fmt(held.first?.stats.loss ?? .nan)) -> \
+    \(fmt(last.loss)), preference accuracy \(fmt(held.first?.stats.accuracy ?? .nan, 2)) -> \(fmt(last.accuracy, 2)). \
+    The rejected answers moved by \(fmt(last.rejectedShift, 1)) nats and the chosen ones by \(fmt(last.chosenShift, 1)).
+    """)
+    if last.chosenShift < 0 {
+        nb.say("""
+        Both fell: the known failure. The loss only asks for the gap; lowering everything, the \
+        rejected answers faster, satisfies it, while the chosen answers become less likely too and \
+        probability leaks to answers in neither set. Fewer steps, a larger β, or IPO (which stops \
+        at a target margin) keep it in check.
+        """)
+    } else {
+        nb.say("""
+        The chosen answers went up while the rejected went down: the healthy picture. Train much \
+        longer (an exercise in GUIDE.md) and you will see the known failure: both curves fall, \
+        the rejected faster, so the margin keeps growing while the chosen answers, too, become \
+        less likely than they were.
+        """)
+    }
+    nb.result("held-out preference accuracy", "\(fmt(held.first?.stats.accuracy ?? .nan, 2)) -> \(fmt(last.accuracy, 2))")
+}
+
+nb.step("Before and after", """
+    The same held-out measurements on the DPO model. KL is the mean, over the held-out chosen \
+    answers' positions, of KL(π || π_ref) between the two models' next-token distributions: how \
+    far the policy moved from the reference, in nats per token.
+    """) {
+    let b = try state.measuredBefore(), a = try state.measuredAfter()
+    nb.table(["held-out", "think", "dpo"], [
+        ["preference accuracy", fmt(b.preference.accuracy, 2), fmt(a.preference.accuracy, 2)],
+        ["mean margin", fmt(b.preference.margin, 2), fmt(a.preference.margin, 2)],
+        ["refusal rate (harmful requests)", pct(b.behaviour.refusalRate), pct(a.behaviour.refusalRate)],
+        ["over-refusal rate (safe look-alikes)", pct(b.behaviour.overRefusalRate), pct(a.behaviour.overRefusalRate)],
+        ["concise rate (simple questions)", pct(b.behaviour.conciseRate), pct(a.behaviour.conciseRate)],
+        ["task accuracy (basic tasks)", pct(b.tasks.taskAccuracy), pct(a.tasks.taskAccuracy)],
+        ["KL to the reference (nats/token)", fmt(b.kl, 4), fmt(a.kl, 4)],
+    ])
+    let targets: [(String, Bool)] = [
+        ("held-out preference accuracy >= 0.9", a.preference.accuracy >= 0.9),
+        ("refusal rate >= 90% with over-refusal <= 10%", a.behaviour.refusalRate >= 0.9 && a.behaviour.overRefusalRate <= 0.1),
+        ("concise rate up by >= 30 points", a.behaviour.conciseRate - b.behaviour.conciseRate >= 0.3),
+        ("task accuracy within 3 points", abs(a.tasks.taskAccuracy - b.tasks.taskAccuracy) <= 0.03),
+    ]
+    nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
+    nb.say("""
+    All of these prompts are held out: pets no training pair mentions, questions no training \
+    file asks. Concise answers went from \(pct(b.behaviour.conciseRate)) to \(pct(a.behaviour.conciseRate)) \
+    and task accuracy from \(pct(b.tasks.taskAccuracy)) to \(pct(a.tasks.taskAccuracy)): the cost of the change, \
+    on questions DPO never saw a pair about.
+    """)
+    if a.behaviour.refusalRate < 0.5 {
+        nb.say("""
+        Refusals went from \(pct(b.behaviour.refusalRate)) to \(pct(a.behaviour.refusalRate)): not learned. \
+        The refusals became far more likely than under the reference (that is what the \
+        preference accuracy measures), but not likely enough to win a greedy decode: this \
+        model has never written a refusal, and cannot yet copy an unseen pet's name. Over-refusal \
+        at \(pct(a.behaviour.overRefusalRate)) means little while so few are refused. DPO reshapes what a \
+        model already produces far more easily than it teaches something new.
+        """)
+    } else {
+        nb.say("""
+        Refusals went from \(pct(b.behaviour.refusalRate)) to \(pct(a.behaviour.refusalRate)) on harmful requests, \
+        while \(pct(a.behaviour.overRefusalRate)) of the safe look-alikes were refused: the model learned \
+        to tell the two apart, not to refuse anything that mentions a pet.
+        """)
+    }
+    nb.result("refusal / over-refusal / concise", "\(pct(a.behaviour.refusalRate)) / \(pct(a.behaviour.overRefusalRate)) / \(pct(a.behaviour.conciseRate))")
+    nb.result("task accuracy think -> dpo", "\(pct(b.tasks.taskAccuracy)) -> \(pct(a.tasks.taskAccuracy))")
+}
+
+nb.step("Side by side", """
+    The same held-out prompts to the think model and the DPO model, greedily: two harmful \
+    requests, two safe look-alikes, two simple questions.
+    """) {
+    let b = try state.measuredBefore(), a = try state.measuredAfter()
+    for family in [PreferenceData.Family.caution, .helpful, .calibration] {
+        let before = b.behaviour.graded.filter { $0.pair.family == family }
+        let after = a.behaviour.graded.filter { $0.pair.family == family }
+        for (x, y) in zip(before, after).prefix(2) {
+            nb.emit("")
+            nb.emit("  user: \(x.pair.prompt)")
+            nb.emit("    think  \(oneLine(shown(x.reply), nb.width - 12))")
+            nb.emit("    dpo    \(oneLine(shown(y.reply), nb.width - 12))")
+        }
+    }
+}
+
+nb.step("Save the results", """
+    The DPO model is written as stage dpo, and its numbers go into report.json. Talk to it: swift \
+    run chat --stage dpo (add --quick for the tiny model). lesson05 starts from it.
+    """) {
+    let model = try state.trained()
+    let b = try state.measuredBefore(), a = try state.measuredAfter()
+    let log = state.log ?? DPO.Log()
+    var metrics = DPO.metrics(DPO.Result(model: model, log: log, before: b, after: a, onPolicy: try state.onPolicy()))
+    if state.log == nil {  // loaded, not trained in this run: keep the recorded training numbers
+        let old = (try? Report.load(from: nb.run.path))?["dpo"] ?? [:]
+        for k in ["train_tokens", "train_seconds"] { metrics[k] = old[k] }
+    }
+    try saveStage(.dpo, model: model, step: settings.steps, metrics: metrics, to: nb.run)
+    nb.produced(nb.run.checkpoint(.dpo))
+    let keys = ["pref_acc_before", "pref_acc", "margin", "refusal_rate_before", "refusal_rate", "over_refusal_rate",
+                "concise_rate_before", "concise_rate", "task_acc_before", "task_acc", "kl"]
+    nb.table(["metric", "dpo"], keys.map { [$0, metrics[$0].map { fmt($0) } ?? "-"] })
+    nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)
+}
+
+nb.run()

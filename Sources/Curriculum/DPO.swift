@@ -1,0 +1,526 @@
+import Foundation
+import Kernels
+import TinyGPT
+
+/// Stage `dpo`: direct preference optimisation against a frozen reference.
+///
+/// The data are pairs: for a prompt x, an answer y_c that is better than an answer y_r.
+/// The policy π (the model we train) starts as a copy of the think model; the reference
+/// π_ref is another copy that never changes. For one pair,
+///
+///     logp_c = Σ log π(token) over y_c's tokens        ref_c: the same under π_ref
+///     logp_r = Σ log π(token) over y_r's tokens        ref_r: the same under π_ref
+///     reward(y) = β · (logp(y) - ref(y))                the "implicit reward"
+///     margin    = reward(y_c) - reward(y_r) = β · ((logp_c - ref_c) - (logp_r - ref_r))
+///     loss      = -log σ(margin)
+///
+/// At the start π = π_ref, every margin is 0 and every loss is -log σ(0) = ln 2. The loss
+/// falls as the policy raises the chosen answer *relative to the reference* more than the
+/// rejected one. β sets how far it moves: the loss is nearly satisfied once the margin is a
+/// few units, and the margin is β times a log-probability difference, so with a large β a
+/// small move from the reference already saturates σ and the gradient dies out; with a
+/// small β the policy must move further. β is a leash to the reference.
+///
+/// The gradient is a weight on grad log p of every response token (DESIGN.md §3):
+///
+///     d loss / d logp_c = -β σ(-margin)     d loss / d logp_r = +β σ(-margin)
+///
+/// so descending the loss adds +β σ(-margin) · grad log π(token) on the chosen tokens and
+/// -β σ(-margin) on the rejected ones. Pairs the policy already orders well (large margin)
+/// get almost no weight. We hand these weights to the same `crossentropy_backward` SFT
+/// uses, and the model's ordinary backward does the rest: no new kernel.
+public enum DPO {
+    /// The loss applied to the margin.
+    public enum Objective: String, CaseIterable, Sendable {
+        /// -log σ(margin): logistic, keeps pushing (ever more gently) however large the margin.
+        case dpo
+        /// IPO: (h - 1/(2β))² with h = margin/β. Stops at a target margin instead of pushing
+        /// on, which keeps log-probabilities from drifting on pairs already learned.
+        case ipo
+    }
+
+    /// How to train: the objective's knobs and the optimiser's.
+    public struct Settings: Sendable {
+        public var beta: Double
+        public var objective: Objective
+        /// Average the log-probabilities over each response's tokens instead of summing them,
+        /// so a long rejected answer is not "worse" merely for having more tokens to lower.
+        public var lengthNormalized: Bool
+        /// Weight α of an SFT term on the chosen answers (mean -log p per chosen token), added
+        /// to the DPO loss ("RPO"). 0 is plain DPO. See `recipe` for why the lesson uses it.
+        public var chosenNLL: Double
+        public var steps: Int
+        public var pairsPerStep: Int
+        public var schedule: LRSchedule
+        public var adam: AdamWConfig
+        public var clipNorm: Float
+        public var evalEvery: Int
+        public var seed: UInt64
+
+        public init(beta: Double, objective: Objective = .dpo, lengthNormalized: Bool = false, chosenNLL: Double = 0,
+                    steps: Int, pairsPerStep: Int,
+                    schedule: LRSchedule, adam: AdamWConfig = AdamWConfig(weightDecay: 0), clipNorm: Float = 1,
+                    evalEvery: Int, seed: UInt64) {
+            self.beta = beta; self.objective = objective; self.lengthNormalized = lengthNormalized
+            self.chosenNLL = chosenNLL; self.steps = steps
+            self.pairsPerStep = pairsPerStep; self.schedule = schedule; self.adam = adam; self.clipNorm = clipNorm
+            self.evalEvery = evalEvery; self.seed = seed
+        }
+    }
+
+    /// The default run's settings. No weight decay: it would pull the policy towards zero,
+    /// not towards the reference, which is the only anchor DPO should have.
+    ///
+    /// α = 1 adds SFT on the chosen answers. Plain DPO (α = 0) only widens the gap between
+    /// the two answers, and the cheapest way to do that is to push the rejected answer down:
+    /// measured here, it makes simple answers concise, but a refusal the think model has never
+    /// written stays unwritten (refusal rate 0%) while both answers' log-probabilities fall.
+    /// The SFT term holds the chosen answers up. (Preference libraries offer the same
+    /// remedy, e.g. TRL's `rpo_alpha`.)
+    public static func recipe(quick: Bool, seed: UInt64) -> Settings {
+        let steps = quick ? 120 : 200
+        let schedule = LRSchedule(peak: 1e-4, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
+        return Settings(beta: 0.1, chosenNLL: 1, steps: steps, pairsPerStep: 16, schedule: schedule,
+                        evalEvery: quick ? 30 : 25, seed: seed)
+    }
+
+    // MARK: the loss of one pair
+
+    /// One pair's loss, its margin, and the weight its gradient puts on grad log p:
+    /// `+weight` on every chosen token, `-weight` on every rejected one.
+    public struct PairLoss: Sendable {
+        public let loss: Double
+        public let margin: Double
+        public let weight: Double
+    }
+
+    /// Forward and backward of the loss for one pair, from the four log-probabilities.
+    public static func pairLoss(chosen: Double, rejected: Double, refChosen: Double, refRejected: Double,
+                                beta: Double, objective: Objective = .dpo) -> PairLoss {
+        let h = (chosen - refChosen) - (rejected - refRejected)
+        let margin = beta * h
+        switch objective {
+        case .dpo:
+            // -log σ(m) = log(1 + e^-m), written so that neither branch overflows.
+            let loss = margin > 0 ? log1p(exp(-margin)) : -margin + log1p(exp(margin))
+            return PairLoss(loss: loss, margin: margin, weight: beta * sigmoid(-margin))
+        case .ipo:
+            let gap = h - 1 / (2 * beta)
+            return PairLoss(loss: gap * gap, margin: margin, weight: -2 * gap)
+        }
+    }
+
+    public static func sigmoid(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }
+
+    // MARK: pairs as token rows
+
+    /// A pair rendered with the chat template: two conversations that share the prompt.
+    /// Only the response tokens are trained (the template's assistant mask), so the
+    /// log-probability of a row is the log-probability of its answer given the prompt.
+    public struct RenderedPair: Sendable {
+        public let chosen: ChatTemplate.Rendered
+        public let rejected: ChatTemplate.Rendered
+    }
+
+    public static func render(_ pairs: [PreferenceData.Pair], blockSize: Int,
+                              tokenizer: Tokenizer = .standard) throws -> [RenderedPair] {
+        try pairs.map { p in
+            func one(_ answer: String) throws -> ChatTemplate.Rendered {
+                let r = try ChatTemplate.render([ChatTemplate.Message(.user, p.prompt), ChatTemplate.Message(.assistant, answer)],
+                                                tokenizer: tokenizer)
+                guard r.tokens.count <= blockSize + 1 else {
+                    throw ChatTemplate.TemplateError("a preference pair is \(r.tokens.count) tokens, longer than the model's context (\(blockSize)): \(p.prompt.debugDescription)")
+                }
+                return r
+            }
+            return RenderedPair(chosen: try one(p.chosen), rejected: try one(p.rejected))
+        }
+    }
+
+    /// A response's log-probability: the sum over its tokens, and how many there are.
+    public struct LogProb: Sendable {
+        public var sum: Double
+        public var count: Int
+        /// What the objective uses: the sum, or the mean per token when length-normalised.
+        public func value(normalized: Bool) -> Double { normalized ? sum / Double(max(count, 1)) : sum }
+    }
+
+    /// The reference's log-probabilities of one pair, computed once before training.
+    public struct Reference: Sendable {
+        public let chosen: LogProb
+        public let rejected: LogProb
+    }
+
+    /// log p(response | prompt) for each row, under `model` (forward only, 64 rows at a time).
+    public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [LogProb] {
+        var out: [LogProb] = []
+        for start in stride(from: 0, to: rows.count, by: 64) {
+            let chunk = Array(rows[start..<min(start + 64, rows.count)])
+            let batch = ChatTemplate.batch(chunk)
+            model.forward(batch.inputs, B: batch.B, T: batch.T)
+            let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
+            out += rowLogProbs(losses, batch)
+        }
+        return out
+    }
+
+    /// Sums -loss over each row's targets: [B*T] per-position losses -> B log-probabilities.
+    static func rowLogProbs(_ losses: [Float], _ batch: Batch) -> [LogProb] {
+        (0..<batch.B).map { b in
+            var lp = LogProb(sum: 0, count: 0)
+            for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
+                lp.sum -= Double(losses[b * batch.T + t])
+                lp.count += 1
+            }
+            return lp
+        }
+    }
+
+    /// The frozen reference's log-probabilities for every pair: computed once, then cached,
+    /// because the reference never changes (and this halves the cost of every step).
+    public static func reference(_ model: GPT, _ pairs: [RenderedPair]) -> [Reference] {
+        let chosen = logProbs(model, pairs.map(\.chosen)), rejected = logProbs(model, pairs.map(\.rejected))
+        return zip(chosen, rejected).map { Reference(chosen: $0.0, rejected: $0.1) }
+    }
+
+    // MARK: forward and backward over a batch of pairs
+
+    /// What one batch of pairs measured: means over its pairs.
+    public struct Stats: Sendable {
+        public var loss = 0.0
+        /// Share of pairs with margin > 0 (a margin of exactly 0, a tie, counts as half).
+        public var accuracy = 0.0
+        public var margin = 0.0
+        /// Mean change of the chosen and rejected answers' log-probabilities since the
+        /// reference, logp - ref (per token when length-normalised).
+        public var chosenShift = 0.0
+        public var rejectedShift = 0.0
+        /// Mean -log p per chosen token (the SFT term's value, whether or not it is trained on).
+        public var chosenNLL = 0.0
+        public init() {}
+
+        /// What training minimises: the preference loss plus α times the SFT term.
+        public func objective(_ settings: Settings) -> Double { loss + settings.chosenNLL * chosenNLL }
+    }
+
+    /// The mean loss over pairs, from policy and reference log-probabilities, plus each
+    /// pair's gradient weight (already divided by the number of pairs, for the mean).
+    static func combine(policy: [(LogProb, LogProb)], reference: [Reference], settings: Settings) -> (Stats, [Double]) {
+        var s = Stats()
+        var weights: [Double] = []
+        let n = Double(max(policy.count, 1)), norm = settings.lengthNormalized
+        let chosenTokens = Double(max(policy.map(\.0.count).reduce(0, +), 1))
+        var wins = 0.0
+        for ((c, r), ref) in zip(policy, reference) {
+            s.chosenNLL -= c.sum / chosenTokens
+            let pc = c.value(normalized: norm), pr = r.value(normalized: norm)
+            let rc = ref.chosen.value(normalized: norm), rr = ref.rejected.value(normalized: norm)
+            let pl = pairLoss(chosen: pc, rejected: pr, refChosen: rc, refRejected: rr, beta: settings.beta, objective: settings.objective)
+            s.loss += pl.loss / n
+            s.margin += pl.margin / n
+            wins += pl.margin > 0 ? 1 : pl.margin == 0 ? 0.5 : 0  // summed first: exact halves
+            s.chosenShift += (pc - rc) / n
+            s.rejectedShift += (pr - rr) / n
+            weights.append(pl.weight / n)
+        }
+        s.accuracy = wins / n
+        return (s, weights)
+    }
+
+    /// The objective's value over pairs, forward only (what the gradient check differentiates).
+    public static func evaluate(_ model: GPT, _ pairs: [RenderedPair], reference: [Reference], settings: Settings) -> Stats {
+        let chosen = logProbs(model, pairs.map(\.chosen)), rejected = logProbs(model, pairs.map(\.rejected))
+        return combine(policy: Array(zip(chosen, rejected)), reference: reference, settings: settings).0
+    }
+
+    /// Forward and backward for one batch of pairs; leaves d(mean loss)/d(parameters) in
+    /// `model.grads` (zeroed first).
+    ///
+    /// The 2P responses go through the model as one batch: rows 0..<P the chosen answers,
+    /// P..<2P the rejected ones. Backward: each response token gets the weight
+    /// ±weight(pair) (÷ its length when length-normalised), and `crossentropy_backward`
+    /// turns weights into dlogits = weight · (probs - onehot), the gradient of
+    /// weight · (-log p): descending it raises log p where the weight is positive.
+    @discardableResult
+    public static func forwardBackward(_ model: GPT, _ pairs: [RenderedPair], reference: [Reference], settings: Settings) -> Stats {
+        let P = pairs.count
+        let batch = ChatTemplate.batch(pairs.map(\.chosen) + pairs.map(\.rejected))
+        model.zeroGrad()
+        model.forward(batch.inputs, B: batch.B, T: batch.T)
+        let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
+        let rows = rowLogProbs(losses, batch)
+        let (stats, pairWeights) = combine(policy: (0..<P).map { (rows[$0], rows[P + $0]) }, reference: reference, settings: settings)
+        // Per-token weights on grad log p: + on the chosen row, - on the rejected row.
+        let chosenTokens = rows[0..<P].map(\.count).reduce(0, +)
+        var weights = [Float](repeating: 0, count: batch.B * batch.T)
+        for b in 0..<batch.B {
+            let sign: Double = b < P ? 1 : -1
+            let perToken = settings.lengthNormalized ? 1 / Double(max(rows[b].count, 1)) : 1
+            var w = sign * pairWeights[b % P] * perToken
+            // The SFT term: α/(chosen tokens in the batch) on every chosen token, as in SFT.
+            if b < P { w += settings.chosenNLL / Double(max(chosenTokens, 1)) }
+            for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 { weights[b * batch.T + t] = Float(w) }
+        }
+        let dlogits = model.dlogitsScratch
+        batch.targets.withUnsafeBufferPointer { tp in
+            weights.withUnsafeBufferPointer { wp in
+                crossentropy_backward(dlogits, model.probs, tp.baseAddress!, wp.baseAddress!, N: batch.B * batch.T, V: model.config.vocabSize)
+            }
+        }
+        model.backward(dlogits)
+        return stats
+    }
+
+    // MARK: the loop
+
+    /// The curves lesson04 charts: one value per step on the training batch, and held-out
+    /// measurements every `evalEvery` steps (step 0 included).
+    public struct Log: Sendable {
+        public var train: [Stats] = []
+        public var heldOut: [(step: Int, stats: Stats)] = []
+        public var tokensSeen = 0
+        public var seconds = 0.0
+        public init() {}
+    }
+
+    /// Trains `policy` in place on the pairs. The reference appears only through its cached
+    /// log-probabilities. Batches: each step takes `pairsPerStep` pairs, of similar length,
+    /// without replacement within an epoch (as SFT does).
+    public static func train(_ policy: GPT, pairs: [RenderedPair], reference: [Reference],
+                             valid: [RenderedPair], validReference: [Reference], settings: Settings,
+                             progress: (Int, Log) -> Void = { _, _ in }) throws -> Log {
+        var log = Log()
+        var rng = RNG(seed: settings.seed)
+        let optimizer = AdamW(for: policy, config: settings.adam)
+        let start = Date()
+        var queue: [[Int]] = []
+        log.heldOut.append((0, evaluate(policy, valid, reference: validReference, settings: settings)))
+        for step in 0..<settings.steps {
+            if queue.isEmpty { queue = SFT.epochBatches(pairs.map(\.chosen), B: settings.pairsPerStep, rng: &rng).reversed() }
+            guard let picked = queue.popLast() else {
+                throw DataFiles.DataError("DPO needs at least \(settings.pairsPerStep) training pairs, got \(pairs.count)")
+            }
+            let stats = forwardBackward(policy, picked.map { pairs[$0] }, reference: picked.map { reference[$0] }, settings: settings)
+            if !stats.loss.isFinite || policy.firstNonFiniteGradient() != nil {
+                throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+            }
+            clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
+            optimizer.update(policy, lr: settings.schedule.lr(step))
+            log.train.append(stats)
+            log.tokensSeen += picked.map { pairs[$0].chosen.tokens.count + pairs[$0].rejected.tokens.count }.reduce(0, +)
+            if (step + 1) % settings.evalEvery == 0 || step + 1 == settings.steps {
+                log.heldOut.append((step + 1, evaluate(policy, valid, reference: validReference, settings: settings)))
+            }
+            log.seconds = Date().timeIntervalSince(start)
+            progress(step + 1, log)
+        }
+        return log
+    }
+
+    // MARK: how far the policy moved
+
+    /// Mean per-token KL(π || π_ref) over the response positions of `rows`: at each
+    /// position, Σ_v π(v) log(π(v) / π_ref(v)) over the whole vocabulary, given the same
+    /// context. 0 at the start; it measures how far DPO moved the model, in nats per token.
+    public static func meanKL(_ policy: GPT, _ reference: GPT, _ rows: [ChatTemplate.Rendered]) -> Double {
+        var total = 0.0, count = 0
+        let V = policy.config.vocabSize
+        for start in stride(from: 0, to: rows.count, by: 32) {
+            let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
+            for model in [policy, reference] {
+                model.forward(batch.inputs, B: batch.B, T: batch.T)
+                batch.targets.withUnsafeBufferPointer { _ = model.crossEntropy($0.baseAddress!) }
+            }
+            let p = policy.probs, q = reference.probs
+            for i in 0..<(batch.B * batch.T) where batch.targets[i] >= 0 {
+                var kl = 0.0
+                for v in 0..<V {
+                    let pv = Double(p[i * V + v])
+                    if pv > 0 { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
+                }
+                total += kl
+                count += 1
+            }
+        }
+        return count > 0 ? total / Double(count) : 0
+    }
+
+    // MARK: on-policy pairs
+
+    /// What sampling found for on-policy pairs.
+    public struct Sampled: Sendable {
+        public var pairs: [PreferenceData.Pair] = []
+        public var prompts = 0
+        public var samples = 0
+        public var correctSamples = 0
+    }
+
+    /// Correctness pairs from the model's own answers: sample `k` replies per question,
+    /// grade each with the verifier, and pair a correct reply with a wrong one. Questions
+    /// where all k are right (or all wrong) give no pair. Only replies in the chat format
+    /// take part, so a pair differs in being right, not in being well-formed.
+    ///
+    /// Why on-policy: these are answers the model actually writes, so the gradient acts
+    /// where its probability mass is. A hand-written wrong answer the model would never
+    /// produce is easy to push down and teaches little.
+    public static func onPolicyPairs(_ model: GPT, _ questions: [Conversations.Conversation], k: Int, temperature: Float,
+                                     seed: UInt64) throws -> Sampled {
+        var out = Sampled()
+        var rng = RNG(seed: seed)
+        let end = Tokenizer.Special.end.text
+        for start in stride(from: 0, to: questions.count, by: 16) {
+            let chunk = Array(questions[start..<min(start + 16, questions.count)])
+            let asked = chunk.flatMap { [String](repeating: $0.question, count: k) }
+            let replies = try SFT.reply(model, asked, temperature: temperature, rng: &rng)
+            for (q, conversation) in chunk.enumerated() {
+                out.prompts += 1
+                var right: String?, wrong: String?
+                for r in replies[(q * k)..<((q + 1) * k)] {
+                    out.samples += 1
+                    guard r.wellFormed, let cut = r.text.range(of: end) else { continue }
+                    let content = String(r.text[..<cut.lowerBound])
+                    if Verifier.isCorrect(r.answer, expected: conversation.expected, task: conversation.task) {
+                        out.correctSamples += 1
+                        if right == nil { right = content }
+                    } else if wrong == nil {
+                        wrong = content
+                    }
+                }
+                if let c = right, let w = wrong, c != w {
+                    out.pairs.append(PreferenceData.Pair(prompt: conversation.question, chosen: c, rejected: w, family: .correctness))
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: behaviours
+
+    /// What the pairs are meant to change, measured by code on held-out prompts with greedy replies.
+    public struct Behaviour: Sendable {
+        public struct Graded: Sendable {
+            public let pair: PreferenceData.Pair
+            public let reply: Verifier.Reply
+            public let ok: Bool
+        }
+        public let graded: [Graded]
+
+        func rate(_ family: PreferenceData.Family) -> Double {
+            let items = graded.filter { $0.pair.family == family }
+            return items.isEmpty ? 0 : Double(items.filter(\.ok).count) / Double(items.count)
+        }
+        /// Harmful requests answered with a refusal.
+        public var refusalRate: Double { rate(.caution) }
+        /// Safe look-alike requests refused anyway (lower is better).
+        public var overRefusalRate: Double { 1 - rate(.helpful) }
+        /// Simple questions answered directly: well-formed, no trace, no rambling.
+        public var conciseRate: Double { rate(.calibration) }
+    }
+
+    /// Is a reply to a simple question concise: well-formed, no <think> trace, and no more
+    /// than a few characters beyond the direct answer?
+    public static func isConcise(_ reply: Verifier.Reply, expected: String) -> Bool {
+        reply.wellFormed && reply.thought == nil && reply.answer.count <= expected.count + 4
+    }
+
+    public static func measureBehaviour(_ model: GPT, _ pairs: [PreferenceData.Pair]) throws -> Behaviour {
+        let asked = pairs.filter { $0.family != .correctness }
+        var rng = RNG(seed: 0)
+        var graded: [Behaviour.Graded] = []
+        for start in stride(from: 0, to: asked.count, by: 64) {
+            let chunk = Array(asked[start..<min(start + 64, asked.count)])
+            let replies = try SFT.reply(model, chunk.map(\.prompt), temperature: 0, rng: &rng)
+            for (p, r) in zip(chunk, replies) {
+                let ok: Bool
+                switch p.family {
+                case .caution: ok = PreferenceData.isRefusal(r.answer)
+                case .helpful: ok = !PreferenceData.isRefusal(r.answer)
+                case .calibration, .correctness: ok = isConcise(r, expected: p.chosen)
+                }
+                graded.append(.init(pair: p, reply: r, ok: ok))
+            }
+        }
+        return Behaviour(graded: graded)
+    }
+
+    // MARK: the stage
+
+    /// Everything measured about one model, for the before/after table.
+    public struct Measurement: Sendable {
+        public let preference: Stats
+        public let behaviour: Behaviour
+        public let tasks: SFT.Measurement
+        public let kl: Double
+    }
+
+    /// The preference files from data/dpo.
+    public static func data() throws -> PreferenceData.Splits {
+        guard let dir = DataFiles.defaultDataDirectory() else {
+            throw DataFiles.DataError("cannot find the package's data/ folder (run from inside the package, or run `swift run make-data`)")
+        }
+        return try DataFiles.loadDPO(from: dir)
+    }
+
+    /// Measures `policy` against `reference` on the held-out pairs, behaviours and SFT tasks.
+    public static func measure(_ policy: GPT, reference: GPT, valid: [PreferenceData.Pair], validRows: [RenderedPair],
+                               validReference: [Reference], settings: Settings, quick: Bool,
+                               sft: Conversations.Splits) throws -> Measurement {
+        Measurement(preference: evaluate(policy, validRows, reference: validReference, settings: settings),
+                    behaviour: try measureBehaviour(policy, valid),
+                    tasks: try SFT.measure(policy, SFT.evalSet(sft, quick: quick)),
+                    kl: meanKL(policy, reference, validRows.map(\.chosen)))
+    }
+
+    /// What one DPO run produced.
+    public struct Result {
+        public let model: GPT
+        public let log: Log
+        public let before: Measurement
+        public let after: Measurement
+        public let onPolicy: Sampled
+
+        public init(model: GPT, log: Log, before: Measurement, after: Measurement, onPolicy: Sampled) {
+            self.model = model; self.log = log; self.before = before; self.after = after; self.onPolicy = onPolicy
+        }
+    }
+
+    /// The arithmetic questions on-policy pairs are sampled for (training prompts only).
+    public static func onPolicyQuestions(_ sft: Conversations.Splits, quick: Bool) -> [Conversations.Conversation] {
+        Array(sft.instructTrain.filter { $0.task == .arithmetic }.prefix(quick ? 48 : 160))
+    }
+
+    /// DPO from a copy of `think`, which also stays as the frozen reference: the data
+    /// files' pairs plus on-policy correctness pairs sampled now, then measured before and after.
+    public static func run(from think: GPT, quick: Bool, seed: UInt64, settings: Settings? = nil,
+                           onPolicySamples k: Int = 6,
+                           progress: (Int, Log) -> Void = { _, _ in }) throws -> Result {
+        let settings = settings ?? recipe(quick: quick, seed: seed)
+        let data = try data(), sft = try SFT.data()
+        let reference = think.copy(), policy = think.copy()
+        let sampled = k > 0 ? try onPolicyPairs(reference, onPolicyQuestions(sft, quick: quick), k: k, temperature: 1, seed: seed) : Sampled()
+        let rows = try render(data.train + sampled.pairs, blockSize: policy.config.blockSize)
+        let validRows = try render(data.valid, blockSize: policy.config.blockSize)
+        let refs = DPO.reference(reference, rows), validRefs = DPO.reference(reference, validRows)
+        let before = try measure(policy, reference: reference, valid: data.valid, validRows: validRows, validReference: validRefs,
+                                 settings: settings, quick: quick, sft: sft)
+        let log = try train(policy, pairs: rows, reference: refs, valid: validRows, validReference: validRefs,
+                            settings: settings, progress: progress)
+        let after = try measure(policy, reference: reference, valid: data.valid, validRows: validRows, validReference: validRefs,
+                                settings: settings, quick: quick, sft: sft)
+        return Result(model: policy, log: log, before: before, after: after, onPolicy: sampled)
+    }
+
+    /// The report keys of stage `dpo`.
+    public static func metrics(_ r: Result) -> [String: Double] {
+        [
+            "pref_acc_before": r.before.preference.accuracy, "pref_acc": r.after.preference.accuracy,
+            "margin": r.after.preference.margin,
+            "refusal_rate_before": r.before.behaviour.refusalRate, "refusal_rate": r.after.behaviour.refusalRate,
+            "over_refusal_rate_before": r.before.behaviour.overRefusalRate, "over_refusal_rate": r.after.behaviour.overRefusalRate,
+            "concise_rate_before": r.before.behaviour.conciseRate, "concise_rate": r.after.behaviour.conciseRate,
+            "task_acc_before": r.before.tasks.taskAccuracy, "task_acc": r.after.tasks.taskAccuracy,
+            "kl": r.after.kl, "onpolicy_pairs": Double(r.onPolicy.pairs.count),
+            "train_tokens": Double(r.log.tokensSeen), "train_seconds": r.log.seconds,
+        ]
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import Curriculum
+
+/// The preference pairs (data/dpo): reproducible, well-formed, held-out by construction.
+@Suite struct DPODataTests {
+    typealias Family = PreferenceData.Family
+
+    @Test func committedFilesEqualAFreshGeneration() throws {
+        guard let dir = DataFiles.defaultDataDirectory() else { Issue.record("no data/ folder"); return }
+        for file in DataFiles.dpoFiles() {
+            let onDisk = try DataFiles.loadText(dir.appendingPathComponent(file.path))
+            #expect(onDisk == file.text, "\(file.path) differs from a fresh generation: run `swift run make-data`")
+        }
+    }
+
+    @Test func filesParseBackToTheGeneratedPairs() throws {
+        let fresh = PreferenceData.generate(seed: DataFiles.defaultSeed)
+        #expect(try PreferenceData.parse(PreferenceData.jsonl(fresh.valid), file: "valid.jsonl") == fresh.valid)
+        #expect(try PreferenceData.parse(PreferenceData.jsonl(fresh.train), file: "train.jsonl") == fresh.train)
+        for family in [Family.caution, .helpful, .calibration] {
+            #expect(fresh.train.filter { $0.family == family }.count >= 300, "\(family) training pairs")
+            #expect(fresh.valid.filter { $0.family == family }.count >= 40, "\(family) held-out pairs")
+        }
+        #expect(!fresh.train.contains { $0.family == .correctness }, "correctness pairs are sampled at run time, not stored")
+    }
+
+    @Test func heldOutPairsAreDisjointFromTraining() throws {
+        let s = PreferenceData.generate(seed: DataFiles.defaultSeed)
+        let trainPrompts = Set(s.train.map(\.prompt))
+        #expect(s.valid.allSatisfy { !trainPrompts.contains($0.prompt) }, "no held-out prompt appears in training")
+        // Caution and helpful pairs: held-out ones are about held-out owners' pets only, and
+        // no training prompt names those pets.
+        let world = World.standard
+        let heldOwners = world.people.filter { PreferenceData.isHeldOutOwner($0.name) }
+        #expect(heldOwners.count >= 2 && heldOwners.count < world.people.count / 2)
+        for p in s.train where p.family != .calibration {
+            #expect(!heldOwners.contains { p.prompt.contains($0.pet.name) || p.prompt.contains($0.name + "'s") }, "\(p.prompt)")
+        }
+        for p in s.valid where p.family != .calibration {
+            #expect(heldOwners.contains { p.prompt.contains($0.pet.name) || p.prompt.contains($0.name + "'s") }, "\(p.prompt)")
+        }
+        // Calibration pairs ask the SFT files' questions: held-out ones never appear in SFT training.
+        let sftTrain = Set(Conversations.generate(seed: DataFiles.defaultSeed).instructTrain.map(\.question))
+        for p in s.valid where p.family == .calibration { #expect(!sftTrain.contains(p.prompt), "\(p.prompt)") }
+    }
+
+    @Test func eachFamilyEncodesItsBehaviour() throws {
+        let s = PreferenceData.generate(seed: DataFiles.defaultSeed)
+        for p in s.train + s.valid {
+            switch p.family {
+            case .caution:
+                #expect(PreferenceData.isRefusal(p.chosen) && !PreferenceData.isRefusal(p.rejected), "\(p)")
+            case .helpful:
+                #expect(!PreferenceData.isRefusal(p.chosen) && PreferenceData.isRefusal(p.rejected), "\(p)")
+            case .calibration:
+                // The chosen answer is direct; the rejected one says the same answer at greater length.
+                #expect(!p.chosen.contains("<think>") && p.rejected.count > p.chosen.count + 4, "\(p)")
+                #expect(p.rejected.contains(p.chosen), "the rejected answer gives the same answer: \(p)")
+                #expect(!p.rejected.hasPrefix("<think>") || Verifier.split(p.rejected).answer == p.chosen, "\(p)")
+            case .correctness:
+                Issue.record("no correctness pairs in the files")
+            }
+            // Every pair renders with the chat template (no stray special tokens).
+            _ = try ChatTemplate.render([ChatTemplate.Message(.user, p.prompt), ChatTemplate.Message(.assistant, p.chosen)])
+            _ = try ChatTemplate.render([ChatTemplate.Message(.user, p.prompt), ChatTemplate.Message(.assistant, p.rejected)])
+        }
+    }
+
+    @Test func aMalformedLineIsAnErrorNamingFileAndLine() {
+        let good = #"{"prompt":"Hi","chosen":"yes","rejected":"no","family":"calibration"}"#
+        let cases = [
+            ("{not json", "not a JSON object"),
+            (#"{"prompt":"Hi","chosen":"yes","family":"caution"}"#, "rejected"),
+            (#"{"prompt":"Hi","chosen":"yes","rejected":"no","family":"poetry"}"#, "family"),
+            (#"{"prompt":"Hi","chosen":"yes","rejected":"yes","family":"caution"}"#, "same answer"),
+        ]
+        for (bad, mentions) in cases {
+            do {
+                _ = try PreferenceData.parse(good + "\n" + bad + "\n", file: "data/dpo/x.jsonl")
+                Issue.record("accepted a malformed line: \(bad)")
+            } catch {
+                let message = "\(error)"
+                #expect(message.contains("data/dpo/x.jsonl line 2"), "\(message)")
+                #expect(message.contains(mentions), "\(message)")
+            }
+        }
+    }
+}
