@@ -44,7 +44,7 @@ final class State {
     func model() throws -> GPT {
         if let m = trained { return m }
         let m = try Pretrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                         progress: nb.trainingProgress(steps: trainConfig.steps, label: "pretraining"))
+                                         progress: nb.trainingProgress(label: "pretraining"))
         trained = m
         return m
     }
@@ -110,7 +110,7 @@ nb.step("Train: predict the next character", """
     measure the held-out loss.
     """) {
     let result = try Pretrain.run(quick: quick, seed: seed,
-                                  progress: nb.trainingProgress(steps: trainConfig.steps, label: "pretraining"))
+                                  progress: nb.trainingProgress(label: "pretraining"))
     state.trained = result.model
     state.log = result.log
     state.metrics.merge(result.metrics) { _, new in new }

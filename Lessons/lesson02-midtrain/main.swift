@@ -40,7 +40,7 @@ final class State {
     func base() throws -> GPT {
         if let m = baseModel { return m }
         let m = try Pretrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                         progress: nb.trainingProgress(steps: baseConfig.train.steps, label: "pretraining"))
+                                         progress: nb.trainingProgress(label: "pretraining"))
         baseModel = m
         return m
     }
@@ -70,7 +70,7 @@ final class State {
     func model() throws -> GPT {
         if let m = trained { return m }
         let m = try Midtrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                         progress: nb.trainingProgress(steps: trainConfig.steps, label: "mid-training"))
+                                         progress: nb.trainingProgress(label: "mid-training"))
         trained = m
         return m
     }
@@ -180,7 +180,7 @@ nb.step("Mid-train", """
     """) {
     let base = try state.base()
     let (model, log) = try Midtrain.train(base: base, corpus: try state.corpus(), quick: quick, seed: seed,
-                                          progress: nb.trainingProgress(steps: trainConfig.steps, label: "mid-training"))
+                                          progress: nb.trainingProgress(label: "mid-training"))
     state.trained = model
     state.log = log
     state.after = nil

@@ -44,7 +44,7 @@ final class State {
     func mid() throws -> GPT {
         if let m = midModel { return m }
         let m = try Midtrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                         progress: nb.trainingProgress(steps: 600, label: "lessons 01-02"))
+                                         progress: nb.trainingProgress(label: "lessons 01-02"))
         midModel = m
         return m
     }
@@ -53,7 +53,7 @@ final class State {
         if let m = models[style] { return m }
         let steps = SFT.recipe(style, quick: quick, seed: seed).steps
         let m = try SFT.loadOrTrain(style, run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                    progress: nb.trainingProgress(steps: steps, label: "SFT \(style.rawValue)"))
+                                    progress: nb.trainingProgress(label: "SFT \(style.rawValue)"))
         models[style] = m
         return m
     }
@@ -241,7 +241,7 @@ func trainStyle(_ style: SFT.Style) throws {
     let mid = try state.mid()
     let before = style == .instruct ? try state.measurement("mid") : nil
     let result = try SFT.run(style, from: mid, quick: quick, seed: seed, splits: try state.data(),
-                             progress: nb.trainingProgress(steps: config.steps, label: "SFT \(style.rawValue)"))
+                             progress: nb.trainingProgress(label: "SFT \(style.rawValue)"))
     state.models[style] = result.model
     state.logs[style] = result.log
     state.measured[style.rawValue] = result.after

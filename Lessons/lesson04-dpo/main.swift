@@ -55,8 +55,7 @@ final class State {
     func think() throws -> GPT {
         if let m = thinkModel { return m }
         let m = try SFT.loadOrTrain(.think, run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                    progress: nb.trainingProgress(steps: SFT.recipe(.think, quick: quick, seed: seed).steps,
-                                                                  label: "lessons 01-03"))
+                                    progress: nb.trainingProgress(label: "lessons 01-03"))
         thinkModel = m
         return m
     }

@@ -10,7 +10,7 @@ extension Notebook {
     /// A progress bar fed by a training loop: loss, held-out loss when measured, tokens/s.
     /// A closure passed down a chain of prerequisites (train base, then mid, ...) sees
     /// several runs; each new run (its step count restarts) gets a bar of its own.
-    public func trainingProgress(steps: Int, label: String) -> (TrainProgress) -> Void {
+    public func trainingProgress(label: String) -> (TrainProgress) -> Void {
         var bar: ProgressBar?
         var lastStep = 0
         var runs = 0
