@@ -218,14 +218,8 @@ public enum Conversations {
     /// not JSON, no "messages" list, a message without a role or content, an unknown role
     /// or task, or turns that do not alternate user/assistant.
     public static func parse(_ text: String, file: String) throws -> [Conversation] {
-        var out: [Conversation] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty { continue }
-            func bad(_ why: String) -> DataFiles.DataError { DataFiles.DataError("\(file) line \(i + 1): \(why)") }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw bad("not a JSON object")
-            }
+        try DataFiles.jsonLines(text, file: file).map { line in
+            let object = line.object, bad = line.error
             guard let list = object["messages"] as? [[String: Any]], !list.isEmpty else {
                 throw bad("expected a non-empty \"messages\" list of {\"role\", \"content\"} objects")
             }
@@ -246,9 +240,8 @@ public enum Conversations {
                 let known = Task.allCases.map(\.rawValue).joined(separator: ", ")
                 throw bad("expected a \"task\" field, one of: \(known)")
             }
-            out.append(Conversation(task: task, messages: messages))
+            return Conversation(task: task, messages: messages)
         }
-        return out
     }
 }
 

@@ -110,6 +110,30 @@ public enum DataFiles {
         }
     }
 
+    /// One line of a JSONL file, parsed to an object, with what a parser needs to complain.
+    public struct JSONLine {
+        public let object: [String: Any]
+        let file: String
+        let number: Int
+        /// An error naming the file and the line.
+        public func error(_ why: String) -> DataError { DataError("\(file) line \(number): \(why)") }
+    }
+
+    /// The non-empty lines of a JSONL file's text, each parsed as a JSON object;
+    /// a line that is not one is an error naming the file and the line.
+    public static func jsonLines(_ text: String, file: String) throws -> [JSONLine] {
+        var out: [JSONLine] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw DataError("\(file) line \(i + 1): not a JSON object")
+            }
+            out.append(JSONLine(object: object, file: file, number: i + 1))
+        }
+        return out
+    }
+
     /// Reads a generated text file. Windows line endings (a checkout with
     /// autocrlf) are turned back into "\n", so the text is the same on every
     /// machine. Errors say what to do: a missing file means the data has not

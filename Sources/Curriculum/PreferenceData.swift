@@ -150,14 +150,8 @@ public enum PreferenceData {
 
     /// Parses a JSONL file's text; a bad line is an error naming the file and the line.
     public static func parse(_ text: String, file: String) throws -> [Pair] {
-        var out: [Pair] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty { continue }
-            func bad(_ why: String) -> DataFiles.DataError { DataFiles.DataError("\(file) line \(i + 1): \(why)") }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw bad("not a JSON object")
-            }
+        try DataFiles.jsonLines(text, file: file).map { line in
+            let object = line.object, bad = line.error
             guard let prompt = object["prompt"] as? String, let chosen = object["chosen"] as? String,
                   let rejected = object["rejected"] as? String else {
                 throw bad("expected string fields \"prompt\", \"chosen\" and \"rejected\"")
@@ -166,8 +160,7 @@ public enum PreferenceData {
                 throw bad("expected a \"family\" field, one of: \(Family.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard chosen != rejected else { throw bad("\"chosen\" and \"rejected\" are the same answer") }
-            out.append(Pair(prompt: prompt, chosen: chosen, rejected: rejected, family: family))
+            return Pair(prompt: prompt, chosen: chosen, rejected: rejected, family: family)
         }
-        return out
     }
 }
