@@ -80,8 +80,9 @@ public final class GPT {
         }
         acts.prepare(config, B: B, T: T)
         let N = B * T
-        let p = params.ptr, a = acts.buf.ptr, A = acts
+        // Keep the tokens for the backward pass (before taking the offsets copy A below).
         acts.tokens.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: tokens, count: N) }
+        let p = params.ptr, a = acts.buf.ptr, A = acts
 
         embedding_forward(a + A.encoded, tokens, p + layout.wte, p + layout.wpe, B: B, T: T, C: C)
         for l in 0..<L {
