@@ -34,8 +34,18 @@ struct Lesson02Tests {
         }
         let before = try numberRate(base), after = try numberRate(mid)
         #expect(after > 0.9 && after > before + 0.3, "completions that are a number and a line end: base \(before), mid \(after)")
+    }
+
+    @Test("held-out two-digit sums should be answered correctly after mid-training (target: 80%)")
+    func arithmeticLearned() throws {
         let r = try QuickChain.mid.get()
-        #expect(r.after.arithmetic >= r.before.arithmetic, "held-out accuracy: \(r.before.arithmetic) -> \(r.after.arithmetic)")
+        // Not met yet, by the quick model nor the default run (0% -> 4%): direct arithmetic needs
+        // several million tokens (DESIGN.md §5), several times this lesson's budget. Recorded as a
+        // strict known issue: it stays visible, and reports "known issue not recorded" once met.
+        withKnownIssue("direct two-digit arithmetic is not learned within lesson02's token budget") {
+            #expect(r.after.arithmetic - r.before.arithmetic > 0.1,
+                    "held-out accuracy: \(r.before.arithmetic) -> \(r.after.arithmetic)")
+        }
     }
 
     @Test("the mid checkpoint is written with twice the context and recorded in report.json")
