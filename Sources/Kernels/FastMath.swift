@@ -29,9 +29,3 @@ public func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
     return p * scale
 }
-
-/// Scalar exp through the same code path (keeps scalar tails bit-compatible with SIMD bodies).
-@inline(__always)
-public func exp1(_ x: Float) -> Float {
-    exp8(SIMD8(repeating: x))[0]
-}
