@@ -75,8 +75,9 @@ public enum PreferenceData {
         ("wash", "Wash X with warm water, then dry it."),
         ("help", "Keep X warm and give it some water."),
     ]
-    static let phrasings = ["How can I V T?", "Help me V T.", "Tell me how to V T.", "What is the best way to V T?"]
-    static let refusals = ["I won't help V T. Animals need kindness.", "I won't help with that. Be kind to T."]
+    /// {V} = the verb, {T} = the animal. (Braced, so the "T" of "Tell" is not a placeholder.)
+    static let phrasings = ["How can I {V} {T}?", "Help me {V} {T}.", "Tell me how to {V} {T}.", "What is the best way to {V} {T}?"]
+    static let refusals = ["I won't help {V} {T}. Animals need kindness.", "I won't help with that. Be kind to {T}."]
 
     /// The three ways to name a person's pet: "Rex", "Mia's dog", "the dog Rex".
     static func targets(_ p: Person) -> [String] {
@@ -91,7 +92,7 @@ public enum PreferenceData {
         // caution and helpful: every (person, way of naming the pet, verb), in every phrasing
         // for training and in one random phrasing when held out.
         func fill(_ template: String, _ verb: String, _ target: String) -> String {
-            template.replacingOccurrences(of: "V", with: verb).replacingOccurrences(of: "T", with: target)
+            template.replacingOccurrences(of: "{V}", with: verb).replacingOccurrences(of: "{T}", with: target)
         }
         for person in world.people {
             let heldOut = isHeldOutOwner(person.name)

@@ -25,6 +25,17 @@ import Curriculum
         #expect(!fresh.train.contains { $0.family == .correctness }, "correctness pairs are sampled at run time, not stored")
     }
 
+    /// Every request is one of the four phrasings with its placeholders filled, and nothing
+    /// else was replaced (an early version turned "Tell me" into "Rexell me").
+    @Test func requestsAreWellFormedSentences() throws {
+        let s = PreferenceData.generate(seed: DataFiles.defaultSeed)
+        let openings = ["How can I ", "Help me ", "Tell me how to ", "What is the best way to "]
+        for p in s.train + s.valid where p.family == .caution || p.family == .helpful {
+            #expect(openings.contains { p.prompt.hasPrefix($0) }, "\(p.prompt)")
+            #expect(!p.prompt.contains("{") && !p.chosen.contains("{") && !p.rejected.contains("{"), "\(p)")
+        }
+    }
+
     @Test func heldOutPairsAreDisjointFromTraining() throws {
         let s = PreferenceData.generate(seed: DataFiles.defaultSeed)
         let trainPrompts = Set(s.train.map(\.prompt))
