@@ -41,6 +41,8 @@ let package = Package(
         .executable(name: "lesson02-midtrain", targets: ["lesson02-midtrain"]),
         .executable(name: "lesson03-sft", targets: ["lesson03-sft"]),
         .executable(name: "lesson04-dpo", targets: ["lesson04-dpo"]),
+        .executable(name: "lesson06-compare", targets: ["lesson06-compare"]),
+        .executable(name: "course", targets: ["course"]),
         .executable(name: "chat", targets: ["chat"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "make-data", targets: ["make-data"]),
@@ -56,6 +58,7 @@ let package = Package(
         .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
         .executableTarget(name: "make-data", dependencies: ["Curriculum"]),
         .executableTarget(name: "chat", dependencies: ["Curriculum", "TinyGPT", "Kernels", "Notebook"]),
+        .executableTarget(name: "course", dependencies: ["Curriculum", "Notebook"]),
 
         // The lessons, in course order.
         lesson("lesson00-transformer"),
@@ -63,6 +66,7 @@ let package = Package(
         lesson("lesson02-midtrain"),
         lesson("lesson03-sft"),
         lesson("lesson04-dpo"),
+        lesson("lesson06-compare"),
 
         // Tests: kernels and model, the toy world, the runner, one suite per lesson.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
@@ -70,7 +74,7 @@ let package = Package(
         .testTarget(name: "TinyGPTTests", dependencies: ["TinyGPT", "Kernels", "TestSupport"]),
         .testTarget(name: "CurriculumTests", dependencies: ["Curriculum", "TinyGPT", "Kernels"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook"]),
-        .testTarget(name: "LessonTests", dependencies: ["Curriculum", "TinyGPT", "Kernels"]),
+        .testTarget(name: "LessonTests", dependencies: ["Curriculum", "TinyGPT", "Kernels", "Notebook"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -114,7 +114,8 @@ nb.step("Train: predict the next character", """
     state.trained = result.model
     state.log = result.log
     state.metrics.merge(result.metrics) { _, new in new }
-    try saveStage(.base, model: result.model, step: trainConfig.steps, metrics: state.metrics, to: nb.run)
+    try saveStage(.base, model: result.model, step: trainConfig.steps, metrics: state.metrics, to: nb.run,
+                  curves: Curves(result.log))
     nb.lossChart(result.log)
     nb.say("\(result.log.tokensSeen) tokens seen in \(fmt(result.log.seconds, 1)) s (\(Int(Double(result.log.tokensSeen) / result.log.seconds)) tokens/s).")
     nb.produced(nb.run.checkpoint(.base))
@@ -202,7 +203,7 @@ nb.step("Save the results", """
     if state.metrics["val_loss_init"] == nil { state.metrics["val_loss_init"] = try state.heldOutLoss(try state.untrained()) }
     var metrics = (try? Report.load(from: nb.run.path))?["base"] ?? [:]
     metrics.merge(state.metrics) { _, new in new }
-    try saveStage(.base, model: model, step: trainConfig.steps, metrics: metrics, to: nb.run)
+    try saveStage(.base, model: model, step: trainConfig.steps, metrics: metrics, to: nb.run, curves: state.log.map(Curves.init))
     nb.table(["metric", "value"], metrics.sorted { $0.key < $1.key }.map { [$0.key, fmt($0.value)] })
     nb.produced(nb.run.checkpoint(.base))
     nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)

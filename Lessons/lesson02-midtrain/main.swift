@@ -262,7 +262,7 @@ nb.step("Save the results", """
     let before = try state.measuredBefore(), after = try state.measuredAfter()
     var metrics = (try? Report.load(from: nb.run.path))?["mid"] ?? [:]
     metrics.merge(Midtrain.metrics(before: before, after: after, log: state.log)) { _, new in new }
-    try saveStage(.mid, model: model, step: trainConfig.steps, metrics: metrics, to: nb.run)
+    try saveStage(.mid, model: model, step: trainConfig.steps, metrics: metrics, to: nb.run, curves: state.log.map(Curves.init))
     nb.table(["metric", "value"], metrics.sorted { $0.key < $1.key }.map { [$0.key, fmt($0.value)] })
     nb.produced(nb.run.checkpoint(.mid))
     nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)

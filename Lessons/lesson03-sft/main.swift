@@ -247,7 +247,8 @@ func trainStyle(_ style: SFT.Style) throws {
     state.measured[style.rawValue] = result.after
     let stage = SFT.stage(style)
     try saveStage(stage, model: result.model, step: config.steps,
-                  metrics: SFT.metrics(before: before, after: result.after, log: result.log), to: nb.run)
+                  metrics: SFT.metrics(before: before, after: result.after, log: result.log), to: nb.run,
+                  curves: Curves(result.log))
     nb.lossChart(result.log, title: "loss on the reply's tokens (nats per token) by step")
     let log = result.log
     nb.say("\(log.tokensSeen) token positions in \(fmt(log.seconds, 1)) s (\(Int(Double(log.tokensSeen) / max(log.seconds, 1e-9))) tokens/s). Held-out loss on replies: \(fmt(log.evalLoss.first?.loss ?? .nan)) -> \(fmt(log.evalLoss.last?.loss ?? .nan)).")
@@ -357,7 +358,7 @@ nb.step("Save the results", """
         let fresh = SFT.metrics(before: style == .instruct ? mid : nil, after: after, log: state.logs[style] ?? TrainLog())
         for (k, v) in fresh where trained || !k.hasPrefix("train_") { metrics[k] = v }
         try saveStage(SFT.stage(style), model: model, step: SFT.recipe(style, quick: quick, seed: seed).steps,
-                      metrics: metrics, to: nb.run)
+                      metrics: metrics, to: nb.run, curves: state.logs[style].map(Curves.init))
         nb.produced(nb.run.checkpoint(SFT.stage(style)))
     }
     let report = try Report.load(from: nb.run.path)

@@ -411,7 +411,8 @@ nb.step("Save the results", """
         let old = (try? Report.load(from: nb.run.path))?["dpo"] ?? [:]
         for k in ["train_tokens", "train_seconds"] { metrics[k] = old[k] }
     }
-    try saveStage(.dpo, model: model, step: settings.steps, metrics: metrics, to: nb.run)
+    try saveStage(.dpo, model: model, step: settings.steps, metrics: metrics, to: nb.run,
+                  curves: state.log.map { Curves(dpo: $0) })
     nb.produced(nb.run.checkpoint(.dpo))
     let keys = ["pref_acc_before", "pref_acc", "margin", "refusal_rate_before", "refusal_rate", "over_refusal_rate",
                 "concise_rate_before", "concise_rate", "task_acc_before", "task_acc", "kl"]

@@ -519,8 +519,31 @@ public enum DPO {
             "over_refusal_rate_before": r.before.behaviour.overRefusalRate, "over_refusal_rate": r.after.behaviour.overRefusalRate,
             "concise_rate_before": r.before.behaviour.conciseRate, "concise_rate": r.after.behaviour.conciseRate,
             "task_acc_before": r.before.tasks.taskAccuracy, "task_acc": r.after.tasks.taskAccuracy,
+            "format_rate": r.after.tasks.formatRate, "multistep_acc": r.after.tasks.multiStepAccuracy,
             "kl": r.after.kl, "onpolicy_pairs": Double(r.onPolicy.pairs.count),
             "train_tokens": Double(r.log.tokensSeen), "train_seconds": r.log.seconds,
         ]
+    }
+
+    /// The DPO model from `run`'s checkpoint, or, if there is none yet, trained now from the
+    /// think model (itself trained first if missing) and saved with its metrics and curves.
+    public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
+                                   progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        let path = run.checkpoint(.dpo)
+        if FileManager.default.fileExists(atPath: path) {
+            return try loadStage(.dpo, from: run).0
+        }
+        let think = try SFT.loadOrTrain(.think, run: run, quick: quick, seed: seed, say: say, progress: progress)
+        say("No dpo model at \(path) yet: lesson04-dpo makes it, so it is trained now.")
+        let settings = recipe(quick: quick, seed: seed)
+        let result = try DPO.run(from: think, quick: quick, seed: seed, settings: settings) { step, log in
+            guard let s = log.train.last else { return }
+            progress(TrainProgress(step: step, steps: settings.steps, loss: s.loss, lr: settings.schedule.lr(step - 1),
+                                   tokensPerSecond: Double(log.tokensSeen) / max(log.seconds, 1e-9),
+                                   evalLoss: log.heldOut.last(where: { $0.step == step })?.stats.loss))
+        }
+        try saveStage(.dpo, model: result.model, step: result.log.train.count, metrics: metrics(result), to: run,
+                      curves: Curves(dpo: result.log))
+        return result.model
     }
 }

@@ -226,7 +226,8 @@ public enum Midtrain {
         let base = try Pretrain.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
         say("No mid-trained model at \(path) yet: this lesson builds on lesson02-midtrain, so it trains that first.")
         let result = try Midtrain.run(base: base, quick: quick, seed: seed, progress: progress)
-        try saveStage(.mid, model: result.model, step: result.log.trainLoss.count, metrics: result.metrics, to: run)
+        try saveStage(.mid, model: result.model, step: result.log.trainLoss.count, metrics: result.metrics, to: run,
+                      curves: Curves(result.log))
         return result.model
     }
 }

@@ -65,7 +65,8 @@ public enum Pretrain {
         }
         say("No base model at \(path) yet: this lesson builds on lesson01-pretrain, so it trains that first.")
         let result = try Pretrain.run(quick: quick, seed: seed, progress: progress)
-        try saveStage(.base, model: result.model, step: result.log.trainLoss.count, metrics: result.metrics, to: run)
+        try saveStage(.base, model: result.model, step: result.log.trainLoss.count, metrics: result.metrics, to: run,
+                      curves: Curves(result.log))
         return result.model
     }
 }

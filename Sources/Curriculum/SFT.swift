@@ -227,7 +227,8 @@ public enum SFT {
         let before = style == .instruct ? try measure(mid, evalSet(splits, quick: quick)) : nil
         let result = try SFT.run(style, from: mid, quick: quick, seed: seed, splits: splits, progress: progress)
         try saveStage(stage, model: result.model, step: result.log.trainLoss.count,
-                      metrics: metrics(before: before, after: result.after, log: result.log), to: run)
+                      metrics: metrics(before: before, after: result.after, log: result.log), to: run,
+                      curves: Curves(result.log))
         return result.model
     }
 }

@@ -61,10 +61,12 @@ public func loadStage(_ stage: Stage, from run: RunDirectory, tokenizer: Tokeniz
     return (model, info)
 }
 
-/// Saves a stage's checkpoint and records its metrics in the report.
+/// Saves a stage's checkpoint and records its metrics in the report, and its training
+/// curves when it was trained in this run (`curves` nil keeps the ones already recorded).
 public func saveStage(_ stage: Stage, model: GPT, step: Int, metrics: [String: Double], to run: RunDirectory,
-                      tokenizer: Tokenizer = .standard) throws {
+                      curves: Curves? = nil, tokenizer: Tokenizer = .standard) throws {
     let info = CheckpointInfo(stage: stage.rawValue, step: step, vocab: tokenizer.pieces, metrics: metrics)
     try Checkpoint.save(model, info: info, to: run.checkpoint(stage))
     try Report.record(stage: stage.rawValue, metrics: metrics, in: run.path)
+    try curves?.save(stage, in: run)
 }
