@@ -523,4 +523,25 @@ public enum DPO {
             "train_tokens": Double(r.log.tokensSeen), "train_seconds": r.log.seconds,
         ]
     }
+
+    /// The dpo model from `run`'s checkpoint, or, if there is none yet, trained now from
+    /// `think` (itself trained first if missing) with the default recipe, and saved.
+    public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
+                                   progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        let path = run.checkpoint(.dpo)
+        if FileManager.default.fileExists(atPath: path) {
+            return try loadStage(.dpo, from: run).0
+        }
+        let think = try SFT.loadOrTrain(.think, run: run, quick: quick, seed: seed, say: say, progress: progress)
+        say("No dpo model at \(path) yet: lesson04-dpo makes it, so it is trained now.")
+        let settings = recipe(quick: quick, seed: seed)
+        let result = try DPO.run(from: think, quick: quick, seed: seed, settings: settings) { step, log in
+            let s = log.train.last ?? Stats()
+            progress(TrainProgress(step: step, steps: settings.steps, loss: s.loss, lr: settings.schedule.lr(step - 1),
+                                   tokensPerSecond: Double(log.tokensSeen) / max(log.seconds, 1e-9),
+                                   evalLoss: log.heldOut.last.flatMap { $0.step == step ? $0.stats.loss : nil }))
+        }
+        try saveStage(.dpo, model: result.model, step: settings.steps, metrics: metrics(result), to: run)
+        return result.model
+    }
 }
