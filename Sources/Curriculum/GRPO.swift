@@ -31,9 +31,10 @@ import TinyGPT
 /// up where the reference liked it more (π_ref/π > 1), down where less.
 ///
 /// Why these choices:
-///   - token-level averaging (DAPO) gives every token the same say, so a long reply is not
-///     worth less per token than a short one (per-reply averaging, GRPO's original form,
-///     would favour short wrong replies and long right ones);
+///   - token-level averaging (DAPO) gives every token the same say. Per-reply averaging,
+///     GRPO's original form, divides each reply's advantage by its length: a long wrong
+///     reply is then pushed down less per token than a short one, and a short right reply
+///     pushed up more, a bias towards long wrong answers (the Dr. GRPO paper);
 ///   - k3 (Schulman's estimator) is unbiased, and never negative, unlike log(π/π_ref) on
 ///     one sample; its gradient stays small near the reference;
 ///   - the ratio ρ and its clip matter only when one sampled batch is used for several
