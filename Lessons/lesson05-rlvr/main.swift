@@ -164,14 +164,15 @@ nb.step("The reward: a checker, not a judge", """
     }
     nb.table(["reply", "right answer", "final integer", "reward"], rows)
     nb.say("""
-    The fourth and fifth rows are wrong for a reason: a checker that read only the first number \
-    would pay for hedging. The sixth never stopped (it ran out of room), so it has no final answer.
+    The fourth and fifth rows score 0 on purpose: a checker that read only the first number would \
+    pay for hedging and for trailing text. The sixth never stopped (it ran out of room), so it has \
+    no final answer.
     """)
 }
 
 nb.step("One group: sample, score, compare with the siblings", """
     GRPO asks each prompt G = \(settings.groupSize) times (temperature \(fmt(Double(settings.temperature), 1)), the \
-    KV-cache sampler of lesson00) and scores every reply. Then it compares each reply with its \
+    sampler with a KV cache, `GPT.generate`) and scores every reply. Then it compares each reply with its \
     own group: the advantage is A = (r - mean) / (std + eps). A right reply in a group of mostly \
     wrong ones gets a large positive A, the wrong ones a small negative A. The group is its own \
     baseline: no value network, and a reply is not rewarded merely for being asked an easy \
