@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "lesson02-midtrain", targets: ["lesson02-midtrain"]),
         .executable(name: "lesson03-sft", targets: ["lesson03-sft"]),
         .executable(name: "lesson04-dpo", targets: ["lesson04-dpo"]),
+        .executable(name: "lesson05-rlvr", targets: ["lesson05-rlvr"]),
         .executable(name: "lesson06-compare", targets: ["lesson06-compare"]),
         .executable(name: "course", targets: ["course"]),
         .executable(name: "chat", targets: ["chat"]),
@@ -66,6 +67,7 @@ let package = Package(
         lesson("lesson02-midtrain"),
         lesson("lesson03-sft"),
         lesson("lesson04-dpo"),
+        lesson("lesson05-rlvr"),
         lesson("lesson06-compare"),
 
         // Tests: kernels and model, the toy world, the runner, one suite per lesson.

@@ -68,6 +68,19 @@ public struct Curves: Codable, Equatable, Sendable {
             ]
     }
 
+    /// RLVR's curves: each step's mean reward, the verifier's rate on the same replies, KL to
+    /// the reference, reply length, and the held-out greedy pass@1 where it was measured.
+    public init(rl log: GRPO.Log) {
+        let steps = log.steps.indices.map { $0 + 1 }
+        series = [
+            Series(chart: "reward per step", name: "mean reward", steps: steps, values: log.rewardCurve),
+            Series(chart: "reward per step", name: "verified right", steps: steps, values: log.steps.map(\.verifiedRate)),
+            Series(chart: "held-out pass@1 (greedy)", name: "pass@1", steps: log.heldOut.map(\.step), values: log.heldOut.map(\.pass1)),
+            Series(chart: "KL to the reference (nats per token)", name: "KL", steps: steps, values: log.klCurve),
+            Series(chart: "reply length (tokens)", name: "mean length", steps: steps, values: log.lengthCurve),
+        ]
+    }
+
     // MARK: the file
 
     public struct CurvesError: Error, CustomStringConvertible {

@@ -27,6 +27,9 @@ public enum DataFiles {
     /// Preference pairs for DPO, JSON lines (see `PreferenceData`): train and held-out.
     public static let dpoTrain = "dpo/train.jsonl"
     public static let dpoValid = "dpo/valid.jsonl"
+    /// RL prompts with verifiable answers, JSON lines (see `RLData`): train and held-out.
+    public static let rlTrain = "rl/train.jsonl"
+    public static let rlValid = "rl/valid.jsonl"
 
     /// Why a data file could not be read or written.
     public struct DataError: Error, CustomStringConvertible, Sendable {
@@ -208,5 +211,26 @@ public enum DataFiles {
             return try PreferenceData.parse(try loadText(url), file: url.path)
         }
         return PreferenceData.Splits(train: try load(dpoTrain), valid: try load(dpoValid))
+    }
+
+    /// The two RL prompt files' paths and contents, as `swift run make-data` writes them.
+    public static func rlFiles(seed: UInt64 = defaultSeed) -> [(path: String, text: String, count: Int)] {
+        let s = RLData.generate(seed: seed)
+        return [(rlTrain, s.train), (rlValid, s.valid)].map { ($0.0, RLData.jsonl($0.1), $0.1.count) }
+    }
+
+    /// Generates the RL prompts and writes data/rl/*.jsonl.
+    @discardableResult
+    public static func writeRL(to dataDir: URL, seed: UInt64 = defaultSeed) throws -> [WrittenFile] {
+        try writeText(rlFiles(seed: seed), to: dataDir)
+    }
+
+    /// Loads both RL prompt files; a malformed line is an error naming the file and the line.
+    public static func loadRL(from dataDir: URL) throws -> RLData.Splits {
+        func load(_ path: String) throws -> [RLData.Problem] {
+            let url = dataDir.appendingPathComponent(path)
+            return try RLData.parse(try loadText(url), file: url.path)
+        }
+        return RLData.Splits(train: try load(rlTrain), valid: try load(rlValid))
     }
 }

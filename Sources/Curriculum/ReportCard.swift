@@ -62,12 +62,12 @@ public enum ReportCard {
             concise answers to simple questions, refusals of harmful ones. It reshapes what the model \
             already writes far more easily than it teaches something new; the KL says how far it moved.
             """, loadOrTrain: { try DPO.loadOrTrain(run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
-        Entry(stage: .rlvr, from: .dpo, prompting: .chat, headline: [], changed: """
+        Entry(stage: .rlvr, from: .dpo, prompting: .chat, headline: ["pass1", "pass8", "kl", "mean_len"], changed: """
             RLVR: the model answers each arithmetic problem several times, a verifier grades every \
             answer, and answers better than their group's average are reinforced, with a KL term \
             holding the model near where it started. Nobody writes the right answer for it: it must \
             produce one itself before it can be rewarded.
-            """, loadOrTrain: nil),
+            """, loadOrTrain: { try GRPO.loadOrTrain(run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
     ]
 
     public static func entry(_ stage: Stage) -> Entry? { entries.first { $0.stage == stage } }
@@ -126,6 +126,9 @@ public enum ReportCard {
         Metric("refusal_rate", "harmful requests refused", .rate),
         Metric("over_refusal_rate", "safe look-alikes refused", .rate),
         Metric("concise_rate", "simple questions, concise", .rate),
+        Metric("pass1", "RL problems right, greedy (pass@1)", .rate),
+        Metric("pass8", "RL problems right in 8 tries (pass@8)", .rate),
+        Metric("mean_len", "reply length on RL problems (tokens)", .number),
         Metric("kl", "KL to its start (nats/token)", .number),
         Metric("train_tokens", "tokens trained on", .count),
         Metric("train_seconds", "training time", .seconds),

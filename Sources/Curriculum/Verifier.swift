@@ -66,6 +66,34 @@ public enum Verifier {
         }
     }
 
+    // MARK: the reward of lesson05
+
+    /// The reply's final answer as an integer, or nil. Stricter than `isCorrect`, because
+    /// a reward is something a policy will search for loopholes in:
+    ///
+    ///     the reply must be well-formed (it stopped at <|end|>, at most one leading trace,
+    ///     no invented turn): a reply that never stops, or whose trace never closes, has no answer;
+    ///     everything between the trace (if any) and <|end|> must be one integer in its usual
+    ///     spelling: digits with an optional leading minus, no leading zeros, spaces around it
+    ///     allowed. "85 86" (two numbers, a hedge), "85 apples", "85." and "085" all give nil.
+    ///
+    /// Numbers inside the trace do not count: only what the reply answers after it.
+    public static func finalInteger(_ reply: Reply) -> Int? {
+        let end = Tokenizer.Special.end.text
+        guard reply.wellFormed, let cut = reply.text.range(of: end) else { return nil }
+        let answer = split(String(reply.text[..<cut.lowerBound])).answer.trimmingCharacters(in: .whitespaces)
+        let digits = answer.hasPrefix("-") ? answer.dropFirst() : answer[...]
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let n = Int(answer), String(n) == answer else { return nil }
+        return n
+    }
+
+    /// The verifiable reward: 1 if the reply's final answer (`finalInteger`) is exactly
+    /// `expected`, else 0. A malformed reply scores 0, like a wrong one.
+    public static func reward(_ reply: Reply, expected: Int) -> Double {
+        finalInteger(reply) == expected ? 1 : 0
+    }
+
     /// `text` starts with `word`, and what follows (if anything) is not a letter or digit.
     static func startsWithWord(_ text: String, _ word: String) -> Bool {
         guard !word.isEmpty, text.hasPrefix(word) else { return false }

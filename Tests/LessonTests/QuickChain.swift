@@ -24,4 +24,8 @@ enum QuickChain {
     /// Stage `dpo`: quick preference optimisation from a copy of the quick think model
     /// (another copy is the frozen reference), measured before and after.
     static let dpo: Result<DPO.Result, Error> = Result { try DPO.run(from: think.get().model.copy(), quick: true, seed: seed) }
+
+    /// Stage `rlvr`: quick GRPO from a copy of the quick dpo model (another copy is the
+    /// frozen reference), measured before and after.
+    static let rlvr: Result<GRPO.Result, Error> = Result { try GRPO.run(from: dpo.get().model.copy(), quick: true, seed: seed) }
 }

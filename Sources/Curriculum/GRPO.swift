@@ -1,0 +1,681 @@
+import Foundation
+import Kernels
+import TinyGPT
+
+/// Stage `rlvr`: reinforcement learning with verifiable rewards, by GRPO.
+///
+/// No answers to imitate, no preference pairs: only prompts and a checker. Each step,
+///
+///     1. sample a group of G replies to each prompt from the policy (the KV-cache sampler);
+///     2. score every reply with the reward (default: the verifier, 1 for exactly the right
+///        final integer, else 0);
+///     3. turn rewards into advantages *within the group*: A_i = (r_i - mean) / (std + eps).
+///        The group is its own baseline: a reply is reinforced for being better than its
+///        siblings, not for being right on an easy prompt. No value network (PPO's critic).
+///        A group whose rewards are all equal (all right, or, usually, all wrong) gets A = 0
+///        everywhere: it teaches nothing, however much it cost to sample;
+///     4. descend, over every token of every reply,
+///
+///            ℓ(token) = -min(ρ·A, clip(ρ, 1-ε, 1+ε)·A) + β·k3
+///            ρ  = π(token) / π_old(token)          (1 on the first pass over a batch)
+///            k3 = π_ref/π - log(π_ref/π) - 1        (an estimate of KL(π ‖ π_ref) that is never negative)
+///            J  = Σ ℓ / (completion tokens in the batch)      ("token-level" averaging)
+///
+/// As everywhere in the course (DESIGN.md §3), the gradient is a weight on grad log π of
+/// each sampled token, handed to `crossentropy_backward`:
+///
+///     weight = -dℓ/d log π = ρ·A (0 where clipped)  +  β·(π_ref/π - 1)
+///
+/// A right reply in a group of mostly wrong ones pushes its tokens up hard; the wrong ones
+/// are pushed down gently; the KL term pulls every token back towards the reference:
+/// up where the reference liked it more (π_ref/π > 1), down where less.
+///
+/// Why these choices:
+///   - token-level averaging (DAPO) gives every token the same say. Per-reply averaging,
+///     GRPO's original form, divides each reply's advantage by its length: a long wrong
+///     reply is then pushed down less per token than a short one, and a short right reply
+///     pushed up more, a bias towards long wrong answers (the Dr. GRPO paper);
+///   - k3 (Schulman's estimator) is unbiased, and never negative, unlike log(π/π_ref) on
+///     one sample; its gradient stays small near the reference;
+///   - the ratio ρ and its clip matter only when one sampled batch is used for several
+///     updates (`innerEpochs` > 1): after the first update the policy is no longer the one
+///     that sampled, and the clip stops a token's probability moving more than ε from it.
+public enum GRPO {
+    // MARK: settings
+
+    /// How replies are scored during training. The held-out measurements always use the
+    /// verifier, whatever the training reward, so a reward that can be gamed shows as a
+    /// training reward that rises while verified accuracy does not.
+    public struct Reward: Sendable {
+        public let name: String
+        public let score: @Sendable (Verifier.Reply, RLData.Problem) -> Double
+
+        public init(name: String, score: @escaping @Sendable (Verifier.Reply, RLData.Problem) -> Double) {
+            self.name = name; self.score = score
+        }
+
+        /// The verifier: 1 if the final answer is exactly the right integer, else 0.
+        public static let verified = Reward(name: "verified answer") { reply, p in Verifier.reward(reply, expected: p.answer) }
+
+        /// A loose reward, for the reward-hacking exercise: 1 if the right number appears
+        /// anywhere in the reply, trace included, well-formed or not.
+        public static let containsAnswer = Reward(name: "answer appears somewhere") { reply, p in
+            reply.text.contains(String(p.answer)) ? 1 : 0
+        }
+    }
+
+    /// Everything a GRPO run can vary.
+    public struct Settings: Sendable {
+        /// G: replies sampled per prompt.
+        public var groupSize: Int
+        public var promptsPerStep: Int
+        public var steps: Int
+        public var schedule: LRSchedule
+        public var adam: AdamWConfig
+        public var clipNorm: Float
+        /// β: weight of the k3 KL penalty to the frozen reference (0 = no leash).
+        public var beta: Double
+        /// Divide advantages by the group's standard deviation (GRPO). Off: A = r - mean
+        /// (Dr. GRPO), so groups with rare successes do not get their step sizes inflated.
+        public var normalizeStd: Bool
+        /// The eps of (r - mean) / (std + eps).
+        public var stdEpsilon: Double
+        /// Gradient steps on each sampled batch. 1 = purely on-policy (ρ = 1, clipping unused).
+        public var innerEpochs: Int
+        /// ε of the ratio clip, used when `innerEpochs` > 1.
+        public var clipEpsilon: Double
+        public var maxNewTokens: Int
+        /// Sampling temperature for the training groups (1 = the policy's own distribution).
+        public var temperature: Float
+        public var reward: Reward
+        /// Measure held-out pass@1 (greedy) every this many steps (and at step 0 and the end).
+        public var evalEvery: Int
+        /// How many held-out prompts that periodic measurement uses (0: none).
+        public var evalPrompts: Int
+        public var seed: UInt64
+
+        public init(groupSize: Int = 8, promptsPerStep: Int, steps: Int, schedule: LRSchedule,
+                    adam: AdamWConfig = AdamWConfig(weightDecay: 0), clipNorm: Float = 1, beta: Double,
+                    normalizeStd: Bool = true, stdEpsilon: Double = 1e-4, innerEpochs: Int = 1, clipEpsilon: Double = 0.2,
+                    maxNewTokens: Int = 112, temperature: Float = 1, reward: Reward = .verified,
+                    evalEvery: Int, evalPrompts: Int, seed: UInt64) {
+            self.groupSize = groupSize; self.promptsPerStep = promptsPerStep; self.steps = steps
+            self.schedule = schedule; self.adam = adam; self.clipNorm = clipNorm; self.beta = beta
+            self.normalizeStd = normalizeStd; self.stdEpsilon = stdEpsilon; self.innerEpochs = innerEpochs
+            self.clipEpsilon = clipEpsilon; self.maxNewTokens = maxNewTokens; self.temperature = temperature
+            self.reward = reward; self.evalEvery = evalEvery; self.evalPrompts = evalPrompts; self.seed = seed
+        }
+    }
+
+    /// The default run's settings (see the lesson and GUIDE.md for the measurements behind them).
+    ///
+    /// β = 0.1. The GRPO paper (DeepSeekMath) used 0.04 for a 7B model taking small steps; here a
+    /// tiny model takes large ones (learning rate 2e-4, 1e-3 quick), and most groups carry no
+    /// signal, so whatever the few informative groups reward spreads to every prompt. The k3
+    /// weight β·(π_ref/π - 1) is 0 at the reference and grows as a token's probability moves
+    /// away from it, so the leash costs nothing at first and pulls harder the further the
+    /// policy drifts: on replies the reward says nothing about, it is the only force there is.
+    /// β = 0 (an exercise) lets the shortcut the reward finds take over every reply.
+    public static func recipe(quick: Bool, seed: UInt64) -> Settings {
+        let steps = quick ? 40 : 80
+        let schedule = LRSchedule(peak: quick ? 1e-3 : 2e-4, warmup: 5, total: steps, minFraction: 0.1, decay: .constant)
+        return Settings(groupSize: 8, promptsPerStep: 8, steps: steps, schedule: schedule, beta: 0.1,
+                        maxNewTokens: quick ? 64 : 112, evalEvery: quick ? 10 : 20, evalPrompts: quick ? 40 : 80, seed: seed)
+    }
+
+    // MARK: groups and advantages
+
+    /// Group-relative advantages: (r - mean) / (std + eps), or r - mean without the std.
+    /// The std is the population one (divide by G). With rewards in {0, 1} and k of G
+    /// right, mean p = k/G, std √(p(1-p)), a right reply gets √((1-p)/p), a wrong one -√(p/(1-p)):
+    /// the rarer success is, the harder it is pushed. All equal: every advantage is 0.
+    public static func advantages(_ rewards: [Double], normalizeStd: Bool, epsilon: Double = 1e-4) -> [Double] {
+        guard !rewards.isEmpty else { return [] }
+        let n = Double(rewards.count)
+        let mean = rewards.reduce(0, +) / n
+        let centred = rewards.map { $0 - mean }
+        guard normalizeStd else { return centred }
+        let std = (centred.map { $0 * $0 }.reduce(0, +) / n).squareRoot()
+        return centred.map { $0 / (std + epsilon) }
+    }
+
+    /// One sampled reply, scored.
+    public struct Sample: Sendable {
+        public let completion: [Int]
+        public let reply: Verifier.Reply
+        /// The training reward.
+        public let reward: Double
+        /// What the verifier says, whatever the training reward (for the logs).
+        public let verified: Bool
+        public var advantage: Double
+        public var length: Int { completion.count }
+    }
+
+    /// A prompt and its G replies.
+    public struct Group: Sendable {
+        public let problem: RLData.Problem
+        public let prompt: [Int]
+        public var samples: [Sample]
+        /// Every reply got the same reward: all advantages are 0, no policy-gradient signal.
+        public var allEqual: Bool { samples.allSatisfy { $0.reward == samples.first?.reward } }
+        public var meanReward: Double { samples.map(\.reward).reduce(0, +) / Double(max(samples.count, 1)) }
+    }
+
+    /// Samples G replies per problem (one batched call of the KV-cache sampler), scores them
+    /// and fills in the group-relative advantages.
+    public static func sampleGroups(_ policy: GPT, _ problems: [RLData.Problem], settings: Settings, rng: inout RNG,
+                                    tokenizer: Tokenizer = .standard) throws -> [Group] {
+        let G = settings.groupSize
+        let prompts = try problems.map { try ChatTemplate.prompt($0.prompt, tokenizer: tokenizer) }
+        let room = policy.config.blockSize - (prompts.map(\.count).max() ?? 0)
+        guard room > 0 else {
+            throw ChatTemplate.TemplateError("an RL prompt is too long for the model's context (\(policy.config.blockSize) tokens)")
+        }
+        let options = SamplingOptions(temperature: settings.temperature, stopToken: tokenizer.id(.end),
+                                      maxNewTokens: min(settings.maxNewTokens, room))
+        let outs = policy.generate(prompts: prompts.flatMap { [[Int]](repeating: $0, count: G) }, options: options, rng: &rng)
+        return problems.indices.map { i in
+            var samples = outs[(i * G)..<((i + 1) * G)].map { c -> Sample in
+                let reply = Verifier.parse(c.tokens, tokenizer: tokenizer)
+                return Sample(completion: c.tokens, reply: reply, reward: settings.reward.score(reply, problems[i]),
+                              verified: Verifier.reward(reply, expected: problems[i].answer) == 1, advantage: 0)
+            }
+            let a = advantages(samples.map(\.reward), normalizeStd: settings.normalizeStd, epsilon: settings.stdEpsilon)
+            for k in samples.indices { samples[k].advantage = a[k] }
+            return Group(problem: problems[i], prompt: prompts[i], samples: samples)
+        }
+    }
+
+    // MARK: the loss of one token
+
+    /// One token's loss term and the weight its gradient puts on grad log π.
+    public struct TokenTerm: Sendable, Equatable {
+        /// ℓ = -min(ρA, clip(ρ)A) + β·k3.
+        public let loss: Double
+        /// -dℓ/d log π: what `crossentropy_backward` multiplies (probs - onehot) by.
+        public let weight: Double
+        /// k3 = π_ref/π - log(π_ref/π) - 1.
+        public let kl: Double
+        /// The clip took over: this token's policy-gradient term has no gradient.
+        public let clipped: Bool
+
+        public init(loss: Double, weight: Double, kl: Double, clipped: Bool) {
+            self.loss = loss; self.weight = weight; self.kl = kl; self.clipped = clipped
+        }
+    }
+
+    /// A rule for one token's loss and weight, from log π, log π_old, log π_ref and the
+    /// reply's advantage. `tokenTerm` is the real one; tests pass deliberately wrong ones.
+    public typealias TokenRule = (_ logp: Double, _ old: Double, _ ref: Double, _ advantage: Double, _ settings: Settings) -> TokenTerm
+
+    /// The GRPO loss of one token (see the top of this file) and its gradient weight.
+    public static func tokenTerm(logp: Double, old: Double, ref: Double, advantage a: Double,
+                                 beta: Double, clipEpsilon eps: Double) -> TokenTerm {
+        let ratio = exp(logp - old)
+        let clippedRatio = min(max(ratio, 1 - eps), 1 + eps)
+        // min(ρA, clip(ρ)A): the clipped value wins (and has no gradient) when it is smaller.
+        let clipped = clippedRatio * a < ratio * a
+        let surrogate = clipped ? clippedRatio * a : ratio * a
+        let x = ref - logp  // log(π_ref/π)
+        let k3 = exp(x) - x - 1
+        let weight = (clipped ? 0 : ratio * a) + beta * (exp(x) - 1)
+        return TokenTerm(loss: -surrogate + beta * k3, weight: weight, kl: k3, clipped: clipped)
+    }
+
+    /// `tokenTerm` with the run's β and ε.
+    public static let rule: TokenRule = { logp, old, ref, a, s in
+        tokenTerm(logp: logp, old: old, ref: ref, advantage: a, beta: s.beta, clipEpsilon: s.clipEpsilon)
+    }
+
+    // MARK: a batch of replies as token rows
+
+    /// The sampled replies of one step as training rows: prompt + reply, with targets on the
+    /// reply's tokens only (its closing <|end|> included), each reply's advantage, and the
+    /// reference's (and, once known, the sampling policy's) log-probability of every reply token.
+    public struct Rollout: Sendable {
+        public var rows: [ChatTemplate.Rendered]
+        public var advantages: [Double]
+        /// log π_ref of each reply token, per row: computed once, the reference never changes.
+        public var reference: [[Float]]
+        /// log π_old: the policy that sampled. Filled by the first `forwardBackward` (the
+        /// policy has not moved yet, so its forward pass *is* π_old), then kept fixed.
+        public var old: [[Float]]?
+
+        public var tokenCount: Int { reference.map(\.count).reduce(0, +) }
+
+        public init(rows: [ChatTemplate.Rendered], advantages: [Double], reference: [[Float]], old: [[Float]]? = nil) {
+            self.rows = rows; self.advantages = advantages; self.reference = reference; self.old = old
+        }
+    }
+
+    /// log π of the reply tokens of each row (forward only, 64 rows at a time).
+    public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [[Float]] {
+        var out: [[Float]] = []
+        for start in stride(from: 0, to: rows.count, by: 64) {
+            let batch = ChatTemplate.batch(Array(rows[start..<min(start + 64, rows.count)]))
+            model.forward(batch.inputs, B: batch.B, T: batch.T)
+            let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
+            out += rowLogProbs(losses, batch)
+        }
+        return out
+    }
+
+    /// Per-position losses [B*T] -> for each row, log p of its targets in order.
+    static func rowLogProbs(_ losses: [Float], _ batch: Batch) -> [[Float]] {
+        (0..<batch.B).map { b in
+            (0..<batch.T).compactMap { t in batch.targets[b * batch.T + t] >= 0 ? -losses[b * batch.T + t] : nil }
+        }
+    }
+
+    /// A prompt (ending with <|assistant|>) and a reply as one training row: targets on the
+    /// reply's tokens only.
+    public static func row(prompt: [Int], completion: [Int]) -> ChatTemplate.Rendered {
+        ChatTemplate.Rendered(tokens: prompt + completion,
+                              trained: [Bool](repeating: false, count: prompt.count) + [Bool](repeating: true, count: completion.count))
+    }
+
+    /// The groups' replies as a rollout, with the reference's log-probabilities.
+    public static func rollout(_ groups: [Group], reference: GPT) -> Rollout {
+        var rows: [ChatTemplate.Rendered] = [], adv: [Double] = []
+        for g in groups {
+            for s in g.samples {
+                rows.append(row(prompt: g.prompt, completion: s.completion))
+                adv.append(s.advantage)
+            }
+        }
+        return Rollout(rows: rows, advantages: adv, reference: logProbs(reference, rows))
+    }
+
+    // MARK: forward and backward
+
+    /// What one pass over a rollout measured.
+    public struct PassStats: Sendable {
+        /// J, the objective being minimised.
+        public var loss = 0.0
+        /// Mean k3 per reply token: the KL(π ‖ π_ref) estimate.
+        public var kl = 0.0
+        /// Share of reply tokens whose policy-gradient term was clipped.
+        public var clipFraction = 0.0
+        public var tokens = 0
+        /// Token positions run through the model, padding included (the pass's cost).
+        public var positions = 0
+        public init() {}
+    }
+
+    /// Adds the rows `indices` (whose log-probabilities are `logp`, in the same order) to the
+    /// stats, and returns their per-token weights, already ÷ the rollout's reply tokens.
+    static func accumulate(_ s: inout PassStats, _ logp: [[Float]], rows indices: [Int], _ r: Rollout, old: [[Float]],
+                           settings: Settings, rule: TokenRule) -> [[Double]] {
+        let n = Double(max(r.tokenCount, 1))
+        return zip(indices, logp).map { b, lp in
+            lp.indices.map { k in
+                let term = rule(Double(lp[k]), Double(old[b][k]), Double(r.reference[b][k]), r.advantages[b], settings)
+                s.loss += term.loss / n
+                s.kl += term.kl / n
+                if term.clipped { s.clipFraction += 1 / n }
+                return term.weight / n
+            }
+        }
+    }
+
+    /// The objective over a rollout, forward only (what the gradient check differentiates).
+    /// Needs `rollout.old` (set by a first `forwardBackward`, or by hand).
+    public static func evaluate(_ policy: GPT, _ r: Rollout, settings: Settings, rule: TokenRule = GRPO.rule) -> PassStats {
+        let logp = logProbs(policy, r.rows)
+        var s = PassStats()
+        _ = accumulate(&s, logp, rows: Array(r.rows.indices), r, old: r.old ?? logp, settings: settings, rule: rule)
+        s.tokens = r.tokenCount
+        return s
+    }
+
+    /// Rows in order of length, cut into micro-batches of at most `size` rows: a batch is
+    /// padded to its longest row, and one rambling reply should not pad all the others.
+    public static func microBatches(_ rows: [ChatTemplate.Rendered], size: Int = 16) -> [[Int]] {
+        let order = rows.indices.sorted { (rows[$0].tokens.count, $0) < (rows[$1].tokens.count, $1) }
+        return stride(from: 0, to: order.count, by: size).map { Array(order[$0..<min($0 + size, order.count)]) }
+    }
+
+    /// Forward and backward over a rollout; leaves dJ/d(parameters) in `policy.grads`
+    /// (zeroed first). On the first call `rollout.old` is filled from this forward pass.
+    ///
+    /// Each reply token gets its weight (`rule`, ÷ the rollout's reply tokens) and
+    /// `crossentropy_backward` turns it into dlogits = weight · (probs - onehot), the
+    /// gradient of weight · (-log π). The rows go through the model in micro-batches of
+    /// similar length; their gradients add up in `policy.grads`, so the result is the same
+    /// as one big batch.
+    @discardableResult
+    public static func forwardBackward(_ policy: GPT, _ r: inout Rollout, settings: Settings,
+                                       rule: TokenRule = GRPO.rule) -> PassStats {
+        policy.zeroGrad()
+        let fillOld = r.old == nil
+        var old = r.old ?? [[Float]](repeating: [], count: r.rows.count)
+        var stats = PassStats()
+        for chunk in microBatches(r.rows) {
+            let batch = ChatTemplate.batch(chunk.map { r.rows[$0] })
+            policy.forward(batch.inputs, B: batch.B, T: batch.T)
+            let losses = batch.targets.withUnsafeBufferPointer { policy.crossEntropy($0.baseAddress!) }
+            let logp = rowLogProbs(losses, batch)
+            if fillOld { for (j, b) in chunk.enumerated() { old[b] = logp[j] } }
+            let w = accumulate(&stats, logp, rows: chunk, r, old: old, settings: settings, rule: rule)
+            var weights = [Float](repeating: 0, count: batch.B * batch.T)
+            for b in 0..<batch.B {
+                var k = 0
+                for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
+                    weights[b * batch.T + t] = Float(w[b][k])
+                    k += 1
+                }
+            }
+            let dlogits = policy.dlogitsScratch
+            batch.targets.withUnsafeBufferPointer { tp in
+                weights.withUnsafeBufferPointer { wp in
+                    crossentropy_backward(dlogits, policy.probs, tp.baseAddress!, wp.baseAddress!, N: batch.B * batch.T,
+                                          V: policy.config.vocabSize)
+                }
+            }
+            policy.backward(dlogits)
+            stats.positions += batch.B * batch.T
+        }
+        if fillOld { r.old = old }
+        stats.tokens = r.tokenCount
+        return stats
+    }
+
+    // MARK: the loop
+
+    /// One training step, as logged.
+    public struct Step: Sendable {
+        /// Mean training reward over the step's replies.
+        public var meanReward = 0.0
+        /// Share of the step's replies the verifier accepts (= meanReward for the default reward).
+        public var verifiedRate = 0.0
+        /// Mean k3 per reply token, on the step's own samples, before the update.
+        public var kl = 0.0
+        /// Mean reply length in tokens (<|end|> included).
+        public var meanLength = 0.0
+        /// Share of groups whose rewards were all equal (no policy-gradient signal).
+        public var allEqualFraction = 0.0
+        /// Share of reply tokens clipped (on the last inner epoch; 0 with one epoch).
+        public var clipFraction = 0.0
+        public var loss = 0.0
+        public init() {}
+    }
+
+    /// The curves of a run: one entry per step, and held-out pass@1 (greedy) every `evalEvery` steps.
+    public struct Log: Sendable {
+        public var steps: [Step] = []
+        public var heldOut: [(step: Int, pass1: Double)] = []
+        /// Tokens generated (replies) and tokens run through training passes (prompt + reply, padding included).
+        public var tokensSampled = 0
+        public var tokensTrained = 0
+        public var sampleSeconds = 0.0
+        public var seconds = 0.0
+        public init() {}
+
+        /// The mean of one per-step value over the first (or last) `fraction` of the steps (at least one step).
+        public func mean(_ value: (Step) -> Double, first fraction: Double) -> Double {
+            let n = max(1, Int((Double(steps.count) * fraction).rounded()))
+            let part = steps.prefix(n)
+            return part.isEmpty ? .nan : part.map(value).reduce(0, +) / Double(part.count)
+        }
+        public func mean(_ value: (Step) -> Double, last fraction: Double) -> Double {
+            let n = max(1, Int((Double(steps.count) * fraction).rounded()))
+            let part = steps.suffix(n)
+            return part.isEmpty ? .nan : part.map(value).reduce(0, +) / Double(part.count)
+        }
+        /// Per-step series, for charts and the report card.
+        public var rewardCurve: [Double] { steps.map(\.meanReward) }
+        public var klCurve: [Double] { steps.map(\.kl) }
+        public var lengthCurve: [Double] { steps.map(\.meanLength) }
+        public var allEqualCurve: [Double] { steps.map(\.allEqualFraction) }
+    }
+
+    /// Greedy accuracy (the verifier) on held-out problems: the periodic pass@1.
+    public static func greedyAccuracy(_ model: GPT, _ problems: [RLData.Problem], maxNewTokens: Int) throws -> Double {
+        guard !problems.isEmpty else { return .nan }
+        var rng = RNG(seed: 0)
+        let greedy = Settings(groupSize: 1, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1),
+                              beta: 0, maxNewTokens: maxNewTokens, temperature: 0, evalEvery: 1, evalPrompts: 0, seed: 0)
+        var right = 0
+        for start in stride(from: 0, to: problems.count, by: 64) {
+            let chunk = Array(problems[start..<min(start + 64, problems.count)])
+            right += try sampleGroups(model, chunk, settings: greedy, rng: &rng).filter { $0.samples[0].verified }.count
+        }
+        return Double(right) / Double(problems.count)
+    }
+
+    /// Trains `policy` in place with GRPO against the frozen `reference`.
+    ///
+    /// Each step draws `promptsPerStep` prompts (a shuffled pass over `prompts`, then
+    /// another), samples `groupSize` replies to each, computes advantages, runs the
+    /// reference once over the replies, then takes `innerEpochs` AdamW steps on the batch.
+    /// `heldOut` (its first `evalPrompts`) is measured greedily at step 0, every
+    /// `evalEvery` steps and at the end.
+    public static func train(_ policy: GPT, reference: GPT, prompts: [RLData.Problem], heldOut: [RLData.Problem],
+                             settings: Settings, progress: (Int, Log) -> Void = { _, _ in }) throws -> Log {
+        guard prompts.count >= settings.promptsPerStep, settings.groupSize >= 1 else {
+            throw DataFiles.DataError("GRPO needs at least \(settings.promptsPerStep) training prompts, got \(prompts.count)")
+        }
+        var log = Log()
+        var rng = RNG(seed: settings.seed)
+        let optimizer = AdamW(for: policy, config: settings.adam)
+        let evalSet = Array(heldOut.prefix(settings.evalPrompts))
+        let start = Date()
+        func measureHeldOut(_ step: Int) throws {
+            guard !evalSet.isEmpty else { return }
+            log.heldOut.append((step, try greedyAccuracy(policy, evalSet, maxNewTokens: settings.maxNewTokens)))
+        }
+        try measureHeldOut(0)
+        var order: [Int] = []
+        for step in 0..<settings.steps {
+            if order.count < settings.promptsPerStep {
+                var fresh = Array(prompts.indices)
+                rng.shuffle(&fresh)
+                order = fresh + order
+            }
+            let picked = order.suffix(settings.promptsPerStep).map { prompts[$0] }
+            order.removeLast(settings.promptsPerStep)
+
+            let t0 = Date()
+            let groups = try sampleGroups(policy, picked, settings: settings, rng: &rng)
+            log.sampleSeconds += Date().timeIntervalSince(t0)
+            var r = rollout(groups, reference: reference)
+
+            var s = Step()
+            let samples = groups.flatMap(\.samples)
+            let n = Double(max(samples.count, 1))
+            s.meanReward = samples.map(\.reward).reduce(0, +) / n
+            s.verifiedRate = Double(samples.filter(\.verified).count) / n
+            s.meanLength = Double(samples.map(\.length).reduce(0, +)) / n
+            s.allEqualFraction = Double(groups.filter(\.allEqual).count) / Double(max(groups.count, 1))
+            log.tokensSampled += samples.map(\.length).reduce(0, +)
+
+            for epoch in 0..<max(1, settings.innerEpochs) {
+                let pass = forwardBackward(policy, &r, settings: settings)
+                if !pass.loss.isFinite || policy.firstNonFiniteGradient() != nil {
+                    throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+                }
+                clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
+                optimizer.update(policy, lr: settings.schedule.lr(step))
+                log.tokensTrained += pass.positions
+                if epoch == 0 { s.kl = pass.kl; s.loss = pass.loss }
+                s.clipFraction = pass.clipFraction
+            }
+            log.steps.append(s)
+            if (step + 1) % settings.evalEvery == 0 || step + 1 == settings.steps { try measureHeldOut(step + 1) }
+            log.seconds = Date().timeIntervalSince(start)
+            progress(step + 1, log)
+        }
+        return log
+    }
+
+    // MARK: measurement: pass@1 and pass@k
+
+    /// One held-out problem: the greedy reply and n sampled ones, graded by the verifier.
+    public struct Graded: Sendable {
+        public let problem: RLData.Problem
+        public let greedy: Sample
+        public let samples: [Sample]
+        public var greedyCorrect: Bool { greedy.verified }
+        public var correctSamples: Int { samples.filter(\.verified).count }
+    }
+
+    /// pass@k from n samples of which c are right: the chance that k of them, drawn without
+    /// replacement, include a right one, 1 - C(n-c, k)/C(n, k) (the unbiased estimator of
+    /// the Codex paper). With k = n it is "any of the n is right".
+    public static func passAtK(n: Int, c: Int, k: Int) -> Double {
+        guard n > 0, k > 0 else { return 0 }
+        if n - c < k { return 1 }
+        var notAll = 1.0  // C(n-c, k) / C(n, k) = Π_{i=0}^{k-1} (n-c-i)/(n-i)
+        for i in 0..<k { notAll *= Double(n - c - i) / Double(n - i) }
+        return 1 - notAll
+    }
+
+    /// A model's held-out performance.
+    public struct Measurement: Sendable {
+        public let graded: [Graded]
+        /// Samples per problem.
+        public let n: Int
+
+        /// Greedy accuracy: what the model answers when asked once.
+        public var pass1: Double { rate { $0.greedyCorrect ? 1 : 0 } }
+        /// pass@k from the n samples per problem (k ≤ n).
+        public func pass(at k: Int) -> Double { rate { passAtK(n: $0.samples.count, c: $0.correctSamples, k: k) } }
+        /// Share of sampled replies that are right (pass@1 at temperature 1).
+        public var sampledAccuracy: Double { pass(at: 1) }
+        /// Mean length in tokens of the sampled replies, and of the greedy ones.
+        public var meanLength: Double { mean(graded.flatMap { $0.samples.map { Double($0.length) } }) }
+        public var meanGreedyLength: Double { mean(graded.map { Double($0.greedy.length) }) }
+        /// Share of greedy replies that open a <think> trace, and that are well-formed.
+        public var thinkRate: Double { rate { $0.greedy.reply.thought != nil ? 1 : 0 } }
+        public var formatRate: Double { rate { $0.greedy.reply.wellFormed ? 1 : 0 } }
+
+        /// The same measurement on one family's problems.
+        public func family(_ f: RLData.Family) -> Measurement {
+            Measurement(graded: graded.filter { $0.problem.family == f }, n: n)
+        }
+
+        public init(graded: [Graded], n: Int) { self.graded = graded; self.n = n }
+
+        func rate(_ f: (Graded) -> Double) -> Double { graded.isEmpty ? 0 : graded.map(f).reduce(0, +) / Double(graded.count) }
+        func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
+    }
+
+    /// Greedy replies and `n` samples at `temperature` for each problem, graded by the verifier.
+    public static func measure(_ model: GPT, _ problems: [RLData.Problem], n: Int = 8, maxNewTokens: Int = 112,
+                               temperature: Float = 1, seed: UInt64 = 0) throws -> Measurement {
+        var rng = RNG(seed: seed)
+        func settings(_ g: Int, _ t: Float) -> Settings {
+            Settings(groupSize: g, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1), beta: 0,
+                     maxNewTokens: maxNewTokens, temperature: t, evalEvery: 1, evalPrompts: 0, seed: seed)
+        }
+        var graded: [Graded] = []
+        let chunkSize = max(1, 128 / max(n, 1))
+        for start in stride(from: 0, to: problems.count, by: chunkSize) {
+            let chunk = Array(problems[start..<min(start + chunkSize, problems.count)])
+            let greedy = try sampleGroups(model, chunk, settings: settings(1, 0), rng: &rng)
+            let sampled = n > 0 ? try sampleGroups(model, chunk, settings: settings(n, temperature), rng: &rng) : []
+            for i in chunk.indices {
+                graded.append(Graded(problem: chunk[i], greedy: greedy[i].samples[0], samples: n > 0 ? sampled[i].samples : []))
+            }
+        }
+        return Measurement(graded: graded, n: n)
+    }
+
+    /// Mean per-token KL(π ‖ π_ref), over the whole vocabulary, at the positions of the
+    /// measurement's sampled replies: how far the policy moved, where it actually writes.
+    public static func meanKL(_ policy: GPT, _ reference: GPT, _ m: Measurement, tokenizer: Tokenizer = .standard) throws -> Double {
+        var rows: [ChatTemplate.Rendered] = []
+        for g in m.graded {
+            let prompt = try ChatTemplate.prompt(g.problem.prompt, tokenizer: tokenizer)
+            for s in g.samples where !s.completion.isEmpty {
+                rows.append(row(prompt: prompt, completion: s.completion))
+            }
+        }
+        return DPO.meanKL(policy, reference, rows)
+    }
+}
+
+// MARK: the stage
+
+extension GRPO {
+    /// The held-out problems the stage measures (before, during and after training): the
+    /// held-out file's problems of the families RL trains on.
+    public static func heldOut(_ data: RLData.Splits, quick: Bool) -> [RLData.Problem] {
+        let families = Set(data.train.map(\.family))
+        let list = data.valid.filter { families.contains($0.family) }
+        return quick ? Array(list.prefix(12 * families.count)) : list
+    }
+
+    /// What one GRPO run produced.
+    public struct Result {
+        public let model: GPT
+        public let log: Log
+        public let before: Measurement
+        public let after: Measurement
+        /// KL(π ‖ π_ref) per token on the after-measurement's sampled replies.
+        public let kl: Double
+
+        public init(model: GPT, log: Log, before: Measurement, after: Measurement, kl: Double) {
+            self.model = model; self.log = log; self.before = before; self.after = after; self.kl = kl
+        }
+    }
+
+    /// GRPO from a copy of `start`, which also stays as the frozen reference, measured on
+    /// the held-out problems before and after (greedy pass@1 and pass@8 from 8 samples).
+    public static func run(from start: GPT, quick: Bool, seed: UInt64, settings: Settings? = nil,
+                           data: RLData.Splits? = nil, progress: (Int, Log) -> Void = { _, _ in }) throws -> Result {
+        let settings = settings ?? recipe(quick: quick, seed: seed)
+        let data = try data ?? RLData.load()
+        let reference = start.copy(), policy = start.copy()
+        let held = heldOut(data, quick: quick)
+        let before = try measure(reference, held, n: 8, maxNewTokens: settings.maxNewTokens, seed: seed)
+        let log = try train(policy, reference: reference, prompts: data.train, heldOut: held, settings: settings, progress: progress)
+        let after = try measure(policy, held, n: 8, maxNewTokens: settings.maxNewTokens, seed: seed)
+        return Result(model: policy, log: log, before: before, after: after, kl: try meanKL(policy, reference, after))
+    }
+
+    /// The report keys of stage `rlvr`.
+    public static func metrics(_ r: Result) -> [String: Double] {
+        [
+            "pass1_before": r.before.pass1, "pass1": r.after.pass1,
+            "pass8_before": r.before.pass(at: 8), "pass8": r.after.pass(at: 8),
+            "sampled_acc_before": r.before.sampledAccuracy, "sampled_acc": r.after.sampledAccuracy,
+            "reward_first": r.log.mean(\.meanReward, first: 0.1), "reward_last": r.log.mean(\.meanReward, last: 0.1),
+            "kl": r.kl, "mean_len_before": r.before.meanLength, "mean_len": r.after.meanLength,
+            "train_tokens": Double(r.log.tokensTrained), "sampled_tokens": Double(r.log.tokensSampled),
+            "train_seconds": r.log.seconds,
+        ]
+    }
+
+    /// The model RL starts from: the dpo model (lesson04), or the think model (lesson03)
+    /// if asked; loaded from `run`, or trained now if missing.
+    public static func startingModel(_ stage: Stage = .dpo, run: RunDirectory, quick: Bool, seed: UInt64,
+                                     say: (String) -> Void, progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        switch stage {
+        case .dpo: return try DPO.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
+        case .think: return try SFT.loadOrTrain(.think, run: run, quick: quick, seed: seed, say: say, progress: progress)
+        default: throw StageError(description: "GRPO starts from the dpo or the think model, not from \(stage.rawValue)")
+        }
+    }
+
+    /// The rlvr model from `run`'s checkpoint, or, if there is none yet, trained now from
+    /// the dpo model (itself trained first if missing) with the default recipe, and saved.
+    public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
+                                   progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        let path = run.checkpoint(.rlvr)
+        if FileManager.default.fileExists(atPath: path) {
+            return try loadStage(.rlvr, from: run).0
+        }
+        let start = try startingModel(run: run, quick: quick, seed: seed, say: say, progress: progress)
+        say("No rlvr model at \(path) yet: lesson05-rlvr makes it, so it is trained now.")
+        let settings = recipe(quick: quick, seed: seed)
+        let result = try GRPO.run(from: start, quick: quick, seed: seed, settings: settings) { step, log in
+            let s = log.steps.last ?? Step()
+            progress(TrainProgress(step: step, steps: settings.steps, loss: s.loss, lr: settings.schedule.lr(step - 1),
+                                   tokensPerSecond: Double(log.tokensTrained) / max(log.seconds, 1e-9), evalLoss: nil))
+        }
+        try saveStage(.rlvr, model: result.model, step: settings.steps, metrics: metrics(result), to: run,
+                      curves: Curves(rl: result.log))
+        return result.model
+    }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import Testing
+import Curriculum
+import Kernels
+import TinyGPT
+
+/// Exercise checker for lesson05: the verifier as a reward, group-relative advantages,
+/// the GRPO token loss and its gradient, and what quick GRPO must achieve.
+@Suite("Lesson05: RL with verifiable rewards (GRPO)")
+struct Lesson05Tests {
+    let tok = Tokenizer.standard
+
+    // MARK: the verifier
+
+    func reward(_ text: String, _ expected: Int) throws -> Double {
+        Verifier.reward(Verifier.parse(try tok.encodeWithSpecials(text)), expected: expected)
+    }
+
+    @Test("the verifier rewards exactly the right final integer, and nothing else",
+          arguments: [
+              ("85<|end|>", 85, 1.0),
+              (" 85 <|end|>", 85, 1),                                    // spaces around the number are fine
+              ("<think>ones 5+0=5; tens 8; so 85</think>85<|end|>", 85, 1),
+              ("<think>so 85</think><|end|>", 85, 0),                    // no answer after the trace
+              ("<|end|>", 85, 0),                                        // no answer at all
+              ("<think>so 85</think>86<|end|>", 85, 0),                  // the trace's number does not count
+              ("<think>so 86</think>85<|end|>", 85, 1),                  // only the final answer does
+              ("<think>so 85", 85, 0),                                   // the trace never closes
+              ("85", 85, 0),                                             // never stopped: ran out of room
+              ("85 86<|end|>", 85, 0),                                   // two numbers: a hedge
+              ("86 85<|end|>", 85, 0),
+              ("85\n86<|end|>", 85, 0),                                  // a second line
+              ("85 apples<|end|>", 85, 0),                               // trailing text
+              ("85.<|end|>", 85, 0),
+              ("085<|end|>", 85, 0),                                     // not the usual spelling
+              ("-7<|end|>", -7, 1),                                      // negative numbers
+              ("7<|end|>", -7, 0),
+              ("-7<|end|>", 7, 0),
+              ("- 7<|end|>", -7, 0),
+              ("--7<|end|>", -7, 0),
+              ("<think>a</think>5<think>b</think>5<|end|>", 5, 0),       // a second trace: malformed
+              ("5<|user|>What is 2 + 3?<|end|>", 5, 0),                  // an invented turn: malformed
+          ])
+    func verifierCases(text: String, expected: Int, want: Double) throws {
+        #expect(try reward(text, expected) == want, "\(text.debugDescription) for \(expected)")
+    }
+
+    // MARK: advantages and the token loss, by hand
+
+    @Test("group-relative advantages: (r - mean) / (std + eps), the no-std variant, and all-equal groups")
+    func advantagesByHand() {
+        // One right reply of four: mean 0.25, population std √(0.25·0.75) = 0.4330.
+        let a = GRPO.advantages([1, 0, 0, 0], normalizeStd: true, epsilon: 1e-4)
+        let std = (0.25 * 0.75).squareRoot()
+        #expect(abs(a[0] - 0.75 / (std + 1e-4)) < 1e-12 && abs(a[1] - -0.25 / (std + 1e-4)) < 1e-12)
+        #expect(abs(a[0] - 3.0.squareRoot()) < 1e-3 && abs(a[1] + 1 / 3.0.squareRoot()) < 1e-3, "√((1-p)/p) and -√(p/(1-p))")
+        #expect(GRPO.advantages([1, 0, 0, 0], normalizeStd: false) == [0.75, -0.25, -0.25, -0.25])
+        // Three right of four: the one wrong reply is pushed down hard.
+        let b = GRPO.advantages([1, 1, 1, 0], normalizeStd: true, epsilon: 0)
+        #expect(abs(b[3] + 3.0.squareRoot()) < 1e-12 && abs(b[0] - 1 / 3.0.squareRoot()) < 1e-12)
+        // All equal: no signal, whatever the rewards are.
+        #expect(GRPO.advantages([0, 0, 0, 0], normalizeStd: true) == [0, 0, 0, 0])
+        #expect(GRPO.advantages([1, 1, 1, 1], normalizeStd: true) == [0, 0, 0, 0])
+        #expect(abs(a.reduce(0, +)) < 1e-12, "advantages sum to 0 in a group")
+    }
+
+    @Test("one token's loss and gradient weight, by hand: policy gradient, k3 KL and the ratio clip")
+    func tokenTermByHand() {
+        // π = 0.5, π_old = 0.5 (ρ = 1), π_ref = 0.25 (π_ref/π = 0.5), A = 2, β = 0.1.
+        let t = GRPO.tokenTerm(logp: log(0.5), old: log(0.5), ref: log(0.25), advantage: 2, beta: 0.1, clipEpsilon: 0.2)
+        let k3 = 0.5 - log(0.5) - 1  // 0.19315
+        #expect(abs(t.kl - k3) < 1e-12)
+        #expect(abs(t.loss - (-2 + 0.1 * k3)) < 1e-12)
+        #expect(abs(t.weight - (2 + 0.1 * (0.5 - 1))) < 1e-12, "ρA + β(π_ref/π - 1) = 1.95")
+        #expect(!t.clipped)
+        // At the reference the KL term is 0 and so is its gradient.
+        let atRef = GRPO.tokenTerm(logp: log(0.3), old: log(0.3), ref: log(0.3), advantage: -1, beta: 1, clipEpsilon: 0.2)
+        #expect(atRef.kl == 0 && atRef.weight == -1 && atRef.loss == 1)
+        // ρ = 0.5/0.4 = 1.25 > 1 + ε with A > 0: clipped, the policy-gradient term has no gradient.
+        let c = GRPO.tokenTerm(logp: log(0.5), old: log(0.4), ref: log(0.25), advantage: 2, beta: 0.1, clipEpsilon: 0.2)
+        #expect(c.clipped && abs(c.weight - 0.1 * (0.5 - 1)) < 1e-12 && abs(c.loss - (-1.2 * 2 + 0.1 * k3)) < 1e-12)
+        // The same ρ with A < 0 is not clipped (min keeps the worse value, ρA): weight ρA + β(...).
+        let d = GRPO.tokenTerm(logp: log(0.5), old: log(0.4), ref: log(0.25), advantage: -1, beta: 0.1, clipEpsilon: 0.2)
+        #expect(!d.clipped && abs(d.weight - (-1.25 - 0.05)) < 1e-12)
+    }
+
+    @Test("the policy-gradient dLogits by hand: weight × (probs - onehot), on a 3-token vocabulary and in the model")
+    func dlogitsByHand() throws {
+        // logits (0, ln 2, 0): probs (1/4, 1/2, 1/4); the sampled token is 1; A = 1, β = 0, 4 tokens in the batch.
+        let t = GRPO.tokenTerm(logp: log(0.5), old: log(0.5), ref: log(0.5), advantage: 1, beta: 0, clipEpsilon: 0.2)
+        var logits: [Float] = [0, Float(log(2.0)), 0], probs = [Float](repeating: 0, count: 3), loss: [Float] = [0]
+        var d = [Float](repeating: 0, count: 3)
+        let targets: [Int32] = [1], weights = [Float(t.weight / 4)]
+        softmax_crossentropy_forward(&loss, &probs, &logits, targets, N: 1, V: 3)
+        crossentropy_backward(&d, probs, targets, weights, N: 1, V: 3)
+        for (x, want) in zip(d, [0.0625, -0.125, 0.0625]) { #expect(abs(Double(x) - want) < 1e-6, "\(d)") }
+        // Descending it raises the sampled token's logit (d < 0 there) and lowers the others.
+
+        // In the model: after forwardBackward, every reply position's dLogits row is
+        // weight/N · (probs - onehot) with the weight of `tokenTerm`.
+        let policy = perturbed(try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3), scale: 0.1, seed: 1)
+        let reference = perturbed(policy.copy(), scale: 0.1, seed: 2)
+        var settings = GRPO.recipe(quick: true, seed: 1)
+        settings.beta = 0.3
+        var r = try rollout(reference: reference)
+        GRPO.forwardBackward(policy, &r, settings: settings)
+        // The rows fit in one micro-batch (in order of length): the model's buffers hold all of it.
+        let chunks = GRPO.microBatches(r.rows)
+        #expect(chunks.count == 1)
+        let order = chunks[0]
+        let batch = ChatTemplate.batch(order.map { r.rows[$0] })
+        let V = tok.vocabSize, n = Double(r.tokenCount)
+        var checked = 0
+        for (b, row) in order.enumerated() {
+            var k = 0
+            for pos in 0..<batch.T where batch.targets[b * batch.T + pos] >= 0 {
+                let i = b * batch.T + pos, target = Int(batch.targets[i])
+                let logp = log(Double(policy.probs[i * V + target]))
+                let w = GRPO.tokenTerm(logp: logp, old: Double(r.old![row][k]), ref: Double(r.reference[row][k]),
+                                       advantage: r.advantages[row], beta: 0.3, clipEpsilon: 0.2).weight / n
+                for v in [0, target, V - 1] {
+                    let want = w * (Double(policy.probs[i * V + v]) - (v == target ? 1 : 0))
+                    #expect(abs(Double(policy.dlogitsScratch[i * V + v]) - want) < 1e-5 * max(1, abs(want) * 1e3))
+                }
+                k += 1
+                checked += 1
+            }
+        }
+        #expect(checked == r.tokenCount && checked > 20)
+    }
+
+    @Test("pass@k from n samples: 1 - C(n-c, k)/C(n, k)")
+    func passAtKByHand() {
+        #expect(GRPO.passAtK(n: 8, c: 0, k: 8) == 0)
+        #expect(GRPO.passAtK(n: 8, c: 1, k: 8) == 1)
+        #expect(abs(GRPO.passAtK(n: 8, c: 1, k: 1) - 0.125) < 1e-12)
+        #expect(abs(GRPO.passAtK(n: 4, c: 2, k: 2) - (1 - 1.0 / 6)) < 1e-12)
+        #expect(abs(GRPO.passAtK(n: 8, c: 3, k: 1) - 3.0 / 8) < 1e-12)
+    }
+
+    // MARK: the gradient, by finite differences
+
+    /// A copy of `model` with Gaussian noise added to every parameter, so policy, reference
+    /// and sampling policy differ and no term of the loss is trivially 0.
+    func perturbed(_ model: GPT, scale: Float, seed: UInt64) -> GPT {
+        var rng = RNG(seed: seed)
+        for i in 0..<model.parameterCount { model.params.ptr[i] += scale * rng.normal() }
+        return model
+    }
+
+    /// Two groups of hand-written replies (right, wrong, malformed), scored by the verifier.
+    func rollout(reference: GPT) throws -> GRPO.Rollout {
+        let groups: [(String, Int, [String])] = [
+            ("What is 4 + 5?", 9, ["<think>ones 4+5=9; so 9</think>9<|end|>", "8<|end|>", "9<|end|>", "9 10<|end|>"]),
+            ("What is 7 - 3?", 4, ["4<|end|>", "<think>ones 7-3=4</think>5<|end|>", "3<|end|>", "<think>so"]),
+        ]
+        var rows: [ChatTemplate.Rendered] = [], advantages: [Double] = []
+        for (q, answer, replies) in groups {
+            let prompt = try ChatTemplate.prompt(q)
+            var rewards: [Double] = []
+            for reply in replies {
+                let completion = try tok.encodeWithSpecials(reply)
+                rows.append(GRPO.row(prompt: prompt, completion: completion))
+                rewards.append(Verifier.reward(Verifier.parse(completion), expected: answer))
+            }
+            advantages += GRPO.advantages(rewards, normalizeStd: true)
+        }
+        #expect(advantages.contains { $0 > 0 } && advantages.contains { $0 < 0 })
+        return GRPO.Rollout(rows: rows, advantages: advantages, reference: GRPO.logProbs(reference, rows))
+    }
+
+    /// d J / d parameters from `forwardBackward` with `rule`, and the relative error against
+    /// finite differences of the true objective (`GRPO.rule`).
+    func gradientError(beta: Double, clipEpsilon: Double, oldFromAnotherModel: Bool, rule: @escaping GRPO.TokenRule = GRPO.rule) throws -> Double {
+        let policy = perturbed(try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3), scale: 0.1, seed: 1)
+        let reference = perturbed(policy.copy(), scale: 0.1, seed: 2)
+        var settings = GRPO.recipe(quick: true, seed: 1)
+        settings.beta = beta
+        settings.clipEpsilon = clipEpsilon
+        var r = try rollout(reference: reference)
+        if oldFromAnotherModel {
+            // A later inner epoch: the sampling policy differs from the current one, ρ ≠ 1.
+            r.old = GRPO.logProbs(perturbed(policy.copy(), scale: 0.03, seed: 5), r.rows)
+        }
+        let pass = GRPO.forwardBackward(policy, &r, settings: settings, rule: rule)
+        if oldFromAnotherModel && clipEpsilon < 1 { #expect(pass.clipFraction > 0.1, "the clip is exercised") }
+        let analytic = policy.grads.array
+        #expect(analytic.contains { abs($0) > 1e-4 }, "the objective depends on the parameters")
+        var x = policy.params.array
+        let n = x.count
+        return GradientCheck.check(&x, analytic: analytic, h: 1e-2) { p in
+            p.withUnsafeBufferPointer { policy.params.ptr.update(from: $0.baseAddress!, count: n) }
+            return GRPO.evaluate(policy, r, settings: settings).loss
+        }
+    }
+
+    @Test("the gradient of the GRPO objective (policy gradient, k3 KL, ratio and clip) matches finite differences",
+          arguments: [(0.0, 0.2, false), (0.5, 0.2, false), (0.5, 0.2, true), (0.5, 10.0, true)])
+    func gradientMatchesFiniteDifferences(beta: Double, clipEpsilon: Double, oldFromAnotherModel: Bool) throws {
+        let err = try gradientError(beta: beta, clipEpsilon: clipEpsilon, oldFromAnotherModel: oldFromAnotherModel)
+        #expect(err < GradientCheck.tolerance, "β=\(beta) ε=\(clipEpsilon) ρ≠1: \(oldFromAnotherModel): relative error \(err)")
+    }
+
+    @Test("the gradient check catches wrong weights: the KL term's sign flipped, the KL term dropped, the ratio ignored")
+    func wrongGradientsFail() throws {
+        let klSignFlipped: GRPO.TokenRule = { logp, old, ref, a, s in
+            let t = GRPO.tokenTerm(logp: logp, old: old, ref: ref, advantage: a, beta: s.beta, clipEpsilon: s.clipEpsilon)
+            return GRPO.TokenTerm(loss: t.loss, weight: t.weight - 2 * s.beta * (exp(ref - logp) - 1), kl: t.kl, clipped: t.clipped)
+        }
+        let klDropped: GRPO.TokenRule = { logp, old, ref, a, s in
+            GRPO.tokenTerm(logp: logp, old: old, ref: ref, advantage: a, beta: 0, clipEpsilon: s.clipEpsilon)
+        }
+        let ratioIgnored: GRPO.TokenRule = { logp, old, ref, a, s in
+            let t = GRPO.tokenTerm(logp: logp, old: old, ref: ref, advantage: a, beta: s.beta, clipEpsilon: s.clipEpsilon)
+            let ratio = exp(logp - old)
+            return GRPO.TokenTerm(loss: t.loss, weight: t.clipped ? t.weight : t.weight - ratio * a + a, kl: t.kl, clipped: t.clipped)
+        }
+        let flipped = try gradientError(beta: 0.5, clipEpsilon: 0.2, oldFromAnotherModel: false, rule: klSignFlipped)
+        let dropped = try gradientError(beta: 0.5, clipEpsilon: 0.2, oldFromAnotherModel: false, rule: klDropped)
+        let ignored = try gradientError(beta: 0.5, clipEpsilon: 10, oldFromAnotherModel: true, rule: ratioIgnored)
+        #expect(flipped > GradientCheck.tolerance, "KL sign flipped: relative error \(flipped)")
+        #expect(dropped > GradientCheck.tolerance, "KL dropped: relative error \(dropped)")
+        #expect(ignored > GradientCheck.tolerance, "ratio ignored: relative error \(ignored)")
+    }
+
+    @Test("sampled groups: G replies per prompt, advantages that sum to 0, all-equal groups with A = 0")
+    func sampledGroups() throws {
+        let model = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
+        var settings = GRPO.recipe(quick: true, seed: 1)
+        settings.groupSize = 4
+        settings.maxNewTokens = 8
+        // A reward that is 1 for replies of even length: groups with mixed rewards are likely.
+        settings.reward = GRPO.Reward(name: "even length") { reply, _ in reply.text.count % 2 == 0 ? 1 : 0 }
+        let problems = [RLData.Problem(prompt: "What is 4 + 5?", answer: 9, family: .add2),
+                        RLData.Problem(prompt: "What is 7 - 3?", answer: 4, family: .add2)]
+        var rng = RNG(seed: 9)
+        let groups = try GRPO.sampleGroups(model, problems, settings: settings, rng: &rng)
+        #expect(groups.count == 2 && groups.allSatisfy { $0.samples.count == 4 })
+        for g in groups {
+            #expect(abs(g.samples.map(\.advantage).reduce(0, +)) < 1e-9)
+            if g.allEqual { #expect(g.samples.allSatisfy { $0.advantage == 0 }) }
+            #expect(g.samples.allSatisfy { $0.length >= 1 && $0.length <= 8 })
+        }
+    }
+
+    // MARK: quick GRPO
+
+    @Test("quick GRPO raises held-out pass@1 over the quick dpo model, with bounded KL and no length collapse")
+    func grpoImprovesPass1() throws {
+        let r = try QuickChain.rlvr.get()
+        let n = r.after.graded.count
+        let b = r.before.pass1, a = r.after.pass1
+        // A real margin: three standard errors of the difference of two rates on n prompts, at least 0.1.
+        let margin = max(0.1, 3 * ((b * (1 - b) + a * (1 - a)) / Double(max(n, 1))).squareRoot())
+        #expect(a - b > margin, "held-out pass@1 \(b) -> \(a) on \(n) prompts (needs > +\(margin))")
+        // Where the gain comes from: n - n, the one family the starting model sometimes gets
+        // right. The arithmetic families have no right samples to reinforce (pass@8 about 0),
+        // and stay where they were. Recorded as a known issue, so the gap stays visible: it
+        // closes only when the earlier stages teach the model to read digits from the prompt.
+        #expect(r.after.family(.same).pass1 > r.before.family(.same).pass1 + 0.5)
+        let others = { (m: GRPO.Measurement) in GRPO.Measurement(graded: m.graded.filter { $0.problem.family != .same }, n: m.n) }
+        let ob = others(r.before).pass1, oa = others(r.after).pass1
+        withKnownIssue("RL does not raise pass@1 on real arithmetic: the quick dpo model has no right samples to reinforce") {
+            #expect(oa - ob > 0.1, "held-out pass@1 without n - n: \(ob) -> \(oa)")
+        }
+        #expect(r.kl.isFinite && r.kl > 0 && r.kl < 1, "KL to the reference \(r.kl)")
+        // The shortcut that wins on n - n (answer "0") spreads to other problems and shortens
+        // the replies: in quick mode the length more than halves. Known, not hidden.
+        withKnownIssue("the n - n shortcut (answer 0, no trace) collapses reply length in quick mode") {
+            #expect(r.after.meanLength > 0.5 * r.before.meanLength, "mean reply length \(r.before.meanLength) -> \(r.after.meanLength)")
+        }
+        #expect(r.log.steps.count == GRPO.recipe(quick: true, seed: QuickChain.seed).steps)
+        #expect(r.log.heldOut.first?.step == 0 && r.log.heldOut.last?.step == r.log.steps.count)
+    }
+
+    @Test("the rlvr checkpoint saves and reloads with its report keys")
+    func checkpointAndReport() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lesson05-\(getpid())").path
+        let run = RunDirectory(outDir: out, quick: true)
+        let r = try QuickChain.rlvr.get()
+        try saveStage(.rlvr, model: r.model, step: r.log.steps.count, metrics: GRPO.metrics(r), to: run)
+        let report = try Report.load(from: run.path)
+        for key in ["pass1_before", "pass1", "pass8_before", "pass8", "reward_first", "reward_last", "kl", "mean_len"] {
+            #expect(report["rlvr"]?[key] != nil, "rlvr is missing \(key)")
+        }
+        let (loaded, _) = try loadStage(.rlvr, from: run)
+        #expect(loaded.params.array == r.model.params.array)
+    }
+}
