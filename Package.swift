@@ -43,6 +43,7 @@ let package = Package(
         .executable(name: "lesson04-dpo", targets: ["lesson04-dpo"]),
         .executable(name: "lesson05-rlvr", targets: ["lesson05-rlvr"]),
         .executable(name: "lesson06-compare", targets: ["lesson06-compare"]),
+        .executable(name: "lesson07-ablations", targets: ["lesson07-ablations"]),
         .executable(name: "course", targets: ["course"]),
         .executable(name: "chat", targets: ["chat"]),
         .executable(name: "bench", targets: ["bench"]),
@@ -69,6 +70,7 @@ let package = Package(
         lesson("lesson04-dpo"),
         lesson("lesson05-rlvr"),
         lesson("lesson06-compare"),
+        lesson("lesson07-ablations"),
 
         // Tests: kernels and model, the toy world, the runner, one suite per lesson.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),

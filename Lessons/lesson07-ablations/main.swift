@@ -1,0 +1,386 @@
+// lesson07-ablations: why the order of the stages matters, shown with numbers (report stage `ablations`).
+//
+//     swift run lesson07-ablations            # ~6 minutes on 2 cores (plus lessons 01-04 if their checkpoints are missing)
+//     swift run lesson07-ablations --quick    # about a minute, tiny model
+import Curriculum
+import Foundation
+import Kernels
+import Notebook
+import TinyGPT
+
+let nb = Notebook(
+    name: "lesson07-ablations",
+    title: "Ablations: why the stages come in this order, each claim tested by a short run",
+    intro: """
+    The course has made claims: RL needs a model that already sometimes gets it right; \
+    preferences teach what a checker cannot; a reward is only as good as its checker; the KL \
+    term keeps RL from wandering off. Here each claim becomes an experiment. An ablation changes \
+    one thing and keeps everything else: the same RL code as lesson05, the same seed, the same \
+    prompts and held-out problems, runs cut short to fit a lesson. Each experiment ends with a \
+    verdict computed from its numbers: "confirmed" only when the effect is larger than what \
+    measuring twice could show by chance, otherwise "not seen in this run".
+    """,
+    next: "swift test --filter Lesson07")
+
+let quick = nb.options.quick
+let seed = nb.options.seed
+let recipe = Ablations.recipe(quick: quick, seed: seed)
+
+/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
+final class State {
+    var splits: RLData.Splits?
+    var pairs: [PreferenceData.Pair]?
+    var models: [Stage: GPT] = [:]
+    var before: [Stage: Ablations.Snapshot] = [:]
+    var runs: [Ablations.Arm: Ablations.Run] = [:]
+    var behaviours: [String: DPO.Behaviour] = [:]
+    let progress = nb.trainingProgress(label: "lessons 01-04")
+
+    func data() throws -> RLData.Splits {
+        if let s = splits { return s }
+        let s = try RLData.load()
+        splits = s
+        return s
+    }
+
+    func problems() throws -> [RLData.Problem] { Ablations.problems(try data(), quick: quick) }
+
+    /// A starting model: loaded, or trained now (with its prerequisites) if missing.
+    func model(_ stage: Stage) throws -> GPT {
+        if let m = models[stage] { return m }
+        let run = nb.run
+        let m: GPT
+        switch stage {
+        case .mid: m = try Midtrain.loadOrTrain(run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
+        case .think: m = try SFT.loadOrTrain(.think, run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
+        case .dpo: m = try DPO.loadOrTrain(run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
+        default: throw StageError(description: "the ablations start from mid, think or dpo, not \(stage.rawValue)")
+        }
+        models[stage] = m
+        return m
+    }
+
+    /// A starting model measured on the held-out problems (shared by the arms that start there).
+    func snapshot(_ stage: Stage) throws -> Ablations.Snapshot {
+        if let s = before[stage] { return s }
+        let s = try Ablations.snapshot(try model(stage), reference: nil, try problems(), maxNewTokens: recipe.maxNewTokens, seed: seed)
+        before[stage] = s
+        return s
+    }
+
+    /// One arm's short RL run, with a live progress bar.
+    func run(_ arm: Ablations.Arm) throws -> Ablations.Run {
+        if let r = runs[arm] { return r }
+        let start = try model(arm.start), before = try snapshot(arm.start)
+        let settings = arm.settings(quick: quick, seed: seed)
+        let bar = nb.progress(total: settings.steps, label: arm.label)
+        let r = try Ablations.run(arm, from: start, before: before, data: try data(), problems: try problems(),
+                                  quick: quick, seed: seed) { step, log in
+            guard let s = log.steps.last else { return }
+            bar.update(step, metrics: [("reward", s.meanReward), ("verified", s.verifiedRate), ("kl", s.kl),
+                                       ("len", s.meanLength), ("pass@1", log.heldOut.last?.pass1 ?? .nan)])
+            if step == settings.steps { bar.finish() }
+        }
+        runs[arm] = r
+        return r
+    }
+
+    /// lesson04's behaviours (refusal, over-refusal, concise) of a model, greedy, held-out prompts.
+    func behaviour(_ name: String, _ model: GPT) throws -> DPO.Behaviour {
+        if let b = behaviours[name] { return b }
+        if pairs == nil { pairs = try DPO.data().valid }
+        let b = try DPO.measureBehaviour(model, pairs ?? [])
+        behaviours[name] = b
+        return b
+    }
+
+    func withoutSFT() throws -> Ablations.WithoutSFT {
+        Ablations.WithoutSFT(fromMid: try run(.fromMid), afterSFT: try run(.afterSFT))
+    }
+
+    func skipPreferences() throws -> Ablations.SkipPreferences {
+        Ablations.SkipPreferences(think: try behaviour("think", try model(.think)),
+                                  skipped: try behaviour("think -> RL", try run(.afterSFT).model),
+                                  dpo: try behaviour("dpo", try model(.dpo)),
+                                  fullLine: try behaviour("dpo -> RL", try run(.fullLine).model))
+    }
+
+    func rewardHacking() throws -> Ablations.RewardHacking {
+        Ablations.RewardHacking(hacked: try run(.hacked), honest: try run(.fullLine))
+    }
+
+    func leash() throws -> Ablations.Leash {
+        Ablations.Leash(beta: try run(.fullLine), beta0: try run(.beta0), highLR: try run(.highLR), highLRBeta0: try run(.highLRBeta0))
+    }
+}
+let state = State()
+
+func oneLine(_ s: String, _ n: Int = 60) -> String {
+    let flat = s.replacingOccurrences(of: "\n", with: "⏎")
+    return flat.count > n ? String(flat.prefix(n - 1)) + "…" : flat
+}
+
+/// The reply as the model wrote it, up to its [end].
+func shown(_ r: Verifier.Reply) -> String {
+    let end = Tokenizer.Special.end.text
+    let text = r.text.components(separatedBy: end).first ?? r.text
+    if !r.text.contains(end) { return text + " (no [end])" }
+    return text.isEmpty ? "(nothing: [end] at once)" : text
+}
+
+/// A learning rate as written in code (1e-3, not 0.0009999999).
+func lr(_ x: Float) -> String { String(format: "%g", Double(x)) }
+
+func signed(_ x: Double, _ digits: Int = 3) -> String { (x >= 0 ? "+" : "") + fmt(x, digits) }
+
+/// The verdict as printed, and recorded in the summary.
+func verdict(_ tag: String, _ v: Ablations.Verdict) {
+    nb.say("Claim: \(v.claim). Measured effect \(signed(v.effect)); it must exceed \(fmt(v.margin)) (two standard errors) to count.")
+    nb.result(tag, v.word)
+}
+
+/// Training curves smoothed over a few steps (short runs are noisy step to step).
+func smooth(_ xs: [Double]) -> [Double] {
+    let w = max(1, xs.count / 8)
+    return xs.indices.map { i in xs[max(0, i - w + 1)...i].reduce(0, +) / Double(min(i + 1, w)) }
+}
+
+/// The first held-out reply of a run, for a look at what the model writes.
+func example(_ r: Ablations.Run) {
+    guard let g = r.after.measurement.graded.first else { return }
+    nb.emit("    user: \(g.problem.prompt)   (right answer \(g.problem.answer))")
+    nb.emit("    \(r.arm.label): \(oneLine(shown(g.greedy.reply), nb.width - 10 - r.arm.label.count))")
+}
+
+nb.step("The plan: seven short RL runs from three starting points", """
+    Every arm is lesson05's GRPO: \(recipe.promptsPerStep) prompts a step, \(recipe.groupSize) replies each, \
+    the verifier's reward, β = \(fmt(recipe.beta, 2)), learning rate \(lr(recipe.schedule.peak)), for \
+    \(recipe.steps) steps (lesson05 trains for \(GRPO.recipe(quick: quick, seed: seed).steps)). Each arm changes one \
+    thing. All are measured on the same held-out problems (lesson05's, at most \(Ablations.heldOutCount)): greedy \
+    pass@1, and \(Ablations.samplesPerProblem) sampled replies per problem for the entropy (how many ways \
+    the model still considers, in nats per token), the KL to where it started, and how many \
+    of its replies differ.
+
+    Below: the arms, then the three starting models, measured before any RL.
+    """) {
+    nb.table(["arm", "starts from", "what changes", "experiment"], Ablations.Arm.allCases.map { arm in
+        let change: String
+        switch arm {
+        case .fromMid: change = "no SFT: the chat format was never taught"
+        case .afterSFT: change = "no preferences"
+        case .fullLine: change = "nothing: the control"
+        case .hacked: change = "reward: the answer's digits anywhere"
+        case .beta0: change = "β = 0"
+        case .highLR: change = "learning rate x\(Int(Ablations.highLRFactor))"
+        case .highLRBeta0: change = "learning rate x\(Int(Ablations.highLRFactor)) and β = 0"
+        }
+        let exp: String
+        switch arm {
+        case .fromMid: exp = "1"
+        case .afterSFT: exp = "1, 2"
+        case .fullLine: exp = "2, 3, 4"
+        case .hacked: exp = "3"
+        case .beta0, .highLR, .highLRBeta0: exp = "4"
+        }
+        return [arm.label, arm.start.rawValue, change, exp]
+    })
+    var rows: [[String]] = []
+    for stage in [Stage.mid, .think, .dpo] {
+        let s = try state.snapshot(stage)
+        rows.append([stage.rawValue, pct(s.pass1), pct(s.measurement.pass(at: Ablations.samplesPerProblem)), pct(s.formatRate),
+                     fmt(s.meanLength, 1), fmt(s.entropy.value, 2)])
+    }
+    nb.table(["start", "pass@1", "pass@\(Ablations.samplesPerProblem)", "well-formed", "reply length", "entropy"], rows)
+    nb.say("On \(try state.problems().count) held-out problems; reply length in tokens, entropy in nats per reply token.")
+    let mid = try state.snapshot(.mid)
+    nb.say("""
+    The mid model has never seen the chat template: \(pct(mid.formatRate)) of its replies are \
+    well-formed (they stop at [end] with an answer the verifier can read). The others can answer \
+    in the format; how often they are right is the room RL has.
+    """)
+}
+
+nb.step("Experiment 1 · RL without SFT (the R1-Zero question)", """
+    DeepSeek's R1-Zero ran RL straight on a pretrained model, with no SFT, and it learned to \
+    reason. Could we skip SFT too? RL can only reinforce replies the model already writes: a \
+    group of replies that all score 0 has every advantage 0, and at the start the KL term is 0 \
+    too, so its gradient is exactly zero. R1-Zero's base model was large enough to be right, in \
+    a checkable format, often enough. Our mid model has never seen the chat template.
+
+    Claim: from the same RL, the think model (after SFT) gains more held-out pass@1 than the mid \
+    model. Two runs, identical but for where they start.
+    """) {
+    let e = try state.withoutSFT()
+    let m = e.fromMid, a = e.afterSFT
+    nb.chart(title: "training reward (mean over the step's replies, smoothed), by step",
+             series: [(m.arm.label, smooth(m.log.rewardCurve)), (a.arm.label, smooth(a.log.rewardCurve))], xLabel: "steps")
+    nb.chart(title: "held-out pass@1 (greedy), by step",
+             series: [(m.arm.label, m.pass1Curve), (a.arm.label, a.pass1Curve)], xLabel: "steps")
+    nb.table(["arm", "pass@1 before", "after", "gain", "groups with signal", "well-formed after", "KL"], [m, a].map { r in
+        [r.arm.label, pct(r.before.pass1), pct(r.after.pass1), signed(r.pass1Gain), pct(r.signal), pct(r.after.formatRate),
+         fmt(r.after.kl.value)]
+    })
+    example(m)
+    example(a)
+    let unmoved = try state.model(.mid).params.array == m.model.params.array
+    nb.say("""
+    "Groups with signal" is the share of groups whose replies did not all get the same reward: \
+    only those move the policy. From the mid model \(pct(m.signal)) of the groups carried a signal and \
+    the policy moved \(fmt(m.after.kl.value)) nats per token from where it started\(unmoved ? "; after \(m.log.steps.count) steps its weights are bit for bit the ones it started with" : ""). \
+    From the think model \(pct(a.signal)) of the groups carried a signal, and it moved \(fmt(a.after.kl.value)).
+    """)
+    if !e.verdict.holds {
+        nb.say("""
+        Neither arm raised held-out pass@1 in \(a.log.steps.count) steps. After SFT, \(pct(a.signal)) of the groups \
+        had a right reply to reinforce: too rare for so short a run (lesson05 trains for \
+        \(GRPO.recipe(quick: quick, seed: seed).steps) steps for its gain). The mechanism shows all the same: \
+        the mid model never produced a single group with a signal.
+        """)
+    }
+    verdict("1 · RL after SFT gains more than RL from mid", e.verdict)
+    verdict("1 · RL from mid gets fewer groups with a signal", e.signalVerdict)
+}
+
+nb.step("Experiment 2 · Skipping preferences", """
+    RL with a verifier rewards right answers and nothing else. Answering a simple question \
+    without a needless trace, or refusing to help hurt an animal while still helping to feed \
+    it, are not things a checker of sums can see. lesson04 taught them with preference pairs.
+
+    Claim: think -> RL (preferences skipped) is less concise, and refuses less, than \
+    dpo -> RL (the full line), with the same RL. The behaviours are lesson04's measurement: \
+    greedy replies to its held-out prompts.
+    """) {
+    let full = try state.run(.fullLine), skipped = try state.run(.afterSFT)
+    let e = try state.skipPreferences()
+    let rows: [(String, (DPO.Behaviour) -> Double)] = [
+        ("concise answers to simple questions", { $0.conciseRate }),
+        ("harmful requests refused", { $0.refusalRate }),
+        ("safe look-alikes refused (over-refusal)", { $0.overRefusalRate }),
+    ]
+    nb.table(["held-out", "think", "think -> RL", "dpo", "dpo -> RL"], rows.map { name, f in
+        [name, pct(f(e.think)), pct(f(e.skipped)), pct(f(e.dpo)), pct(f(e.fullLine))]
+    } + [["RL problems, pass@1", pct(skipped.before.pass1), pct(skipped.after.pass1), pct(full.before.pass1), pct(full.after.pass1)]])
+    nb.chart(title: "training reward (smoothed), by step",
+             series: [(skipped.arm.label, smooth(skipped.log.rewardCurve)), (full.arm.label, smooth(full.log.rewardCurve))],
+             xLabel: "steps")
+    let n = e.fullLine.graded.filter { $0.pair.family == .calibration }.count
+    func moved(_ x: Double, _ y: Double) -> String {
+        abs(y - x) <= Ablations.noise([x, y], n: n) ? "kept it (\(pct(x)) -> \(pct(y)))" : "moved it from \(pct(x)) to \(pct(y))"
+    }
+    nb.say("""
+    Read the columns in pairs. RL rewards right sums and nothing else; what it does to the \
+    other behaviours is a side effect. The share of concise answers: RL from think \(moved(e.think.conciseRate, e.skipped.conciseRate)); \
+    RL from dpo \(moved(e.dpo.conciseRate, e.fullLine.conciseRate)). Without the preference stage \
+    the concise answers were never taught, and RL does not teach them. \
+    Refusals: \(pct(e.skipped.refusalRate)) without preferences, \(pct(e.fullLine.refusalRate)) with \
+    them.\(e.dpo.refusalRate < 0.05 ? " lesson04 did not manage to teach refusals (its chapter says why), so here there is no refusal for RL to keep or lose." : "")
+    """)
+    verdict("2 · skipping preferences: less concise", e.conciseVerdict)
+    verdict("2 · skipping preferences: fewer refusals", e.refusalVerdict)
+}
+
+nb.step("Experiment 3 · A reward that can be gamed", """
+    A policy maximises the reward it is given, not the one we meant. Here the verifier is \
+    replaced by a plausible-looking check: reward 1 if every digit of the right answer appears \
+    somewhere in the reply. Every right reply earns it. So does a reply that writes enough \
+    different digits, right or wrong, finished or not.
+
+    Claim: with this reward the training reward rises while the verifier's acceptance of the \
+    very same replies does not (reward hacking). The training log records both for every reply.
+    """) {
+    let e = try state.rewardHacking()
+    let h = e.hacked, c = e.honest
+    nb.chart(title: "loose run: its reward and the verifier's verdict on the same replies; control: its (verified) reward",
+             series: [("loose reward", smooth(h.log.rewardCurve)), ("verified, same replies", smooth(h.log.steps.map(\.verifiedRate))),
+                      ("control reward", smooth(c.log.rewardCurve))], xLabel: "steps")
+    nb.chart(title: "mean reply length (tokens), by step",
+             series: [(h.arm.label, smooth(h.log.lengthCurve)), (c.arm.label, smooth(c.log.lengthCurve))], xLabel: "steps")
+    nb.table(["arm", "reward, first -> last quarter", "verified, first -> last quarter", "held-out pass@1", "well-formed", "reply length"],
+             [h, c].map { r in
+                 [r.arm.label, "\(fmt(r.rewardFirst, 2)) -> \(fmt(r.rewardLast, 2))", "\(fmt(r.verifiedFirst, 2)) -> \(fmt(r.verifiedLast, 2))",
+                  "\(pct(r.before.pass1)) -> \(pct(r.after.pass1))", "\(pct(r.before.formatRate)) -> \(pct(r.after.formatRate))",
+                  "\(fmt(r.before.meanLength, 0)) -> \(fmt(r.after.meanLength, 0))"]
+             })
+    example(h)
+    let longer = h.after.meanLength > 1.5 * h.before.meanLength
+    nb.say("""
+    The loose reward went from \(fmt(h.rewardFirst, 2)) to \(fmt(h.rewardLast, 2)); the verifier's acceptance \
+    of the same replies from \(fmt(h.verifiedFirst, 2)) to \(fmt(h.verifiedLast, 2)). \
+    \(longer ? "Look at how: the replies grew from \(fmt(h.before.meanLength, 0)) to \(fmt(h.after.meanLength, 0)) tokens, and writing more digits is the cheapest way to contain the right ones." : "Reply length went from \(fmt(h.before.meanLength, 0)) to \(fmt(h.after.meanLength, 0)) tokens.") \
+    Greedy replies well-formed: \(pct(h.before.formatRate)) before, \(pct(h.after.formatRate)) after (the \
+    control: \(pct(c.after.formatRate))). The verifier of lesson05 is strict for exactly this reason.
+    """)
+    verdict("3 · a loose reward is hacked", e.verdict)
+}
+
+nb.step("Experiment 4 · The leash (β) and the step size", """
+    The KL term β·k3 pulls every token back towards the reference: the further a token's \
+    probability moves, the harder. Without it (β = 0) nothing but the reward holds the policy \
+    near where it started. The learning rate sets how far each step goes; AdamW scales steps to \
+    the learning rate whatever the size of the gradient, so even a weak signal moves far.
+
+    Claims: with β = 0 the policy drifts further (KL to the reference, per reply token); a \
+    learning rate 10x too high drifts further even on the leash; with both, the model \
+    collapses: its replies stop being answers at all.
+    """) {
+    let e = try state.leash()
+    nb.chart(title: "KL to the reference (k3 on the step's replies, smoothed), by step",
+             series: e.runs.map { ($0.arm.label, smooth($0.log.klCurve)) }, xLabel: "steps")
+    nb.table(["arm", "lr", "β", "KL", "entropy", "distinct replies", "well-formed", "reply length", "pass@1"], e.runs.map { r in
+        [r.arm.label, lr(r.settings.schedule.peak), fmt(r.settings.beta, 2), fmt(r.after.kl.value), fmt(r.after.entropy.value, 2),
+         pct(r.after.distinct), pct(r.after.formatRate), fmt(r.after.meanLength, 1), pct(r.after.pass1)]
+    } + [["start (dpo)", "", "", fmt(0), fmt(e.beta.before.entropy.value, 2), pct(e.beta.before.distinct),
+          pct(e.beta.before.formatRate), fmt(e.beta.before.meanLength, 1), pct(e.beta.before.pass1)]])
+    example(e.highLRBeta0)
+    let c = e.highLRBeta0, h0 = e.beta.before.entropy.value, h1 = c.after.entropy.value
+    let how = h1 < 0.5 * h0
+        ? "Its entropy fell from \(fmt(h0, 2)) to \(fmt(h1, 2)) nats: it writes nearly the same thing whatever it is asked."
+        : "Its entropy went from \(fmt(h0, 2)) to \(fmt(h1, 2)) nats: it did not settle on one reply, it lost the format (its sampled replies average \(fmt(c.after.meanLength, 0)) tokens; the room is \(c.settings.maxNewTokens))."
+    let narrowed = e.runs.filter { $0.arm != c.arm && $0.after.entropy.value < 0.5 * h0 }.map(\.arm.label)
+    let narrowText = narrowed.isEmpty ? "" : "\n\n" + """
+        Entropy also fell below half the starting model's \(fmt(h0, 2)) nats in: \(narrowed.joined(separator: ", ")). \
+        Those policies give nearly the same reply to every question: RL sharpened them onto what \
+        the reward paid for, and there is little variety left to explore from. (The KL chart shows \
+        how fast each got there.)
+        """
+    nb.say("""
+    KL and entropy are measured after training, on \(Ablations.samplesPerProblem) sampled replies per held-out \
+    problem. "Distinct replies" is the share of a problem's samples that differ from each other: \
+    \(pct(1 / Double(Ablations.samplesPerProblem))) means the model wrote the same reply every time.
+
+    Without the leash and with big steps, \(pct(c.after.formatRate)) of the greedy replies are well-formed \
+    (the control: \(pct(e.beta.after.formatRate))). \(how) Nothing pulls it back: with β = 0 the only \
+    force is the reward, and once no reply is ever right, every group is all-equal and even \
+    that is gone; AdamW's momentum still carries the last big steps on.\(narrowText)
+    """)
+    verdict("4 · β = 0 drifts further", e.betaVerdict)
+    verdict("4 · lr x\(Int(Ablations.highLRFactor)) drifts further", e.highLRVerdict)
+    verdict("4 · lr x\(Int(Ablations.highLRFactor)) and β = 0 break the replies", e.collapseVerdict)
+}
+
+nb.step("The verdicts, and the report", """
+    Every claim, the effect that measures it, and what it had to exceed. The numbers go into \
+    report.json under stage "ablations", one set per arm.
+    """) {
+    let e1 = try state.withoutSFT(), e2 = try state.skipPreferences(), e3 = try state.rewardHacking(), e4 = try state.leash()
+    let verdicts = [("1", e1.verdict), ("1", e1.signalVerdict), ("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
+                    ("3", e3.verdict), ("4", e4.betaVerdict), ("4", e4.highLRVerdict), ("4", e4.collapseVerdict)]
+    nb.table(["#", "claim", "effect", "must exceed", "verdict"], verdicts.map { n, v in
+        [n, oneLine(v.claim, max(30, nb.width - 50)), signed(v.effect), fmt(v.margin), v.word]
+    })
+    var metrics: [String: Double] = [:]
+    for part in [e1.metrics, e2.metrics, e3.metrics, e4.metrics] { metrics.merge(part) { a, _ in a } }
+    metrics["claims_tested"] = Double(verdicts.count)
+    metrics["claims_confirmed"] = Double(verdicts.filter { $0.1.holds }.count)
+    metrics["train_seconds"] = state.runs.values.map(\.log.seconds).reduce(0, +)
+    try Report.record(stage: "ablations", metrics: metrics, in: nb.run.path)
+    nb.say("""
+    \(verdicts.filter { $0.1.holds }.count) of \(verdicts.count) claims confirmed in this run. A claim "not seen" \
+    is not refuted: the runs are short and the models tiny, and the effect may be smaller than \
+    the noise. GUIDE.md's chapter 07 lists the numbers of the default run and turns each \
+    experiment into an exercise.
+    """)
+    nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)
+}
+
+nb.run()

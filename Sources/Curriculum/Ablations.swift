@@ -1,0 +1,431 @@
+import Foundation
+import Kernels
+import TinyGPT
+
+/// lesson07: why the stages come in the order they do, each claim measured by short runs.
+///
+/// Every arm is the same thing: a short GRPO run (lesson05's recipe cut to a fraction of its
+/// steps) from some starting model with one thing changed, measured on the same held-out RL
+/// problems before and after. The four experiments differ only in what they vary:
+///
+///     1. where RL starts: the mid model (no SFT, the "R1-Zero" question) or the think model;
+///     2. whether preferences came first: think -> RL against think -> dpo -> RL;
+///     3. the reward: one that can be gamed, against the verifier;
+///     4. the leash and the step size: β = 0, β > 0, and a learning rate 10x too high.
+///
+/// Seven arms serve the four experiments: dpo -> RL with the recipe is the control of 2, 3
+/// and 4. Each experiment turns its arms into `Verdict`s: the measured effect next to the
+/// noise it must clear, so the lesson prints "confirmed" or "not seen in this run" from the
+/// numbers, and the tests assert the same comparisons.
+public enum Ablations {
+    // MARK: the arms
+
+    /// The seven short RL runs.
+    public enum Arm: String, CaseIterable, Sendable {
+        /// 1. RL straight from the mid model: no chat template, no SFT.
+        case fromMid
+        /// 1 and 2. RL after SFT (the think model), preferences skipped.
+        case afterSFT
+        /// 2, 3, 4. The full line, dpo -> RL, with lesson05's recipe: the control.
+        case fullLine
+        /// 3. dpo -> RL rewarded by `digitsAnywhere`, a reward that can be gamed.
+        case hacked
+        /// 4. dpo -> RL with β = 0: no KL leash.
+        case beta0
+        /// 4. dpo -> RL with a learning rate 10x lesson05's.
+        case highLR
+        /// 4. both: 10x the learning rate and no leash.
+        case highLRBeta0
+
+        /// The stage the arm starts from.
+        public var start: Stage {
+            switch self {
+            case .fromMid: return .mid
+            case .afterSFT: return .think
+            case .fullLine, .hacked, .beta0, .highLR, .highLRBeta0: return .dpo
+            }
+        }
+
+        /// A short label for tables, bars and charts.
+        public var label: String {
+            switch self {
+            case .fromMid: return "mid -> RL"
+            case .afterSFT: return "think -> RL"
+            case .fullLine: return "dpo -> RL"
+            case .hacked: return "loose reward"
+            case .beta0: return "β = 0"
+            case .highLR: return "lr x10"
+            case .highLRBeta0: return "lr x10, β = 0"
+            }
+        }
+
+        /// The arm's settings: `Ablations.recipe`, with the arm's one change.
+        public func settings(quick: Bool, seed: UInt64) -> GRPO.Settings {
+            var s = recipe(quick: quick, seed: seed)
+            switch self {
+            case .fromMid, .afterSFT, .fullLine: break
+            case .hacked: s.reward = digitsAnywhere
+            case .beta0: s.beta = 0
+            case .highLR: s.schedule.peak *= highLRFactor
+            case .highLRBeta0: s.schedule.peak *= highLRFactor; s.beta = 0
+            }
+            return s
+        }
+    }
+
+    /// lesson05's recipe, with the same prompts per step, group size, β and learning rate, for
+    /// `steps(quick:)` steps, and the held-out pass@1 measured along the way on the
+    /// `heldOutCount` problems (every quarter of the run; every half in the default run).
+    public static func recipe(quick: Bool, seed: UInt64) -> GRPO.Settings {
+        var s = GRPO.recipe(quick: quick, seed: seed)
+        s.steps = steps(quick: quick)
+        s.schedule = LRSchedule(peak: s.schedule.peak, warmup: min(s.schedule.warmup, s.steps / 4), total: s.steps,
+                                minFraction: s.schedule.minFraction, decay: s.schedule.decay)
+        s.evalEvery = quick ? s.steps / 4 : s.steps / 2  // each measurement costs about as much as a step
+        s.evalPrompts = heldOutCount
+        return s
+    }
+
+    /// Steps per arm. Quick: as many as lesson05's quick run (40), which the tiny model takes
+    /// in seconds; fewer and RL has not yet found anything to reinforce (measured: held-out
+    /// pass@1 still 0 after 20 steps from the think model, 0.2 after 25). Default: 20, a
+    /// quarter of lesson05's 80, so that seven arms fit in about six minutes.
+    public static func steps(quick: Bool) -> Int { quick ? 40 : 20 }
+
+    /// "Too high": 10x lesson05's peak learning rate.
+    public static let highLRFactor: Float = 10
+
+    /// A mis-specified reward: 1 if every digit of the right answer appears somewhere in the
+    /// reply, trace included. It looks sensible (every right reply earns it) but so does any
+    /// reply that writes enough different digits, right or wrong, well-formed or not.
+    public static let digitsAnywhere = GRPO.Reward(name: "the answer's digits appear somewhere") { reply, p in
+        Set(String(p.answer).filter(\.isNumber)).isSubset(of: Set(reply.text)) ? 1 : 0
+    }
+
+    /// At most how many held-out problems each model is measured on (also during training,
+    /// several times per arm: with ten snapshots and seven arms this is a large part of the cost).
+    public static let heldOutCount = 64
+
+    /// The held-out problems: lesson05's (`GRPO.heldOut`), evenly thinned to `heldOutCount`
+    /// so that every trained family keeps its share.
+    public static func problems(_ data: RLData.Splits, quick: Bool) -> [RLData.Problem] {
+        let all = GRPO.heldOut(data, quick: quick), want = heldOutCount
+        guard all.count > want else { return all }
+        return (0..<want).map { all[$0 * all.count / want] }
+    }
+
+    /// Replies sampled per held-out problem to measure entropy, KL and variety.
+    public static let samplesPerProblem = 3
+
+    // MARK: measuring one model
+
+    /// A mean over replies and its standard error (replies are the independent units;
+    /// the tokens of one reply are not).
+    public struct Mean: Sendable {
+        public let value: Double
+        public let standardError: Double
+        public init(_ xs: [Double]) {
+            let n = Double(xs.count)
+            let mean = xs.isEmpty ? 0 : xs.reduce(0, +) / n
+            let v = xs.count > 1 ? xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1) : 0
+            value = mean
+            standardError = xs.isEmpty ? 0 : (v / n).squareRoot()
+        }
+    }
+
+    /// What we know about one model on the held-out problems.
+    public struct Snapshot: Sendable {
+        /// Greedy replies and `samplesPerProblem` samples at temperature 1, graded by the verifier.
+        public let measurement: GRPO.Measurement
+        /// KL(π ‖ π_ref) per reply token, along the sampled replies (0 for a starting model).
+        public let kl: Mean
+        /// Entropy of the next-token distribution, nats per reply token, along the sampled
+        /// replies: how many ways the model still considers. RL lowers it as it sharpens;
+        /// near 0 the model writes one thing whatever it is asked (collapse).
+        public let entropy: Mean
+
+        public var pass1: Double { measurement.pass1 }
+        public var formatRate: Double { measurement.formatRate }
+        public var meanLength: Double { measurement.meanLength }
+        public var problems: Int { measurement.graded.count }
+        /// Distinct replies among each problem's samples ÷ the samples: 1 when all differ,
+        /// 1/n when the model writes the same reply every time.
+        public var distinct: Double {
+            let per = measurement.graded.map { g in Double(Set(g.samples.map(\.completion)).count) / Double(max(g.samples.count, 1)) }
+            return per.isEmpty ? 0 : per.reduce(0, +) / Double(per.count)
+        }
+    }
+
+    /// Measures `model` on `problems`: greedy pass@1, samples, and the entropy (and KL to
+    /// `reference`, if given) along the samples.
+    public static func snapshot(_ model: GPT, reference: GPT?, _ problems: [RLData.Problem], maxNewTokens: Int,
+                                seed: UInt64) throws -> Snapshot {
+        let m = try GRPO.measure(model, problems, n: samplesPerProblem, maxNewTokens: maxNewTokens, seed: seed)
+        var rows: [ChatTemplate.Rendered] = []
+        for g in m.graded {
+            let prompt = try ChatTemplate.prompt(g.problem.prompt)
+            for s in g.samples where !s.completion.isEmpty { rows.append(GRPO.row(prompt: prompt, completion: s.completion)) }
+        }
+        let t = tokenStats(model, reference: reference, rows)
+        return Snapshot(measurement: m, kl: Mean(t.map(\.kl)), entropy: Mean(t.map(\.entropy)))
+    }
+
+    /// Per row: the mean over its reply tokens of the model's entropy -Σ p log p and of
+    /// KL(model ‖ reference) = Σ p log(p/q), each over the whole vocabulary at that position.
+    public static func tokenStats(_ model: GPT, reference: GPT?, _ rows: [ChatTemplate.Rendered]) -> [(entropy: Double, kl: Double)] {
+        var out: [(entropy: Double, kl: Double)] = []
+        let V = model.config.vocabSize
+        for start in stride(from: 0, to: rows.count, by: 32) {
+            let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
+            for m in [model, reference].compactMap({ $0 }) {
+                m.forward(batch.inputs, B: batch.B, T: batch.T)
+                batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
+            }
+            let p = model.probs, q = reference?.probs
+            for b in 0..<batch.B {
+                var h = 0.0, kl = 0.0, n = 0
+                for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
+                    let i = b * batch.T + t
+                    for v in 0..<V {
+                        let pv = Double(p[i * V + v])
+                        guard pv > 0 else { continue }
+                        h -= pv * log(pv)
+                        if let q { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
+                    }
+                    n += 1
+                }
+                if n > 0 { out.append((h / Double(n), kl / Double(n))) }
+            }
+        }
+        return out
+    }
+
+    // MARK: running one arm
+
+    /// One short GRPO run, measured before and after.
+    public struct Run {
+        public let arm: Arm
+        public let settings: GRPO.Settings
+        /// The trained policy.
+        public let model: GPT
+        public let log: GRPO.Log
+        public let before: Snapshot
+        public let after: Snapshot
+
+        /// Held-out greedy pass@1, after minus before.
+        public var pass1Gain: Double { after.pass1 - before.pass1 }
+        /// The training reward (whatever the arm's reward is): mean over the last quarter of
+        /// the steps minus the mean over the first quarter.
+        public var rewardFirst: Double { log.mean(\.meanReward, first: window) }
+        public var rewardLast: Double { log.mean(\.meanReward, last: window) }
+        public var rewardGain: Double { rewardLast - rewardFirst }
+        /// The verifier's acceptance rate of the same training replies, the same two windows.
+        public var verifiedFirst: Double { log.mean(\.verifiedRate, first: window) }
+        public var verifiedLast: Double { log.mean(\.verifiedRate, last: window) }
+        public var verifiedGain: Double { verifiedLast - verifiedFirst }
+        /// Prompts in one window. A prompt's G replies are not independent of each other, so
+        /// the prompt, not the reply, is the unit when judging a change of reward.
+        public var windowPrompts: Int { max(1, Int((Double(log.steps.count) * window).rounded())) * settings.promptsPerStep }
+        /// Share of all groups whose replies did not all get the same reward: the groups that
+        /// carried a policy-gradient signal.
+        public var signal: Double { log.steps.isEmpty ? 0 : 1 - log.steps.map(\.allEqualFraction).reduce(0, +) / Double(log.steps.count) }
+        /// Held-out pass@1 by step: the values measured every `evalEvery` steps, each held until the next.
+        public var pass1Curve: [Double] {
+            var out: [Double] = [], k = 0
+            for step in 1...max(1, log.steps.count) {
+                while k + 1 < log.heldOut.count && log.heldOut[k + 1].step <= step { k += 1 }
+                out.append(log.heldOut.isEmpty ? .nan : log.heldOut[k].pass1)
+            }
+            return out
+        }
+    }
+
+    /// The share of the steps at the start and at the end that reward gains compare.
+    public static let window = 0.25
+
+    /// Runs `arm` from a copy of `start` (another copy is the frozen reference), measured
+    /// before (unless `before` is given: arms from the same start share it) and after on
+    /// `problems`, training on `data.train`.
+    public static func run(_ arm: Arm, from start: GPT, before: Snapshot? = nil, data: RLData.Splits,
+                           problems: [RLData.Problem], quick: Bool, seed: UInt64,
+                           progress: (Int, GRPO.Log) -> Void = { _, _ in }) throws -> Run {
+        let settings = arm.settings(quick: quick, seed: seed)
+        let reference = start.copy(), policy = start.copy()
+        let before = try before ?? snapshot(reference, reference: nil, problems, maxNewTokens: settings.maxNewTokens, seed: seed)
+        let log = try GRPO.train(policy, reference: reference, prompts: data.train, heldOut: problems, settings: settings,
+                                 progress: progress)
+        let after = try snapshot(policy, reference: reference, problems, maxNewTokens: settings.maxNewTokens, seed: seed)
+        return Run(arm: arm, settings: settings, model: policy, log: log, before: before, after: after)
+    }
+
+    // MARK: verdicts
+
+    /// A claim, the effect that measures it, and the noise the effect must clear.
+    public struct Verdict: Sendable {
+        public let claim: String
+        /// The measured effect, signed so that positive supports the claim.
+        public let effect: Double
+        /// What the effect must exceed to count: two standard errors of it.
+        public let margin: Double
+        public var holds: Bool { effect > margin }
+        /// The verdict follows from the numbers, never from the script.
+        public var word: String { holds ? "confirmed" : "not seen in this run" }
+
+        public init(claim: String, effect: Double, margin: Double) {
+            self.claim = claim; self.effect = effect; self.margin = margin
+        }
+    }
+
+    /// Two standard errors of a sum or difference of independent rates, each measured on
+    /// `n` items: 2·√(Σ p(1-p)/n). A difference smaller than this could come from measuring
+    /// the same thing twice (about 1 time in 20). At least 2/n, two items' worth, so that
+    /// rates of exactly 0 or 1 (whose formula gives 0) do not make any change count.
+    public static func noise(_ rates: [Double], n: Int) -> Double {
+        let n = Double(max(n, 1))
+        return max(2 / n, 2 * (rates.map { $0 * (1 - $0) / n }.reduce(0, +)).squareRoot())
+    }
+
+    /// Two standard errors of a difference of two independent means.
+    public static func noise(_ a: Mean, _ b: Mean) -> Double {
+        2 * (a.standardError * a.standardError + b.standardError * b.standardError).squareRoot()
+    }
+
+    // MARK: 1. RL without SFT
+
+    /// RL from the mid model and from the think model, the same settings.
+    public struct WithoutSFT {
+        public let fromMid: Run
+        public let afterSFT: Run
+        public init(fromMid: Run, afterSFT: Run) { self.fromMid = fromMid; self.afterSFT = afterSFT }
+
+        /// RL after SFT raises held-out pass@1 by more than RL from the mid model does.
+        public var verdict: Verdict {
+            let a = afterSFT, m = fromMid
+            return Verdict(claim: "RL after SFT gains more held-out pass@1 than RL straight from the mid model",
+                           effect: a.pass1Gain - m.pass1Gain,
+                           margin: noise([a.after.pass1, a.before.pass1, m.after.pass1, m.before.pass1], n: a.after.problems))
+        }
+        /// The mechanism: the mid model's groups carry less signal (all replies scored alike).
+        public var signalVerdict: Verdict {
+            let a = afterSFT, m = fromMid, n = a.log.steps.count * a.settings.promptsPerStep
+            return Verdict(claim: "RL from the mid model gets fewer groups with any signal",
+                           effect: a.signal - m.signal, margin: noise([a.signal, m.signal], n: n))
+        }
+        public var metrics: [String: Double] {
+            ["rl_from_mid_pass1_before": fromMid.before.pass1, "rl_from_mid_pass1_gain": fromMid.pass1Gain,
+             "rl_from_mid_reward_gain": fromMid.rewardGain, "rl_from_mid_signal": fromMid.signal,
+             "rl_from_mid_format": fromMid.after.formatRate,
+             "rl_after_sft_pass1_before": afterSFT.before.pass1, "rl_after_sft_pass1_gain": afterSFT.pass1Gain,
+             "rl_after_sft_reward_gain": afterSFT.rewardGain, "rl_after_sft_signal": afterSFT.signal,
+             "rl_after_sft_format": afterSFT.after.formatRate]
+        }
+    }
+
+    // MARK: 2. skipping preferences
+
+    /// The behaviours the preference pairs encode (lesson04's measurement, held-out prompts,
+    /// greedy replies) of the two RL models: think -> RL (preferences skipped) and
+    /// dpo -> RL (the full line), and of their starting models for reference.
+    public struct SkipPreferences {
+        public let think: DPO.Behaviour
+        public let skipped: DPO.Behaviour
+        public let dpo: DPO.Behaviour
+        public let fullLine: DPO.Behaviour
+        public init(think: DPO.Behaviour, skipped: DPO.Behaviour, dpo: DPO.Behaviour, fullLine: DPO.Behaviour) {
+            self.think = think; self.skipped = skipped; self.dpo = dpo; self.fullLine = fullLine
+        }
+
+        func count(_ f: PreferenceData.Family) -> Int { fullLine.graded.filter { $0.pair.family == f }.count }
+
+        /// Simple questions answered directly: the full line keeps what DPO taught, the
+        /// skipped line never learned it.
+        public var conciseVerdict: Verdict {
+            Verdict(claim: "skipping preferences leaves simple answers less concise",
+                    effect: fullLine.conciseRate - skipped.conciseRate,
+                    margin: noise([fullLine.conciseRate, skipped.conciseRate], n: count(.calibration)))
+        }
+        /// Harmful requests refused, net of safe look-alikes refused.
+        public var refusalVerdict: Verdict {
+            let full = fullLine.refusalRate - fullLine.overRefusalRate, skip = skipped.refusalRate - skipped.overRefusalRate
+            return Verdict(claim: "skipping preferences leaves fewer harmful requests refused (net of over-refusals)",
+                           effect: full - skip,
+                           margin: noise([fullLine.refusalRate, skipped.refusalRate, fullLine.overRefusalRate, skipped.overRefusalRate],
+                                         n: min(count(.caution), count(.helpful))))
+        }
+        public var metrics: [String: Double] {
+            ["skip_pref_concise": skipped.conciseRate, "full_line_concise": fullLine.conciseRate,
+             "skip_pref_refusal": skipped.refusalRate, "full_line_refusal": fullLine.refusalRate,
+             "skip_pref_over_refusal": skipped.overRefusalRate, "full_line_over_refusal": fullLine.overRefusalRate]
+        }
+    }
+
+    // MARK: 3. a reward that can be gamed
+
+    /// The hacked arm, next to the control (the same run rewarded by the verifier).
+    public struct RewardHacking {
+        public let hacked: Run
+        public let honest: Run
+        public init(hacked: Run, honest: Run) { self.hacked = hacked; self.honest = honest }
+
+        public var verdict: Verdict { hackingVerdict(hacked) }
+        public var metrics: [String: Double] {
+            ["hack_reward_gain": hacked.rewardGain, "hack_verified_gain": hacked.verifiedGain,
+             "hack_pass1_gain": hacked.pass1Gain, "hack_format": hacked.after.formatRate, "hack_len": hacked.after.meanLength,
+             "honest_reward_gain": honest.rewardGain, "honest_pass1_gain": honest.pass1Gain]
+        }
+    }
+
+    /// The run's reward rises while the verifier's acceptance of the very same replies does
+    /// not: reward gain minus verified gain, over the same windows of steps.
+    public static func hackingVerdict(_ h: Run) -> Verdict {
+        Verdict(claim: "the loose reward rises while verified accuracy does not",
+                effect: h.rewardGain - h.verifiedGain,
+                margin: noise([h.rewardFirst, h.rewardLast, h.verifiedFirst, h.verifiedLast], n: h.windowPrompts))
+    }
+
+    // MARK: 4. the leash and the step size
+
+    /// β = 0 and β > 0 at lesson05's learning rate, and both at 10x that rate.
+    public struct Leash {
+        public let beta: Run
+        public let beta0: Run
+        public let highLR: Run
+        public let highLRBeta0: Run
+        public init(beta: Run, beta0: Run, highLR: Run, highLRBeta0: Run) {
+            self.beta = beta; self.beta0 = beta0; self.highLR = highLR; self.highLRBeta0 = highLRBeta0
+        }
+
+        /// Without the KL penalty the policy drifts further from the reference.
+        public var betaVerdict: Verdict {
+            Verdict(claim: "with β = 0 the policy drifts further from the reference than with β > 0",
+                    effect: beta0.after.kl.value - beta.after.kl.value, margin: noise(beta0.after.kl, beta.after.kl))
+        }
+        /// A learning rate 10x too high drifts further, even on the leash.
+        public var highLRVerdict: Verdict {
+            Verdict(claim: "a learning rate 10x too high drifts further, even with β > 0",
+                    effect: highLR.after.kl.value - beta.after.kl.value, margin: noise(highLR.after.kl, beta.after.kl))
+        }
+        /// 10x the rate and no leash: the replies stop being usable answers at all. (How they
+        /// break varies: the tiny model collapses onto ending every reply at once, entropy near
+        /// 0; the classroom one onto runs of one digit until it runs out of room. Both leave
+        /// nothing well-formed, which is what this verdict measures.)
+        public var collapseVerdict: Verdict {
+            Verdict(claim: "10x the learning rate without the leash breaks the replies (fewer well-formed)",
+                    effect: beta.after.formatRate - highLRBeta0.after.formatRate,
+                    margin: noise([beta.after.formatRate, highLRBeta0.after.formatRate], n: beta.after.problems))
+        }
+        public var runs: [Run] { [beta, beta0, highLR, highLRBeta0] }
+        public var metrics: [String: Double] {
+            ["beta_kl": beta.after.kl.value, "beta0_kl": beta0.after.kl.value,
+             "high_lr_kl": highLR.after.kl.value, "high_lr_beta0_kl": highLRBeta0.after.kl.value,
+             "entropy_before": beta.before.entropy.value,
+             "beta_entropy": beta.after.entropy.value, "beta0_entropy": beta0.after.entropy.value,
+             "high_lr_entropy": highLR.after.entropy.value, "high_lr_beta0_entropy": highLRBeta0.after.entropy.value,
+             "beta_distinct": beta.after.distinct, "beta0_distinct": beta0.after.distinct,
+             "high_lr_distinct": highLR.after.distinct, "high_lr_beta0_distinct": highLRBeta0.after.distinct,
+             "beta_pass1": beta.after.pass1, "beta0_pass1": beta0.after.pass1,
+             "high_lr_pass1": highLR.after.pass1, "high_lr_beta0_pass1": highLRBeta0.after.pass1,
+             "beta_format": beta.after.formatRate, "high_lr_beta0_format": highLRBeta0.after.formatRate]
+        }
+    }
+}
