@@ -170,34 +170,12 @@ public enum Ablations {
         return Snapshot(measurement: m, kl: Mean(t.map(\.kl)), entropy: Mean(t.map(\.entropy)))
     }
 
-    /// Per row: the mean over its reply tokens of the model's entropy -Σ p log p and of
-    /// KL(model ‖ reference) = Σ p log(p/q), each over the whole vocabulary at that position.
+    /// Per row: the mean over its reply tokens of the model's entropy and of its KL to
+    /// the reference (DPO.tokenSums, divided by the row's token count).
     public static func tokenStats(_ model: GPT, reference: GPT?, _ rows: [ChatTemplate.Rendered]) -> [(entropy: Double, kl: Double)] {
-        var out: [(entropy: Double, kl: Double)] = []
-        let V = model.config.vocabSize
-        for start in stride(from: 0, to: rows.count, by: 32) {
-            let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
-            for m in [model, reference].compactMap({ $0 }) {
-                m.forward(batch.inputs, B: batch.B, T: batch.T)
-                batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
-            }
-            let p = model.probs, q = reference?.probs
-            for b in 0..<batch.B {
-                var h = 0.0, kl = 0.0, n = 0
-                for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
-                    let i = b * batch.T + t
-                    for v in 0..<V {
-                        let pv = Double(p[i * V + v])
-                        guard pv > 0 else { continue }
-                        h -= pv * log(pv)
-                        if let q { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
-                    }
-                    n += 1
-                }
-                if n > 0 { out.append((h / Double(n), kl / Double(n))) }
-            }
+        DPO.tokenSums(model, reference: reference, rows).compactMap { r in
+            r.tokens > 0 ? (r.entropy / Double(r.tokens), r.kl / Double(r.tokens)) : nil
         }
-        return out
     }
 
     // MARK: running one arm

@@ -323,26 +323,42 @@ public enum DPO {
     /// position, Σ_v π(v) log(π(v) / π_ref(v)) over the whole vocabulary, given the same
     /// context. 0 at the start; it measures how far DPO moved the model, in nats per token.
     public static func meanKL(_ policy: GPT, _ reference: GPT, _ rows: [ChatTemplate.Rendered]) -> Double {
-        var total = 0.0, count = 0
-        let V = policy.config.vocabSize
+        let stats = tokenSums(policy, reference: reference, rows)
+        let tokens = stats.reduce(0) { $0 + $1.tokens }
+        return tokens > 0 ? stats.reduce(0.0) { $0 + $1.kl } / Double(tokens) : 0
+    }
+
+    /// Per row, summed over its response positions: the model's entropy -Σ p log p and
+    /// KL(model ‖ reference) = Σ p log(p/q), each over the whole vocabulary at that position,
+    /// and how many positions there were. (KL is 0 without a reference.) The one place the
+    /// course measures how far a model moved from where it started, token by token.
+    public static func tokenSums(_ model: GPT, reference: GPT?, _ rows: [ChatTemplate.Rendered])
+        -> [(entropy: Double, kl: Double, tokens: Int)] {
+        var out: [(entropy: Double, kl: Double, tokens: Int)] = []
+        let V = model.config.vocabSize
         for start in stride(from: 0, to: rows.count, by: 32) {
             let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
-            for model in [policy, reference] {
-                model.forward(batch.inputs, B: batch.B, T: batch.T)
-                batch.targets.withUnsafeBufferPointer { _ = model.crossEntropy($0.baseAddress!) }
+            for m in [model, reference].compactMap({ $0 }) {
+                m.forward(batch.inputs, B: batch.B, T: batch.T)
+                batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
             }
-            let p = policy.probs, q = reference.probs
-            for i in 0..<(batch.B * batch.T) where batch.targets[i] >= 0 {
-                var kl = 0.0
-                for v in 0..<V {
-                    let pv = Double(p[i * V + v])
-                    if pv > 0 { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
+            let p = model.probs, q = reference?.probs
+            for b in 0..<batch.B {
+                var h = 0.0, kl = 0.0, n = 0
+                for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
+                    let i = b * batch.T + t
+                    for v in 0..<V {
+                        let pv = Double(p[i * V + v])
+                        guard pv > 0 else { continue }
+                        h -= pv * log(pv)
+                        if let q { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
+                    }
+                    n += 1
                 }
-                total += kl
-                count += 1
+                out.append((h, kl, n))
             }
         }
-        return count > 0 ? total / Double(count) : 0
+        return out
     }
 
     // MARK: on-policy pairs
