@@ -17,8 +17,20 @@ let cpuFlags = ["-target-cpu", "haswell"]
 let cpuFlags: [String] = []
 #endif
 let hot: [SwiftSetting] = [
-    .unsafeFlags(["-O"] + cpuFlags, .when(configuration: .debug)),
+    .unsafeFlags(["-O", "-wmo", "-num-threads", "2"] + cpuFlags, .when(configuration: .debug)),
     .unsafeFlags(cpuFlags, .when(configuration: .release)),
+]
+/// The one module compiled for AVX-512: the wide matmul tile. Kernels calls it only
+/// after checking at run time that the CPU has AVX-512, so the package still runs on
+/// any x86-64 (and the flag is left out on other architectures).
+#if arch(x86_64)
+let avx512Flags = ["-target-cpu", "skylake-avx512"]
+#else
+let avx512Flags: [String] = []
+#endif
+let hotAVX512: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-wmo", "-num-threads", "2"] + avx512Flags, .when(configuration: .debug)),
+    .unsafeFlags(avx512Flags, .when(configuration: .release)),
 ]
 
 /// A lesson is an executable in Lessons/<name>/main.swift.
@@ -50,8 +62,9 @@ let package = Package(
         .executable(name: "make-data", targets: ["make-data"]),
     ],
     targets: [
-        // Libraries, dependencies pointing one way: Kernels <- TinyGPT <- Curriculum.
-        .target(name: "Kernels", swiftSettings: hot),
+        // Libraries, dependencies pointing one way: KernelsAVX512 <- Kernels <- TinyGPT <- Curriculum.
+        .target(name: "KernelsAVX512", swiftSettings: hotAVX512),
+        .target(name: "Kernels", dependencies: ["KernelsAVX512"], swiftSettings: hot),
         .target(name: "TinyGPT", dependencies: ["Kernels"], swiftSettings: hot),
         .target(name: "Curriculum", dependencies: ["TinyGPT", "Kernels", "Notebook"], swiftSettings: hot),
         .target(name: "Notebook"),

@@ -20,11 +20,17 @@
 //      inner loop streams through K, so each loaded number is used many times;
 //   3. two cores: each thread owns its own rows of C, so no thread's sums depend
 //      on another's and the result is the same for any thread count.
+// On a CPU with AVX-512 the tile is 6x32 (KernelsAVX512): same sums in the same
+// order, so the same bits, in half the instructions.
+
+import KernelsAVX512
 
 /// Rows of C computed together by the micro-kernel.
 let MR = 6
-/// Columns of C computed together (two SIMD8 registers).
+/// Columns of C computed together by the portable tile (two SIMD8 registers).
 let NR = 16
+/// Columns of C computed together by the AVX-512 tile (two SIMD16 registers).
+let NR512 = 32
 /// Inner-dimension block: a packed B panel (KC x NR floats, 16 KB) stays in L1 cache.
 let KC = 256
 /// A panels packed together per group: MCP x MR x KC floats (96 KB) stay in L2 cache.
@@ -104,37 +110,39 @@ public func gemm(M: Int, N: Int, K: Int,
         if !accumulate { for m in 0..<M { (C + m * ldc).update(repeating: 0, count: N) } }
         return
     }
-    let nPanels = (N + NR - 1) / NR
+    // The width of a B panel: the micro-kernel's number of columns.
+    let W = CPU.useAVX512 && CPU.hasAVX512 ? NR512 : NR
+    let nPanels = (N + W - 1) / W
     let mPanels = (M + MR - 1) / MR
     let kBlocks = (K + KC - 1) / KC
     let threads = min(Parallel.threads, mPanels, maxThreads)
-    // Phase 1: pack all of op(B), block by block of KC rows, each block [nPanels][kc][NR].
-    // Block b starts at b*KC*nPanels*NR. The threads share the packing, then all read it.
-    let bPacked = FloatPtr.allocate(capacity: K * nPanels * NR)
+    // Phase 1: pack all of op(B), block by block of KC rows, each block [nPanels][kc][W].
+    // Block b starts at b*KC*nPanels*W. The threads share the packing, then all read it.
+    let bPacked = FloatPtr.allocate(capacity: K * nPanels * W)
     defer { bPacked.deallocate() }
     let packJobs = kBlocks * nPanels
     Parallel.forEach(threads, work: M * N * K) { t in
         for job in Parallel.range(t, of: threads, n: packJobs) {
             let kb = job / nPanels, jp = job % nPanels
             let pc = kb * KC, kc = min(KC, K - pc)
-            packBPanel(bPacked + pc * nPanels * NR + jp * NR * kc, B, ldb: ldb, transB: transB,
-                       k0: pc, kc: kc, n0: jp * NR, N: N)
+            packBPanel(bPacked + pc * nPanels * W + jp * W * kc, B, ldb: ldb, transB: transB,
+                       k0: pc, kc: kc, n0: jp * W, N: N, width: W)
         }
     }
     // Phase 2: each thread owns a contiguous range of 6-row panels of C and walks
     // the K blocks in order, so every C element sums its products in the same order
     // whatever the thread count. Within a K block, a group of up to MCP A panels is
-    // packed (it stays in L2), then each 16-column B panel is swept across the whole
+    // packed (it stays in L2), then each W-column B panel is swept across the whole
     // group while it sits in L1: B is the bigger stream per step, so it is the one kept close.
     Parallel.forEach(threads, work: M * N * K) { t in
         let panels = Parallel.range(t, of: threads, n: mPanels)
         if panels.isEmpty { return }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: MCP * MR * KC + MR * NR) { scratch in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: MCP * MR * KC + MR * NR512) { scratch in
             let aBlock = scratch.baseAddress!, tmp = aBlock + MCP * MR * KC
             for kb in 0..<kBlocks {
                 let pc = kb * KC, kc = min(KC, K - pc)
                 let first = (pc == 0) && !accumulate
-                let bBlock = bPacked + pc * nPanels * NR
+                let bBlock = bPacked + pc * nPanels * W
                 var g0 = panels.lowerBound
                 while g0 < panels.upperBound {
                     let g1 = min(g0 + MCP, panels.upperBound)
@@ -143,22 +151,22 @@ public func gemm(M: Int, N: Int, K: Int,
                         packA(aBlock + (ip - g0) * MR * kc, A, lda: lda, transA: transA, m0: m0, mr: min(MR, M - m0), k0: pc, kc: kc)
                     }
                     for jp in 0..<nPanels {
-                        let n0 = jp * NR
-                        let nr = min(NR, N - n0)
-                        let b = bBlock + jp * NR * kc
+                        let n0 = jp * W
+                        let nr = min(W, N - n0)
+                        let b = bBlock + jp * W * kc
                         for ip in g0..<g1 {
                             let m0 = ip * MR
                             let mr = min(MR, M - m0)
                             let a = aBlock + (ip - g0) * MR * kc
-                            if mr == MR && nr == NR {
-                                microkernel(kc: kc, a: a, b: b, c: C + m0 * ldc + n0, ldc: ldc, overwrite: first)
+                            if mr == MR && nr == W {
+                                tile(kc: kc, a: a, b: b, c: C + m0 * ldc + n0, ldc: ldc, overwrite: first, width: W)
                             } else {
                                 // Edge tile: compute a full tile into scratch, copy the valid part.
-                                microkernel(kc: kc, a: a, b: b, c: tmp, ldc: NR, overwrite: true)
+                                tile(kc: kc, a: a, b: b, c: tmp, ldc: W, overwrite: true, width: W)
                                 for i in 0..<mr {
                                     let crow = C + (m0 + i) * ldc + n0
                                     for j in 0..<nr {
-                                        crow[j] = first ? tmp[i * NR + j] : crow[j] + tmp[i * NR + j]
+                                        crow[j] = first ? tmp[i * W + j] : crow[j] + tmp[i * W + j]
                                     }
                                 }
                             }
@@ -171,18 +179,29 @@ public func gemm(M: Int, N: Int, K: Int,
     }
 }
 
-/// Packs rows k0..<k0+kc, columns n0..<n0+16 of op(B) as [kc][NR] contiguous floats,
-/// zero-padded past column N.
+/// The register tile for a panel of `width` columns: 6x32 with AVX-512, else 6x16.
 @inline(__always)
-func packBPanel(_ panel: FloatPtr, _ B: ConstFloatPtr, ldb: Int, transB: Bool, k0: Int, kc: Int, n0: Int, N: Int) {
+func tile(kc: Int, a: ConstFloatPtr, b: ConstFloatPtr, c: FloatPtr, ldc: Int, overwrite: Bool, width: Int) {
+    if width == NR512 {
+        microkernel_6x32(kc: kc, a: a, b: b, c: c, ldc: ldc, overwrite: overwrite)
+    } else {
+        microkernel(kc: kc, a: a, b: b, c: c, ldc: ldc, overwrite: overwrite)
+    }
+}
+
+/// Packs rows k0..<k0+kc, columns n0..<n0+width of op(B) as [kc][width] contiguous floats,
+/// zero-padded past column N. `width` is a multiple of 8 (16 or 32).
+@inline(__always)
+func packBPanel(_ panel: FloatPtr, _ B: ConstFloatPtr, ldb: Int, transB: Bool, k0: Int, kc: Int, n0: Int, N: Int,
+                width NR: Int) {
     let nr = min(NR, N - n0)
     if !transB {
         for p in 0..<kc {
             let src = B + (k0 + p) * ldb + n0
             let row = panel + p * NR
             if nr == NR {
-                store8(load8(src), row)
-                store8(load8(src + 8), row + 8)
+                var j = 0
+                while j < NR { store8(load8(src + j), row + j); j += 8 }
             } else {
                 for j in 0..<nr { row[j] = src[j] }
                 for j in nr..<NR { row[j] = 0 }

@@ -47,6 +47,32 @@ struct MatmulTests {
         }
     }
 
+    @Test("the AVX-512 tile gives the same bits as the portable tile (same sums in the same order)",
+          .enabled(if: CPU.hasAVX512, "this CPU has no AVX-512: only the portable tile runs here"),
+          arguments: [(1, 1, 1), (7, 5, 3), (33, 17, 9), (130, 33, 257), (6, 32, 300), (61, 96, 600), (128, 100, 32)])
+    func avx512MatchesPortable(size: (Int, Int, Int)) {
+        let (M, N, K) = size
+        defer { CPU.useAVX512 = CPU.hasAVX512 }
+        for transA in [false, true] {
+            for transB in [false, true] {
+                for accumulate in [false, true] {
+                    let A = randomArray(M * K, seed: 21), B = randomArray(K * N, seed: 22)
+                    let lda = transA ? M : K, ldb = transB ? K : N
+                    var results: [[Float]] = []
+                    for wide in [true, false] {
+                        CPU.useAVX512 = wide
+                        var C = randomArray(M * N, seed: 23)
+                        gemm(M: M, N: N, K: K, A: A, lda: lda, transA: transA, B: B, ldb: ldb, transB: transB,
+                             C: &C, ldc: N, accumulate: accumulate)
+                        results.append(C)
+                    }
+                    #expect(results[0] == results[1],
+                            "gemm \(M)x\(N)x\(K) transA=\(transA) transB=\(transB) accumulate=\(accumulate)")
+                }
+            }
+        }
+    }
+
     @Test("gemm with accumulate adds to C instead of overwriting it")
     func accumulate() {
         let M = 9, N = 20, K = 11
