@@ -58,23 +58,38 @@ nb.step("Text becomes token ids", """
     nb.say("Vocabulary: \(tokenizer.vocabSize) tokens. Ids 0-6 are special (\(tokenizer.pieces[0..<7].joined(separator: " "))); the rest are characters. Decoding the ids gives back: \"\(tokenizer.decode(ids))\"")
 }
 
-nb.step("Embeddings: a vector for each token and each position", """
+nb.step("Embeddings, and how the model knows the order", """
     The first layer is a lookup table: row i of the token embedding wte [V=\(config.vocabSize), \
-    C=\(config.channels)] is the vector for token i. A second table, wpe [T=\(config.blockSize), C], \
-    holds a vector for each position, because attention by itself does not know the order of tokens. \
-    The input to the first block is their sum. At the start both tables are small random numbers; \
-    training will move them.
+    C=\(config.channels)] is the vector for token i. At the start it holds small random numbers; \
+    training will move them. Attention by itself does not know the order of tokens, so position \
+    has to enter somewhere. GPT-2 adds a learned vector per position. This model uses rotary \
+    positions (RoPE, Sources/Kernels/Rope.swift): inside attention, each head's query and key are \
+    turned by angles that grow with the position. Then the score of a query and a key depends on \
+    how far apart the two tokens are, not on where they sit. Below, one query and one key are \
+    placed at pairs of positions: three apart, the score is the same wherever the pair is.
     """) {
     let model = try state.get()
     let C = config.channels
-    func row(_ base: Int, _ r: Int) -> String {
-        (0..<5).map { String(format: "%+.3f", model.params[base + r * C + $0]) }.joined(separator: " ") + " ..."
-    }
     nb.table(["vector", "first 5 of \(C) numbers"], [
-        ["wte['M'] (id \(ids[0]))", row(model.layout.wte, ids[0])],
-        ["wpe[0] (position 0)", row(model.layout.wpe, 0)],
+        ["wte['M'] (id \(ids[0]))", (0..<5).map { String(format: "%+.3f", model.params[model.layout.wte + ids[0] * C + $0]) }
+            .joined(separator: " ") + " ..."],
     ])
-    nb.say("The model has \(model.parameterCount) parameters in one allocation; GUIDE.md lists every tensor's name and shape.")
+    // One head: a qkv row is [q | k | v], each hs numbers; turn copies of it to two positions.
+    let hs = config.headSize
+    var rng = RNG(seed: 7)
+    let row = (0..<(3 * hs)).map { _ in rng.normal() }
+    let tables = RopeTables(T: config.blockSize, headSize: hs)
+    func score(query t: Int, key s: Int) -> Float {
+        var atQ = row, atK = row
+        atQ.withUnsafeMutableBufferPointer { rope_forward_row($0.baseAddress!, tables, position: t, C: hs, H: 1) }
+        atK.withUnsafeMutableBufferPointer { rope_forward_row($0.baseAddress!, tables, position: s, C: hs, H: 1) }
+        return (0..<hs).reduce(Float(0)) { $0 + atQ[$1] * atK[hs + $1] }
+    }
+    let pairs = [(3, 0), (40, 37), (100, 97), (3, 3), (40, 20)]
+    nb.table(["query at", "key at", "distance", "score q·k"], pairs.map { t, s in
+        ["\(t)", "\(s)", "\(t - s)", String(format: "%+.4f", score(query: t, key: s))]
+    })
+    nb.say("The model has \(model.parameterCount) parameters in one allocation, none of them for positions; GUIDE.md lists every tensor's name and shape.")
 }
 
 nb.step("One forward pass: logits, probabilities and the loss", """

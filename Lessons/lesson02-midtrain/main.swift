@@ -142,33 +142,38 @@ nb.step("The base model, measured", """
 }
 
 nb.step("Stretching the context", """
-    The model stores one learned vector per position (wpe, \(oldContext) rows). To read \
-    \(newContext) characters it needs \(newContext - oldContext) more rows, and nothing has \
-    trained them yet. GPT.extendingContext (Sources/TinyGPT/ContextExtension.swift) copies every \
-    weight and fills the new rows. Which filling is best? Measured on the long documents, right \
-    after stretching, before any training:
+    The model knows where a token is by turning each head's query and key by angles that grow \
+    with the position (rotary positions, lesson00). There is no table of positions to grow: to \
+    read \(newContext) characters, GPT.extendingContext (Sources/TinyGPT/ContextExtension.swift) \
+    copies every weight and position \(newContext - 1) simply turns further. What is new is the \
+    angles. The fast pairs of channels have turned through many full circles within \
+    \(oldContext) characters, so every angle is familiar to them; the slow pairs have turned only \
+    a sliver, and past character \(oldContext) they reach angles the model has never seen:
     """) {
     let base = try state.base()
     let y = try state.yardsticks()
-    var rows: [[String]] = []
-    let why: [PositionInit: String] = [
-        .periodic: "repeat the learned rows",
-        .interpolated: "squeeze: resample all rows",
-        .random: "fresh random rows",
-    ]
-    for fill in PositionInit.allCases {
-        let wide = try base.extendingContext(to: newContext, fill: fill)
-        rows.append([fill.rawValue + (fill == Midtrain.positionInit ? " (used)" : ""), why[fill] ?? "",
-                     fmt(evaluateLoss(wide, y.longBatches)), fmt(evaluateLoss(wide, y.textBatches))])
+    let hs = base.config.headSize
+    func circles(_ pair: Int, _ positions: Int) -> String {
+        let theta = Foundation.pow(10000.0, -2 * Double(pair) / Double(hs))
+        return String(format: "%.3f", Double(positions) * theta / (2 * Double.pi))
     }
-    nb.table(["new rows", "how", "loss past char \(oldContext)", "pretraining loss"], rows)
+    let pairs = [0, hs / 8, hs / 4, 3 * hs / 8, hs / 2 - 1]
+    nb.table(["pair of channels", "circles turned in \(oldContext) characters", "in \(newContext)"],
+             pairs.map { ["\($0) of \(hs / 2)", circles($0, oldContext), circles($0, newContext)] })
+    if base.config.positions == .learned {
+        nb.say("(This base model uses learned positions, so its new rows are filled by \(Midtrain.positionInit.rawValue) resampling: see PositionInit.)")
+    }
+    let wide = try base.extendingContext(to: newContext, fill: Midtrain.positionInit)
+    nb.table(["right after stretching, before training", "loss"], [
+        ["held-out stories (characters 0 to \(oldContext - 1))", fmt(evaluateLoss(wide, y.textBatches))],
+        ["long documents, characters \(oldContext) to \(newContext - 1)", fmt(evaluateLoss(wide, y.longBatches))],
+        ["a uniform guess: ln \(base.config.vocabSize)", fmt(Foundation.log(Double(base.config.vocabSize)))],
+    ])
     nb.say("""
-        Random rows give the network no usable position, and so, surprisingly, do copied rows: \
-        with two positions sharing each vector, a head that finds "the previous character" by \
-        position finds two of them, one far back, and the predictions fall apart (a loss near \
-        ln 96 = 4.56 is a uniform guess). Interpolation keeps every position distinct and in \
-        order, just closer together, which the network can still read. Its price: the old \
-        positions move too, so the pretraining loss rises until training repairs it. We use it.
+        The first \(oldContext) positions are untouched, so the stories' loss is exactly the base \
+        model's. Past the old end the model still reads something (far better than a uniform \
+        guess: the fast pairs work as before) but worse than it reads familiar positions. Training \
+        on \(newContext)-character windows teaches it the new angles.
         """)
 }
 

@@ -1,8 +1,8 @@
 import Kernels
 
-/// How to fill the position-embedding rows a longer context adds.
+/// How to fill the position-embedding rows a longer context adds (learned positions only).
 ///
-/// The model learns one vector per position (`wpe`, [T, C]). A model trained with
+/// A learned-position model learns one vector per position (`wpe`, [T, C]). A model trained with
 /// T = 128 has never seen position 128, so its row does not exist. The choices:
 ///
 ///     periodic      row t = row (t mod T): position 130 starts out looking like
@@ -27,9 +27,16 @@ public enum PositionInit: String, CaseIterable, Sendable {
 }
 
 extension GPT {
-    /// The same model with a longer context: every weight copied, `wpe` grown from
-    /// [T, C] to [newBlockSize, C] with rows 0..<T unchanged and the new rows filled
-    /// as `fill` says.
+    /// The same model with a longer context: every weight copied.
+    ///
+    /// Rotary positions have no table: a position past the old end just turns q and k
+    /// by larger angles, and `fill` is ignored. The fast-turning pairs have been through
+    /// every angle already; the slow ones have not (with hs = 32, the slower half of the
+    /// pairs turns less than a fifth of a circle in 128 positions), and those new angles
+    /// are what training at the new length has to teach.
+    ///
+    /// Learned positions: `wpe` grows from [T, C] to [newBlockSize, C] with rows 0..<T
+    /// unchanged and the new rows filled as `fill` says.
     ///
     /// With `.periodic` and `.random`, rows 0..<T are untouched, and because attention is
     /// causal (position t only reads positions 0...t) the new model's logits at positions
@@ -52,7 +59,8 @@ extension GPT {
             }
             (dst + t.offset).update(from: src + old.offset, count: t.count)
         }
-        let oldWpe = src + layout.wpe, newWpe = dst + extended.layout.wpe
+        guard let oldOffset = layout.wpe, let newOffset = extended.layout.wpe else { return extended }  // rotary
+        let oldWpe = src + oldOffset, newWpe = dst + newOffset
         newWpe.update(from: oldWpe, count: T * C)
         var rng = RNG(seed: seed)
         for t in (fill == .interpolated ? 0 : T)..<newBlockSize {

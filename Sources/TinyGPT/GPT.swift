@@ -2,8 +2,11 @@ import Kernels
 
 /// A GPT-2-style decoder-only transformer, small enough to train on a laptop CPU.
 ///
-///     tokens [B,T] -> wte + wpe -> L x Block -> LayerNorm -> · wteᵀ -> logits [B,T,V]
+///     tokens [B,T] -> wte (+ wpe) -> L x Block -> LayerNorm -> · wteᵀ -> logits [B,T,V]
 ///     Block: x = x + proj(attention(ln1(x)));  x = x + mlp(ln2(x)),  mlp = proj(gelu(fc(·)))
+///
+/// Positions: rotary (the default) turns each head's q and k by the position inside
+/// attention (Kernels/Rope.swift); learned (GPT-2) adds a position vector `wpe` to each token.
 ///
 /// `forward` caches every activation the backward pass needs; `backward` takes
 /// dLogits (how the loss changes with each logit) and accumulates parameter
@@ -18,6 +21,8 @@ public final class GPT {
     public let grads: FloatBuffer
     /// The activations of the last forward pass, sized for its B and T.
     var acts = Activations()
+    /// cos/sin of every position's rotation angles, for rotary positions (nil for learned).
+    let rope: RopeTables?
 
     /// A freshly initialised model: weights ~ N(0, 0.02), the projections into the
     /// residual stream scaled down by √(2L) (GPT-2) so the stream does not grow
@@ -28,6 +33,7 @@ public final class GPT {
         layout = ParameterLayout(config)
         params = FloatBuffer(count: layout.count)
         grads = FloatBuffer(count: layout.count)
+        rope = GPT.ropeTables(config)
         var rng = RNG(seed: seed)
         let residualScale: Float = 1 / Float(2 * config.layers).squareRoot()
         for t in layout.tensors {
@@ -55,6 +61,11 @@ public final class GPT {
         self.layout = layout
         params = FloatBuffer(count: layout.count)
         grads = FloatBuffer(count: layout.count)
+        rope = GPT.ropeTables(config)
+    }
+
+    static func ropeTables(_ config: GPTConfig) -> RopeTables? {
+        config.positions == .rotary ? RopeTables(T: config.blockSize, headSize: config.headSize) : nil
     }
 
     public var parameterCount: Int { layout.count }
@@ -84,7 +95,7 @@ public final class GPT {
         acts.tokens.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: tokens, count: N) }
         let p = params.ptr, a = acts.buf.ptr, A = acts
 
-        embedding_forward(a + A.encoded, tokens, p + layout.wte, p + layout.wpe, B: B, T: T, C: C)
+        embedding_forward(a + A.encoded, tokens, p + layout.wte, layout.wpe.map { p + $0 }, B: B, T: T, C: C)
         for l in 0..<L {
             let w = layout.blocks[l]
             let residual = l == 0 ? a + A.encoded : a + A.layer(l - 1, A.residual3)
@@ -96,6 +107,7 @@ public final class GPT {
             layernorm_forward(ln1, a + A.layer(l, A.ln1Mean), a + A.layer(l, A.ln1Rstd), residual,
                               p + w.ln1w, p + w.ln1b, N: N, C: C)
             matmul_forward(qkv, ln1, p + w.qkvw, p + w.qkvb, M: N, K: C, N: 3 * C)
+            if let rope { rope_forward(qkv, rope, B: B, T: T, C: C, H: H) }  // qkv now holds the turned q, k
             attention_forward(atty, a + A.att + l * A.attPerLayer, qkv, B: B, T: T, C: C, H: H)
             matmul_forward(tmp, atty, p + w.projw, p + w.projb, M: N, K: C, N: C)
             residual_forward(res2, residual, tmp, N: N * C)
@@ -162,6 +174,7 @@ public final class GPT {
                             overwriteInput: true)
             zero(dqkv, N * 3 * C)
             attention_backward(dqkv, dA, a + A.layer(l, A.qkv), a + A.att + l * A.attPerLayer, B: B, T: T, C: C, H: H)
+            if let rope { rope_backward(dqkv, rope, B: B, T: T, C: C, H: H) }
             matmul_backward(dA, g + w.qkvw, g + w.qkvb, dqkv, a + A.layer(l, A.ln1), p + w.qkvw, M: N, K: C, N: 3 * C,
                             overwriteInput: true)
             layernorm_backward(dres, g + w.ln1w, g + w.ln1b, dA, residual, p + w.ln1w,
@@ -169,7 +182,7 @@ public final class GPT {
             // dres now holds d(residual), the input of block l.
         }
         acts.tokens.withUnsafeBufferPointer { tp in
-            embedding_backward(g + layout.wte, g + layout.wpe, dres, tp.baseAddress!, B: B, T: T, C: C)
+            embedding_backward(g + layout.wte, layout.wpe.map { g + $0 }, dres, tp.baseAddress!, B: B, T: T, C: C)
         }
     }
 

@@ -67,8 +67,13 @@ extension GPT {
             // Embed this step's token for every sequence (finished ones keep feeding their last token; ignored).
             for s in 0..<n {
                 let row = x.ptr + s * C
-                let e = p + layout.wte + nextToken[s] * C, pe = p + layout.wpe + min(pos[s], maxT - 1) * C
-                for c in 0..<C { row[c] = e[c] + pe[c] }
+                let e = p + layout.wte + nextToken[s] * C
+                if let wpe = layout.wpe {
+                    let pe = p + wpe + min(pos[s], maxT - 1) * C
+                    for c in 0..<C { row[c] = e[c] + pe[c] }
+                } else {
+                    row.update(from: e, count: C)
+                }
             }
             for l in 0..<L {
                 let w = layout.blocks[l]
@@ -77,6 +82,7 @@ extension GPT {
                 for s in 0..<n where active[s] {
                     let t = pos[s]
                     let row = qkv.ptr + s * 3 * C
+                    if let rope { rope_forward_row(row, rope, position: t, C: C, H: H) }
                     cacheRow(kcache, l, s, t).update(from: row + C, count: C)
                     cacheRow(vcache, l, s, t).update(from: row + 2 * C, count: C)
                     for head in 0..<H {

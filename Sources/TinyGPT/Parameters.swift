@@ -51,7 +51,8 @@ public struct BlockOffsets: Sendable {
 /// Names and shapes (weights follow PyTorch's Linear convention, [out, in]):
 ///
 ///     wte                    [V, C]     token embedding (also the output layer: weight tying)
-///     wpe                    [T, C]     position embedding, T = blockSize
+///     wpe                    [T, C]     position embedding, T = blockSize (learned positions only;
+///                                       rotary positions have no parameters)
 ///     h.{l}.ln1.weight/bias  [C]
 ///     h.{l}.attn.qkv.weight  [3C, C]    rows: queries, then keys, then values
 ///     h.{l}.attn.qkv.bias    [3C]
@@ -66,7 +67,9 @@ public struct BlockOffsets: Sendable {
 public struct ParameterLayout: Sendable {
     public let tensors: [TensorInfo]
     public let count: Int
-    public let wte: Int, wpe: Int, lnfw: Int, lnfb: Int
+    public let wte: Int, lnfw: Int, lnfb: Int
+    /// Offset of the position table; nil for rotary positions, which have none.
+    public let wpe: Int?
     public let blocks: [BlockOffsets]
 
     public init(_ cfg: GPTConfig) {
@@ -80,7 +83,7 @@ public struct ParameterLayout: Sendable {
             return t.offset
         }
         wte = add("wte", [V, C], decays: true)
-        wpe = add("wpe", [T, C])
+        wpe = cfg.positions == .learned ? add("wpe", [T, C]) : nil
         var blocks: [BlockOffsets] = []
         for l in 0..<cfg.layers {
             var b = BlockOffsets()

@@ -1,11 +1,12 @@
 // bench: how fast is the engine on this machine?
 //
-//     swift run -c release bench --config classroom [--json] [--steps N] [--threads N]
+//     swift run -c release bench --config classroom [--positions rotary|learned] [--json] [--steps N] [--threads N]
 //
 // Prints matmul GFLOP/s at the shapes one training step uses, training and
 // forward tokens/s (B x T tokens per step), batched KV-cache generation
 // tokens/s, and peak memory. Compare with the PyTorch yardstick in
-// ../shared/anchors (same configs) run on the same machine just before or after.
+// ../shared/anchors (same configs) run on the same machine just before or after;
+// `--positions learned` gives exactly the yardstick's model (GPT-2 position table).
 
 import Foundation
 import Kernels
@@ -13,10 +14,11 @@ import TinyGPT
 
 struct BenchError: Error, CustomStringConvertible { let description: String }
 
-let usage = "usage: bench [--config tiny|classroom] [--json] [--steps N] [--threads N]"
+let usage = "usage: bench [--config tiny|classroom] [--positions rotary|learned] [--json] [--steps N] [--threads N]"
 
-func parse() throws -> (config: String, json: Bool, steps: Int, threads: Int?) {
+func parse() throws -> (config: String, json: Bool, steps: Int, threads: Int?, positions: GPTConfig.Positions?) {
     var config = "classroom", json = false, steps = 20
+    var positions: GPTConfig.Positions?
     var threads: Int?
     var args = Array(CommandLine.arguments.dropFirst())
     while !args.isEmpty {
@@ -28,6 +30,10 @@ func parse() throws -> (config: String, json: Bool, steps: Int, threads: Int?) {
         switch a {
         case "--config": config = try value()
         case "--json": json = true
+        case "--positions":
+            let v = try value()
+            guard let p = GPTConfig.Positions(rawValue: v) else { throw BenchError(description: "--positions is rotary or learned, not '\(v)'") }
+            positions = p
         case "--steps":
             guard let n = Int(try value()), n >= 1 else { throw BenchError(description: "--steps needs a positive integer") }
             steps = n
@@ -39,7 +45,7 @@ func parse() throws -> (config: String, json: Bool, steps: Int, threads: Int?) {
         default: throw BenchError(description: "unknown option '\(a)'")
         }
     }
-    return (config, json, steps, threads)
+    return (config, json, steps, threads, positions)
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -55,15 +61,16 @@ func peakRSSMegabytes() -> Double {
     return Double(usage.ru_maxrss) / 1024  // Linux reports kilobytes
 }
 
-let opts: (config: String, json: Bool, steps: Int, threads: Int?)
+let opts: (config: String, json: Bool, steps: Int, threads: Int?, positions: GPTConfig.Positions?)
 do { opts = try parse() } catch {
     FileHandle.standardError.write(Data("error: \(error)\n\(usage)\n".utf8))
     exit(2)
 }
-guard let cfg = GPTConfig.named(opts.config) else {
+guard var cfg = GPTConfig.named(opts.config) else {
     FileHandle.standardError.write(Data("error: unknown config '\(opts.config)' (tiny or classroom)\n".utf8))
     exit(2)
 }
+if let p = opts.positions { cfg.positions = p }
 if let t = opts.threads { Parallel.threads = t }
 let B = 16, T = cfg.blockSize, C = cfg.channels, V = cfg.vocabSize
 var rng = RNG(seed: 1)
@@ -159,7 +166,7 @@ let build = "release"
 
 if opts.json {
     let object: [String: Any] = [
-        "config": opts.config, "build": build, "threads": Parallel.threads, "params": model.parameterCount,
+        "config": opts.config, "positions": cfg.positions.rawValue, "build": build, "threads": Parallel.threads, "params": model.parameterCount,
         "batch": B, "seq": T,
         "train_tokens_per_s": Int(trainTokensPerSec.rounded()),
         "train_step_ms": (stepMs * 100).rounded() / 100,

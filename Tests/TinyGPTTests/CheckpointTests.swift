@@ -27,11 +27,12 @@ func expectLoadFails(_ path: String, mentioning fragment: String, sourceLocation
 
 @Suite("Checkpoints (safetensors)")
 struct CheckpointTests {
-    @Test("round trip is bit-exact, with config, vocabulary, stage, step and metrics")
-    func roundTrip() throws {
-        let model = try smallModel(seed: 3)
+    @Test("round trip is bit-exact, with config, vocabulary, stage, step and metrics",
+          arguments: GPTConfig.Positions.allCases)
+    func roundTrip(positions: GPTConfig.Positions) throws {
+        let model = try smallModel(seed: 3, positions: positions)
         let info = CheckpointInfo(stage: "base", step: 1234, vocab: vocab11, metrics: ["val_loss": 1.25, "val_loss_init": 2.4])
-        let path = tempPath("roundtrip.safetensors")
+        let path = tempPath("roundtrip-\(positions).safetensors")
         try Checkpoint.save(model, info: info, to: path)
         let (loaded, loadedInfo) = try Checkpoint.load(path)
         #expect(loaded.config == model.config)

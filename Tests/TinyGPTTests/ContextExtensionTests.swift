@@ -6,8 +6,9 @@ import TinyGPT
 @Suite("Context extension")
 struct ContextExtensionTests {
     /// A small model with weights far from their initial values, so copying mistakes show.
-    func trainedLookingModel() throws -> GPT {
-        let model = try GPT(config: GPTConfig(vocabSize: 11, blockSize: 8, layers: 2, heads: 2, channels: 16), seed: 3)
+    func trainedLookingModel(_ positions: GPTConfig.Positions = .learned) throws -> GPT {
+        let model = try GPT(config: GPTConfig(vocabSize: 11, blockSize: 8, layers: 2, heads: 2, channels: 16,
+                                              positions: positions), seed: 3)
         var rng = RNG(seed: 4)
         for i in 0..<model.parameterCount { model.params[i] += 0.3 * rng.normal() }
         return model
@@ -18,9 +19,10 @@ struct ContextExtensionTests {
         return Array(UnsafeBufferPointer(start: model.logits, count: B * T * model.config.vocabSize))
     }
 
-    @Test("right after extension, logits at positions < old T are exactly the old model's", arguments: [PositionInit.periodic, .random])
-    func oldPositionsUnchanged(fill: PositionInit) throws {
-        let old = try trainedLookingModel()
+    @Test("right after extension, logits at positions < old T are exactly the old model's",
+          arguments: [(GPTConfig.Positions.learned, PositionInit.periodic), (.learned, .random), (.rotary, .periodic)])
+    func oldPositionsUnchanged(positions: GPTConfig.Positions, fill: PositionInit) throws {
+        let old = try trainedLookingModel(positions)
         let new = try old.extendingContext(to: 16, fill: fill, seed: 5)
         #expect(new.config.blockSize == 16)
         var rng = RNG(seed: 6)
@@ -38,7 +40,7 @@ struct ContextExtensionTests {
     func weightsAndNewRows() throws {
         let old = try trainedLookingModel()
         let C = old.config.channels, T = old.config.blockSize
-        func wpe(_ m: GPT, _ t: Int) -> [Float] { Array(UnsafeBufferPointer(start: m.params.ptr + m.layout.wpe + t * C, count: C)) }
+        func wpe(_ m: GPT, _ t: Int) -> [Float] { Array(UnsafeBufferPointer(start: m.params.ptr + m.layout.wpe! + t * C, count: C)) }
         func tensor(_ m: GPT, _ name: String) -> [Float] {
             guard let info = m.layout.tensor(named: name) else { return [] }
             return Array(UnsafeBufferPointer(start: m.params.ptr + info.offset, count: info.count))
@@ -63,6 +65,15 @@ struct ContextExtensionTests {
                 for (a, b) in zip(wpe(new, 2 * T - 1), wpe(old, T - 1)) { #expect(abs(a - b) < 1e-5) }
             }
         }
+    }
+
+    @Test("rotary positions have no table: extension copies every tensor and adds no parameter")
+    func rotaryCopiesEverything() throws {
+        let old = try trainedLookingModel(.rotary)
+        let new = try old.extendingContext(to: 32, fill: .interpolated)
+        #expect(old.layout.wpe == nil && new.layout.wpe == nil)
+        #expect(new.config.blockSize == 32 && new.parameterCount == old.parameterCount)
+        #expect(new.params.array == old.params.array)
     }
 
     @Test("a shorter context is refused with a message")

@@ -5,8 +5,9 @@ import Kernels
 import TinyGPT
 
 /// A model small enough to check by finite differences: V=11, T=8, L=2, H=2, C=16.
-func smallModel(seed: UInt64 = 1, blockSize: Int = 8) throws -> GPT {
-    try GPT(config: GPTConfig(vocabSize: 11, blockSize: blockSize, layers: 2, heads: 2, channels: 16), seed: seed)
+func smallModel(seed: UInt64 = 1, blockSize: Int = 8, positions: GPTConfig.Positions = .rotary) throws -> GPT {
+    try GPT(config: GPTConfig(vocabSize: 11, blockSize: blockSize, layers: 2, heads: 2, channels: 16, positions: positions),
+            seed: seed)
 }
 
 func randomTokens(_ n: Int, vocab: Int, seed: UInt64) -> [Int32] {
@@ -23,9 +24,10 @@ func weightedLoss(_ model: GPT, _ tokens: [Int32], _ targets: [Int32], _ weights
 
 @Suite("TinyGPT model")
 struct ModelTests {
-    @Test("end to end: every parameter tensor's gradient matches finite differences")
-    func gradientCheck() throws {
-        let model = try smallModel()
+    @Test("end to end: every parameter tensor's gradient matches finite differences",
+          arguments: GPTConfig.Positions.allCases)
+    func gradientCheck(positions: GPTConfig.Positions) throws {
+        let model = try smallModel(positions: positions)
         // Larger weights than the N(0, 0.02) init, so every gradient is well above rounding noise.
         var rng = RNG(seed: 9)
         for i in 0..<model.parameterCount { model.params[i] += 0.3 * rng.normal() }
@@ -46,12 +48,13 @@ struct ModelTests {
         let c = checks[checks.count / 2]
         #expect(!TensorGradientCheck(tensor: c.tensor, indices: c.indices, analytic: c.analytic.map { $0 * 1.05 }, numeric: c.numeric).passed)
         #expect(!TensorGradientCheck(tensor: c.tensor, indices: c.indices, analytic: c.analytic.enumerated().map { $0.offset == 0 ? -$0.element : $0.element }, numeric: c.numeric).passed)
-        print("end-to-end gradient check: worst tensor \(worst.0), relative error \(worst.1)")
+        print("end-to-end gradient check (\(positions) positions): worst tensor \(worst.0), relative error \(worst.1)")
     }
 
-    @Test("causality: changing token t+1 leaves the logits at positions 0...t bit-identical")
-    func causality() throws {
-        let model = try smallModel(blockSize: 40)
+    @Test("causality: changing token t+1 leaves the logits at positions 0...t bit-identical",
+          arguments: GPTConfig.Positions.allCases)
+    func causality(positions: GPTConfig.Positions) throws {
+        let model = try smallModel(blockSize: 40, positions: positions)
         let T = 40, V = 11, t = 22
         var tokens = randomTokens(T, vocab: V, seed: 4)
         model.forward(tokens, B: 1, T: T)
@@ -63,9 +66,10 @@ struct ModelTests {
         #expect(before[((t + 1) * V)...] != after[((t + 1) * V)...], "position t+1 itself must change")
     }
 
-    @Test("KV-cache generation gives the same log-probabilities as the full forward pass")
-    func kvCacheMatchesForward() throws {
-        let model = try smallModel(blockSize: 24)
+    @Test("KV-cache generation gives the same log-probabilities as the full forward pass",
+          arguments: GPTConfig.Positions.allCases)
+    func kvCacheMatchesForward(positions: GPTConfig.Positions) throws {
+        let model = try smallModel(blockSize: 24, positions: positions)
         var rng = RNG(seed: 5)
         let prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9]]
         let out = model.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: 10), rng: &rng)
@@ -155,8 +159,18 @@ struct ModelTests {
 
     @Test("configs: tiny and classroom have the documented sizes; bad configs are refused with a reason")
     func configs() throws {
-        #expect(try GPT(config: .tiny(), seed: 0).parameterCount == 110_336)
-        #expect(try GPT(config: .classroom(), seed: 0).parameterCount == 822_016)
+        // Rotary positions have no parameters; with learned ones add a [T, C] table (the
+        // PyTorch yardstick's 822,016 for classroom).
+        #expect(try GPT(config: .tiny(), seed: 0).parameterCount == 106_240)
+        #expect(try GPT(config: .classroom(), seed: 0).parameterCount == 805_632)
+        var learned = GPTConfig.classroom()
+        learned.positions = .learned
+        #expect(try GPT(config: learned, seed: 0).parameterCount == 822_016)
+        // Checkpoints from before rotary positions existed carry no "positions": they are learned.
+        let old = #"{"vocabSize":96,"blockSize":128,"layers":4,"heads":4,"channels":128}"#
+        #expect(try JSONDecoder().decode(GPTConfig.self, from: Data(old.utf8)).positions == .learned)
+        let rotary = try JSONEncoder().encode(GPTConfig.classroom())
+        #expect(try JSONDecoder().decode(GPTConfig.self, from: rotary) == .classroom())
         #expect(throws: ConfigError.self) { try GPTConfig(vocabSize: 96, blockSize: 64, layers: 2, heads: 3, channels: 64).validate() }
         #expect(throws: ConfigError.self) { try GPTConfig(vocabSize: 96, blockSize: 0, layers: 2, heads: 2, channels: 64).validate() }
     }
