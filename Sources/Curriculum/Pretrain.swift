@@ -13,8 +13,8 @@ public enum Pretrain {
             return (model, TrainConfig(steps: 600, batchSize: 16, seqLen: 64, schedule: schedule, evalEvery: 100, seed: seed))
         }
         let model = GPTConfig.classroom(vocabSize: Tokenizer.standard.vocabSize)
-        let schedule = LRSchedule(peak: 3e-3, warmup: 30, total: 600, minFraction: 0.1, decay: .cosine)
-        return (model, TrainConfig(steps: 600, batchSize: 16, seqLen: 128, schedule: schedule, evalEvery: 50, seed: seed))
+        let schedule = LRSchedule(peak: 3e-3, warmup: 30, total: 1200, minFraction: 0.1, decay: .cosine)
+        return (model, TrainConfig(steps: 1200, batchSize: 16, seqLen: 128, schedule: schedule, evalEvery: 100, seed: seed))
     }
 
     /// The pretraining corpus from data/, as token streams (train and held-out).

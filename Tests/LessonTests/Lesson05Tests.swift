@@ -264,11 +264,9 @@ struct Lesson05Tests {
             #expect(oa - ob > 0.1, "held-out pass@1 without n - n: \(ob) -> \(oa)")
         }
         #expect(r.kl.isFinite && r.kl > 0 && r.kl < 1, "KL to the reference \(r.kl)")
-        // The shortcut that wins on n - n (answer "0") spreads to other problems and shortens
-        // the replies: in quick mode the length more than halves. Known, not hidden.
-        withKnownIssue("the n - n shortcut (answer 0, no trace) collapses reply length in quick mode") {
-            #expect(r.after.meanLength > 0.5 * r.before.meanLength, "mean reply length \(r.before.meanLength) -> \(r.after.meanLength)")
-        }
+        // No collapse of reply length. (Before the model had rotary positions, the shortcut that
+        // wins on n - n, answer "0" with no trace, spread and more than halved it.)
+        #expect(r.after.meanLength > 0.5 * r.before.meanLength, "mean reply length \(r.before.meanLength) -> \(r.after.meanLength)")
         #expect(r.log.steps.count == GRPO.recipe(quick: true, seed: QuickChain.seed).steps)
         #expect(r.log.heldOut.first?.step == 0 && r.log.heldOut.last?.step == r.log.steps.count)
     }
