@@ -85,7 +85,8 @@ nb.step("Embeddings, and how the model knows the order", """
         atK.withUnsafeMutableBufferPointer { rope_forward_row($0.baseAddress!, tables, position: s, C: hs, H: 1) }
         return (0..<hs).reduce(Float(0)) { $0 + atQ[$1] * atK[hs + $1] }
     }
-    let pairs = [(3, 0), (40, 37), (100, 97), (3, 3), (40, 20)]
+    let last = config.blockSize - 1  // the furthest position this model reads
+    let pairs = [(3, 0), (20, 17), (last, last - 3), (3, 3), (20, 0)]
     nb.table(["query at", "key at", "distance", "score q·k"], pairs.map { t, s in
         ["\(t)", "\(s)", "\(t - s)", String(format: "%+.4f", score(query: t, key: s))]
     })
