@@ -8,16 +8,22 @@ import PackageDescription
 
 /// Hot code (kernels, the model, the trainers) is optimised even in the
 /// default debug build, so `swift run lesson01-pretrain` is as fast as a
-/// release build. On x86-64 we also let the compiler use AVX2 + FMA (the
-/// "haswell" CPU level, which every x86-64 laptop and server since about 2015
-/// has); without it SIMD multiply-adds become slow library calls.
+/// release build. Whole-module: a debug build otherwise compiles file by file,
+/// and small helpers from another file (load8, exp8) become calls instead of
+/// inlined instructions. (-num-threads keeps one object file per source file,
+/// which the debug build's index needs; -disable-batch-mode only silences a
+/// warning about a flag -wmo overrides.)
+let debugOptimised = ["-O", "-wmo", "-num-threads", "2", "-disable-batch-mode"]
+/// On x86-64 we also let the compiler use AVX2 + FMA (the "haswell" CPU level,
+/// which every x86-64 laptop and server since about 2015 has); without it SIMD
+/// multiply-adds become slow library calls.
 #if arch(x86_64)
 let cpuFlags = ["-target-cpu", "haswell"]
 #else
 let cpuFlags: [String] = []
 #endif
 let hot: [SwiftSetting] = [
-    .unsafeFlags(["-O", "-wmo", "-num-threads", "2"] + cpuFlags, .when(configuration: .debug)),
+    .unsafeFlags(debugOptimised + cpuFlags, .when(configuration: .debug)),
     .unsafeFlags(cpuFlags, .when(configuration: .release)),
 ]
 /// The one module compiled for AVX-512: the wide matmul tile. Kernels calls it only
@@ -29,7 +35,7 @@ let avx512Flags = ["-target-cpu", "skylake-avx512"]
 let avx512Flags: [String] = []
 #endif
 let hotAVX512: [SwiftSetting] = [
-    .unsafeFlags(["-O", "-wmo", "-num-threads", "2"] + avx512Flags, .when(configuration: .debug)),
+    .unsafeFlags(debugOptimised + avx512Flags, .when(configuration: .debug)),
     .unsafeFlags(avx512Flags, .when(configuration: .release)),
 ]
 

@@ -51,7 +51,6 @@ final class State {
 
     func model(_ style: SFT.Style) throws -> GPT {
         if let m = models[style] { return m }
-        let steps = SFT.recipe(style, quick: quick, seed: seed).steps
         let m = try SFT.loadOrTrain(style, run: nb.run, quick: quick, seed: seed, say: nb.say,
                                     progress: nb.trainingProgress(label: "SFT \(style.rawValue)"))
         models[style] = m
