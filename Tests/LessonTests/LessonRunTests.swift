@@ -26,7 +26,7 @@ struct LessonRunTests {
             p.arguments = ["--quick", "--out", out.path]
             let log = out.appendingPathComponent("\(lesson).log")
             try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             p.standardOutput = handle
             p.standardError = handle
