@@ -111,7 +111,15 @@ public enum Ablations {
     public static func problems(_ data: RLData.Splits, quick: Bool) -> [RLData.Problem] {
         let all = GRPO.heldOut(data, quick: quick), want = heldOutCount
         guard all.count > want else { return all }
-        return (0..<want).map { all[$0 * all.count / want] }
+        // Family by family (in the order they first appear), the first of each: F families
+        // share the `want` places as evenly as integers allow. (Taking every k-th problem
+        // instead would follow the file's cycle of families and keep only some of them.)
+        var families: [RLData.Family] = []
+        for p in all where !families.contains(p.family) { families.append(p.family) }
+        let F = families.count
+        return families.enumerated().flatMap { k, family in
+            all.filter { $0.family == family }.prefix(want * (k + 1) / F - want * k / F)
+        }
     }
 
     /// Replies sampled per held-out problem to measure entropy, KL and variety.

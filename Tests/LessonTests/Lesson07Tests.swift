@@ -27,6 +27,20 @@ struct Lesson07Tests {
 
     // MARK: the tools, by hand
 
+    @Test("the default run's held-out problems keep every trained family's share")
+    func heldOutProblemsKeepEveryFamily() throws {
+        let d = try QuickAblations.data.get()
+        let all = GRPO.heldOut(d, quick: false), picked = Ablations.problems(d, quick: false)
+        #expect(all.count > Ablations.heldOutCount && picked.count == Ablations.heldOutCount)
+        let families = Set(all.map(\.family))
+        for family in families {
+            let n = picked.filter { $0.family == family }.count
+            let fair = Double(Ablations.heldOutCount) / Double(families.count)
+            #expect(abs(Double(n) - fair) < 1, "\(family.rawValue): \(n) of \(picked.count), a fair share is \(fair)")
+        }
+        #expect(Set(picked.map(\.prompt)).count == picked.count, "no problem twice")
+    }
+
     func loose(_ text: String, _ answer: Int) throws -> Double {
         let reply = Verifier.parse(try tok.encodeWithSpecials(text))
         return Ablations.digitsAnywhere.score(reply, RLData.Problem(prompt: "?", answer: answer, family: .add2))
