@@ -9,8 +9,14 @@ import Curriculum
 struct LessonRunTests {
     @Test("lessons 00-07 run end to end with --quick, in course order, and exit 0")
     func quickCourse() throws {
-        guard let bin = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent() else {
-            Issue.record("cannot tell where the test bundle is, so cannot find the lesson programs")
+        // The build folder: where this test program is (Linux), or where the .xctest bundle
+        // sits (macOS runs tests inside a helper program that lives elsewhere).
+        let candidates = ([Bundle.main.executableURL] + Bundle.allBundles.map { $0.bundleURL })
+            .compactMap { $0?.resolvingSymlinksInPath().deletingLastPathComponent() }
+        guard let bin = candidates.first(where: {
+            FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent(Course.lessons[0].name).path)
+        }) else {
+            Issue.record("cannot find the lesson programs next to the tests (looked in \(candidates.map(\.path)))")
             return
         }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("lesson-runs-\(getpid())")
