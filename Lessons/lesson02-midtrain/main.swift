@@ -154,7 +154,7 @@ nb.step("Stretching the context", """
     let y = try state.yardsticks()
     let hs = base.config.headSize
     func circles(_ pair: Int, _ positions: Int) -> String {
-        let theta = Foundation.pow(10000.0, -2 * Double(pair) / Double(hs))
+        let theta = RopeTables.angleRate(pair: pair, headSize: hs)
         return String(format: "%.3f", Double(positions) * theta / (2 * Double.pi))
     }
     let pairs = [0, hs / 8, hs / 4, 3 * hs / 8, hs / 2 - 1]

@@ -31,13 +31,18 @@ public struct RopeTables: Sendable {
     /// [T, hs/2]
     public let sin: [Float]
 
+    /// θ_i: the angle (radians) pair i turns by per position, base^(-2i/hs).
+    public static func angleRate(pair i: Int, headSize hs: Int, base: Double = 10000) -> Double {
+        Foundation.pow(base, -2 * Double(i) / Double(hs))
+    }
+
     public init(T: Int, headSize hs: Int, base: Double = 10000) {
         self.T = T
         half = hs / 2
         var c = [Float](repeating: 0, count: T * half), s = c
         for t in 0..<T {
             for i in 0..<half {
-                let angle = Double(t) * Foundation.pow(base, -2 * Double(i) / Double(hs))
+                let angle = Double(t) * RopeTables.angleRate(pair: i, headSize: hs, base: base)
                 c[t * half + i] = Float(Foundation.cos(angle))
                 s[t * half + i] = Float(Foundation.sin(angle))
             }
