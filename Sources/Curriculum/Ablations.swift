@@ -88,7 +88,7 @@ public enum Ablations {
 
     /// Steps per arm: 40, half of lesson05's default run (its whole quick run). Fewer and RL
     /// has not yet found anything to reinforce: with 20 steps from the classroom think model,
-    /// held-out pass@1 had not moved (experiment 1 "not seen"); with 40 it gains 0.50 more than
+    /// held-out pass@1 had not moved (experiment 1 "not seen"); with 40 it gains 0.20 more than
     /// RL from mid. Seven classroom arms then take about three and a half minutes on 2 cores.
     public static let stepsPerArm = 40
 
