@@ -17,7 +17,7 @@ public enum Midtrain {
             self.arithmetic = arithmetic; self.facts = facts; self.long = long; self.replay = replay
         }
 
-        public static let standard = Mix(arithmetic: 0.6, facts: 0.1, long: 0.1, replay: 0.2)
+        public static let standard = Mix(arithmetic: 0.65, facts: 0.08, long: 0.07, replay: 0.2)
     }
 
     /// The training settings. The context doubles (the base model's T -> 2T); each step
@@ -32,8 +32,8 @@ public enum Midtrain {
             let schedule = LRSchedule(peak: 4e-3, warmup: 20, total: 300, minFraction: 0.1, decay: .cosine)
             return (T, TrainConfig(steps: 300, batchSize: 16, seqLen: T, schedule: schedule, evalEvery: 50, seed: seed), mix)
         }
-        let schedule = LRSchedule(peak: 2e-3, warmup: 30, total: 2400, minFraction: 0.05, decay: .cosine)
-        return (T, TrainConfig(steps: 2400, batchSize: 8, seqLen: T, schedule: schedule, evalEvery: 200, seed: seed), mix)
+        let schedule = LRSchedule(peak: 2e-3, warmup: 30, total: 3000, minFraction: 0.05, decay: .cosine)
+        return (T, TrainConfig(steps: 3000, batchSize: 8, seqLen: T, schedule: schedule, evalEvery: 250, seed: seed), mix)
     }
 
     /// The mid-training documents from data/, by kind, and the held-out ones.
