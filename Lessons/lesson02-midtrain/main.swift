@@ -179,9 +179,11 @@ nb.step("Stretching the context", """
 
 nb.step("Mid-train", """
     The same training loop as lesson01, from the base model's weights: \(trainConfig.steps) steps of \
-    \(trainConfig.batchSize) windows of \(newContext) characters (as many characters per step as \
-    pretraining, in windows twice as long). The learning rate warms up, then decays along a \
-    cosine to a twentieth of its peak, so the last steps polish instead of shaking.
+    \(trainConfig.batchSize) windows of \(newContext) characters, \(trainConfig.batchSize * newContext) characters a step. \
+    Few windows a step means many small updates, and the sums are learned in far fewer \
+    characters that way than with big batches (the GUIDE gives the measurements). The learning \
+    rate warms up, then decays along a cosine to a twentieth of its peak, so the last steps \
+    polish instead of shaking.
     """) {
     let base = try state.base()
     let (model, log) = try Midtrain.train(base: base, corpus: try state.corpus(), quick: quick, seed: seed,
