@@ -180,9 +180,8 @@ nb.step("Stretching the context", """
 nb.step("Mid-train", """
     The same training loop as lesson01, from the base model's weights: \(trainConfig.steps) steps of \
     \(trainConfig.batchSize) windows of \(newContext) characters, \(trainConfig.batchSize * newContext) characters a step. \
-    Few windows a step means many small updates, and the sums are learned in far fewer \
-    characters that way than with big batches (the GUIDE gives the measurements). The learning \
-    rate warms up, then decays along a cosine to a twentieth of its peak, so the last steps \
+    \(trainConfig.batchSize < 8 ? "Few windows a step means many small updates, and the sums are learned in far fewer characters that way than with big batches (the GUIDE gives the measurements). " : "")The learning \
+    rate warms up, then decays along a cosine to \(trainConfig.schedule.minFraction < 0.075 ? "a twentieth" : "a tenth") of its peak, so the last steps \
     polish instead of shaking.
     """) {
     let base = try state.base()
