@@ -254,6 +254,15 @@ func trainStyle(_ style: SFT.Style) throws {
     nb.produced(nb.run.checkpoint(stage))
 }
 
+/// Said only of the default recipe; the quick one is a few big steps on the tiny model.
+let manySmallSteps = quick ? "In quick mode the tiny model gets a few big steps: enough for the format, not for the tasks." : """
+    Why \(SFT.recipe(.instruct, quick: quick, seed: seed).steps) small steps and not a few big \
+    ones: most tasks here need the model to copy from the prompt (the word to reverse, the \
+    digits of a column). That skill arrives late and suddenly. For the first couple of thousand \
+    steps the replies are well-formed but made of the wrong letters and digits; only later do \
+    the answers start to be right, while the loss keeps falling.
+    """
+
 nb.step("Instruct SFT", """
     Now the training. Each step takes \(SFT.recipe(.instruct, quick: quick, seed: seed).batchSize) \
     whole conversations, pads them to the longest (padding positions get target -1, like the \
@@ -261,6 +270,8 @@ nb.step("Instruct SFT", """
     backward, AdamW. To waste little on padding, conversations of similar length are batched \
     together. The curve is the loss on reply tokens only; the held-out curve uses conversations \
     about operands, words and facts training never mentions.
+
+    \(manySmallSteps)
     """) {
     try trainStyle(.instruct)
     let m = try state.measurement("instruct")

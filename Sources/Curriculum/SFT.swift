@@ -18,16 +18,25 @@ public enum SFT {
     /// The training settings. Both styles start from `mid`. Think replies are about twice as
     /// long, so with as many steps the think model reads about twice the tokens. (`seqLen` is
     /// unused: each batch is as long as its longest conversation.)
+    ///
+    /// Many small steps, because what SFT has to learn here is copying from the prompt: the
+    /// word to reverse, the digits of a column. That is learned late and suddenly, after a
+    /// plateau where the model writes well-formed replies with the wrong letters. Measured
+    /// (think, seed 1337, 8,000 steps of 8 conversations, held-out multi-step accuracy): 3% at
+    /// step 2,000, 41% at 4,000, 79% at 6,000, 96% at the end; basic tasks 14%, 27%, 53%, 55%.
+    /// Four conversations a step learn it later (76% at 8,000). The old 300 steps of 32 stopped
+    /// on the plateau (1%).
     public static func recipe(_ style: Style, quick: Bool, seed: UInt64) -> TrainConfig {
         if quick {
             let steps = 200
             let schedule = LRSchedule(peak: 3e-3, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
             return TrainConfig(steps: steps, batchSize: 32, seqLen: 0, schedule: schedule, evalEvery: 50, seed: seed)
         }
-        let steps = 300
+        let steps = defaultSteps
         let schedule = LRSchedule(peak: 1e-3, warmup: 20, total: steps, minFraction: 0.1, decay: .cosine)
-        return TrainConfig(steps: steps, batchSize: 32, seqLen: 0, schedule: schedule, evalEvery: 50, seed: seed)
+        return TrainConfig(steps: steps, batchSize: 8, seqLen: 0, schedule: schedule, evalEvery: 500, seed: seed)
     }
+    static let defaultSteps = 8000
 
     // MARK: data
 
