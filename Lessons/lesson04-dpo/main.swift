@@ -258,11 +258,15 @@ nb.step("Correctness pairs, sampled from the model itself", """
         nb.emit("    chosen:   \(oneLine(p.chosen, nb.width - 16))")
         nb.emit("    rejected: \(oneLine(p.rejected, nb.width - 16))")
     }
+    let rightShare = Double(s.correctSamples) / Double(max(s.samples, 1))
+    let howMany = rightShare < 0.1
+        ? "The think model is weak at arithmetic, so right samples are rare and this family is small"
+        : "\(pct(rightShare)) of the samples are right, so most questions have both kinds"
     nb.say("""
-    A question gives a pair only if some samples are right and some wrong. The think model is weak \
-    at arithmetic, so right samples are rare and this family is small: \(s.pairs.count) pairs next to \
-    the files' \(try state.data().train.count). We train on what sampling found and do not pretend \
-    otherwise. (lesson05 makes this loop its whole method: sample, verify, reinforce.)
+    A question gives a pair only if some samples are right and some wrong. \(howMany): \
+    \(s.pairs.count) pairs next to the files' \(try state.data().train.count). We train on what \
+    sampling found and do not pretend otherwise. (lesson05 makes this loop its whole method: \
+    sample, verify, reinforce.)
     """)
     nb.result("on-policy correctness pairs", "\(s.pairs.count) from \(s.prompts) questions")
 }
@@ -322,6 +326,15 @@ nb.step("Train with DPO", """
         rejected answers faster, satisfies it, while the chosen answers become less likely too and \
         probability leaks to answers in neither set. Fewer steps, a larger β, or IPO (which stops \
         at a target margin) keep it in check.
+        """)
+    } else if last.rejectedShift > 0 {
+        nb.say("""
+        Both went up, the chosen answers far more, so the margin grew. The rejected ones rise with \
+        them, probably because many share most of their tokens with a chosen answer (a wrong trace differs \
+        from a right one in a digit or two), and the SFT term on the chosen answers (α) lifts those \
+        shared tokens. What DPO needs is the gap, and the gap is there. Train much longer (an \
+        exercise in GUIDE.md) and you may see the known failure: both curves fall, the rejected \
+        faster, while the chosen answers, too, become less likely than they were.
         """)
     } else {
         nb.say("""

@@ -343,23 +343,41 @@ nb.step("Before and after", """
         ("no collapse of reply length (>= half of before)", a.meanLength >= 0.5 * b.meanLength),
     ]
     nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
-    nb.say("""
+    // Which families the new solutions (no right sample before) belong to, and which families
+    // RL helped, hurt, or could not touch: the text says what this run did, not what a run did once.
+    let fresh = pairs.filter { !($0.0.correctSamples > 0 || $0.0.greedyCorrect) }
+    let freshFamilies = RLData.Family.allCases.compactMap { f -> String? in
+        let n = fresh.filter { $0.0.problem.family == f }.count
+        return n > 0 ? "\(f.title) (\(n))" : nil
+    }
+    let changes = RLData.Family.allCases.compactMap { f -> (title: String, before: Double, after: Double, pass8: Double)? in
+        let x = b.family(f), y = a.family(f)
+        return x.graded.isEmpty ? nil : (f.title, x.pass1, y.pass1, x.pass(at: 8))
+    }
+    let rose = changes.filter { $0.after >= $0.before + 0.1 }.map { "\($0.title) \(pct($0.before)) -> \(pct($0.after))" }
+    let fell = changes.filter { $0.after <= $0.before - 0.1 }.map { "\($0.title) \(pct($0.before)) -> \(pct($0.after))" }
+    let untouched = changes.filter { $0.pass8 == 0 && $0.after == 0 }.map(\.title)
+    var story = """
     Sharpening or discovery? After RL, greedy gets \(pairs.count) held-out problems right. For \(known) of \
-    them a right reply was already among the 8 samples before (or greedy); \(pairs.count - known) had no \
-    right sample before. pass@8 went from \(pct(b.pass(at: 8))) to \(pct(a.pass(at: 8))). Where a family \
-    had a foothold, RL turned "now and then, when sampled" into "every time, greedily": pass@1 \
-    rose to meet pass@k, and pass@k rose with it because the success rate was so low that 8 \
-    samples rarely saw it. The new solutions are all n - n problems: RL learned from the few \
-    training prompts where a sample happened to say 0, and that answer carries over to every \
-    other n - n problem, with numbers it never trained on. A real generalisation, of the \
-    simplest kind: one answer fits the whole family.
-
-    What was learned, a rule or a shortcut? Replies of "0" to problems whose answer is not 0: \
-    \(pct(zeroB)) before, \(pct(zeroA)) after. \(zeroA > zeroB + 0.1 ? "RL found the cheapest policy the reward pays for: answer 0. It is right on every n - n problem and costs nothing on the others, which were all wrong anyway. That is reward hacking in miniature: the reward is honest, but the behaviour it could reach and pay for is a shortcut, not a rule. (How far the shortcut spreads depends on β: GUIDE.md exercise 1.)" : "RL learned to answer 0 when the two numbers are the same without answering 0 everywhere else.") \
-    The arithmetic families stay where they were (pass@1 without n - n: \(pct(rest(b).pass1)) -> \
-    \(pct(rest(a).pass1))): RL cannot reinforce what the model never does. That is why it comes last \
-    in the curriculum: it needs a model that already sometimes succeeds.
-    """)
+    them a right reply was already among the 8 samples before (or greedy); \(fresh.count) had no \
+    right sample before\(freshFamilies.isEmpty ? "" : " (\(freshFamilies.joined(separator: ", ")))"). pass@8 went \
+    from \(pct(b.pass(at: 8))) to \(pct(a.pass(at: 8))).
+    """
+    if !rose.isEmpty {
+        story += " Rose by 10 points or more: \(rose.joined(separator: ", ")). Where samples were sometimes right, RL turns \"now and then, when sampled\" into \"every time, greedily\": pass@1 moves up towards pass@8."
+    }
+    story += "\n\nWhat was learned, a rule or a shortcut? Replies of \"0\" to problems whose answer is not 0: \(pct(zeroB)) before, \(pct(zeroA)) after. "
+    story += zeroA > zeroB + 0.1
+        ? "RL found the cheapest policy the reward pays for: answer 0. It is right on every n - n problem and costs nothing on the others, which were all wrong anyway. That is reward hacking in miniature: the reward is honest, but the behaviour it could reach and pay for is a shortcut, not a rule. (How far the shortcut spreads depends on β: GUIDE.md exercise 1.)"
+        : "RL learned to answer 0 when the two numbers are the same without answering 0 everywhere else."
+    story += " Without n - n, pass@1 went from \(pct(rest(b).pass1)) to \(pct(rest(a).pass1))."
+    if !fell.isEmpty {
+        story += " RL is not free: \(fell.joined(separator: ", ")). The reward is averaged over every prompt in a step, so an update that pays on one family can cost another; that is why the table shows each family and not only the mean."
+    }
+    if !untouched.isEmpty {
+        story += " \(untouched.joined(separator: ", ")) stayed at 0%: no sample was ever right, so no group had a signal. RL cannot reinforce what the model never does, which is why it comes last in the curriculum: it needs a model that already sometimes succeeds."
+    }
+    nb.say(story)
     nb.result("pass@1 before -> after", "\(pct(b.pass1)) -> \(pct(a.pass1))")
     nb.result("pass@8 before -> after", "\(pct(b.pass(at: 8))) -> \(pct(a.pass(at: 8)))")
 }
