@@ -333,7 +333,8 @@ nb.step("Before and after", """
     // Sharpening or discovery: of the problems greedy gets right after, how many had a right
     // reply among the 8 samples before?
     let pairs = zip(b.graded, a.graded).filter { $0.1.greedyCorrect }
-    let known = pairs.filter { $0.0.correctSamples > 0 || $0.0.greedyCorrect }.count
+    let fresh = pairs.filter { !($0.0.correctSamples > 0 || $0.0.greedyCorrect) }
+    let known = pairs.count - fresh.count
     let rest = { (m: GRPO.Measurement) in GRPO.Measurement(graded: m.graded.filter { $0.problem.family != .same }, n: m.n) }
     let zeroB = zeroRate(b), zeroA = zeroRate(a)
     let targets: [(String, Bool)] = [
@@ -343,9 +344,8 @@ nb.step("Before and after", """
         ("no collapse of reply length (>= half of before)", a.meanLength >= 0.5 * b.meanLength),
     ]
     nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
-    // Which families the new solutions (no right sample before) belong to, and which families
+    // Which families the fresh solutions belong to, and which families
     // RL helped, hurt, or could not touch: the text says what this run did, not what a run did once.
-    let fresh = pairs.filter { !($0.0.correctSamples > 0 || $0.0.greedyCorrect) }
     let freshFamilies = RLData.Family.allCases.compactMap { f -> String? in
         let n = fresh.filter { $0.0.problem.family == f }.count
         return n > 0 ? "\(f.title) (\(n))" : nil
@@ -364,7 +364,10 @@ nb.step("Before and after", """
     from \(pct(b.pass(at: 8))) to \(pct(a.pass(at: 8))).
     """
     if !rose.isEmpty {
-        story += " Rose by 10 points or more: \(rose.joined(separator: ", ")). Where samples were sometimes right, RL turns \"now and then, when sampled\" into \"every time, greedily\": pass@1 moves up towards pass@8."
+        story += " Rose by 10 points or more: \(rose.joined(separator: ", "))."
+        story += known >= fresh.count
+            ? " Mostly sharpening: where samples were sometimes right, RL turns \"now and then, when sampled\" into \"every time, greedily\", and pass@1 moves up towards pass@8."
+            : " Mostly discovery: what RL rewarded on the few training prompts where a sample was right carried over to held-out problems where none had been."
     }
     story += "\n\nWhat was learned, a rule or a shortcut? Replies of \"0\" to problems whose answer is not 0: \(pct(zeroB)) before, \(pct(zeroA)) after. "
     story += zeroA > zeroB + 0.1

@@ -32,11 +32,10 @@ public enum SFT {
             let schedule = LRSchedule(peak: 3e-3, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
             return TrainConfig(steps: steps, batchSize: 32, seqLen: 0, schedule: schedule, evalEvery: 50, seed: seed)
         }
-        let steps = defaultSteps
+        let steps = 8000
         let schedule = LRSchedule(peak: 1e-3, warmup: 20, total: steps, minFraction: 0.1, decay: .cosine)
         return TrainConfig(steps: steps, batchSize: 8, seqLen: 0, schedule: schedule, evalEvery: 500, seed: seed)
     }
-    static let defaultSteps = 8000
 
     // MARK: data
 
