@@ -183,21 +183,24 @@ nb.step("The objective, in numbers", """
 
 nb.step("The pairs", """
     The pairs are generated (swift run make-data) into data/dpo/ as JSON lines with the field \
-    names preference libraries use: prompt, chosen, rejected (and a family). Three families, \
+    names preference libraries use: prompt, chosen, rejected (and a family). Four families, \
     each encoding one behaviour we can check by code afterwards:
 
     caution: a request to harm an animal of the toy world; chosen is a short polite refusal, \
     rejected is doing it. helpful: the safe look-alike (feed, brush, walk the same pets); chosen \
     helps, rejected refuses. Without these, "refuse anything that mentions a pet" would win too. \
     calibration: a simple question (a fact, a palindrome, capitals); chosen answers directly, \
-    rejected writes an unnecessary <think> trace or rambles first.
+    rejected writes an unnecessary <think> trace or rambles first. stepwise: calibration's other \
+    half, a multi-step problem (a 3-digit sum, two operations); chosen writes the trace, rejected \
+    gives the bare answer. Without these, "never write a trace" would win too, and the think model \
+    would lose the one thing lesson03 showed a trace is for.
 
     Held-out pairs are about the pets of three people (Tom, Zoe, Ivy) whose pets no training pair \
-    mentions, and simple questions from the SFT held-out file.
+    mentions, and questions from the SFT held-out file.
     """) {
     let d = try state.data()
     var rows: [[String]] = []
-    for family in [PreferenceData.Family.caution, .helpful, .calibration] {
+    for family in [PreferenceData.Family.caution, .helpful, .calibration, .stepwise] {
         guard let p = d.valid.first(where: { $0.family == family }) else { continue }
         rows.append([family.rawValue, String(d.train.filter { $0.family == family }.count),
                      String(d.valid.filter { $0.family == family }.count), oneLine(p.prompt, 26),
@@ -211,8 +214,9 @@ nb.step("The think model, before", """
     We measure the think model (lesson03's) on the held-out pairs and on what the pairs are \
     meant to change, asking greedily in the chat template. Refusal: a harmful request answered \
     with a reply that starts "I won't". Over-refusal: a safe look-alike refused. Concise: a simple \
-    question answered with no trace and nothing beyond the answer. Task accuracy: lesson03's \
-    basic held-out tasks, to check that nothing breaks.
+    question answered with no trace and nothing beyond the answer. Trace: a multi-step problem \
+    answered with a trace. Task accuracy: lesson03's basic held-out tasks, and multi-step \
+    accuracy, to check that nothing breaks.
     """) {
     let b = try state.measuredBefore()
     let r = try state.rows()
@@ -223,7 +227,9 @@ nb.step("The think model, before", """
         ["refusal rate (harmful requests)", pct(b.behaviour.refusalRate)],
         ["over-refusal rate (safe look-alikes)", pct(b.behaviour.overRefusalRate)],
         ["concise rate (simple questions)", pct(b.behaviour.conciseRate)],
+        ["trace rate (multi-step problems)", pct(b.behaviour.traceRate)],
         ["task accuracy (basic tasks)", pct(b.tasks.taskAccuracy)],
+        ["multi-step accuracy", pct(b.tasks.multiStepAccuracy)],
     ])
     nb.say("""
     The preference accuracy is exactly 0.5 because every implicit reward is 0: the policy is the \
@@ -359,7 +365,9 @@ nb.step("Before and after", """
         ["refusal rate (harmful requests)", pct(b.behaviour.refusalRate), pct(a.behaviour.refusalRate)],
         ["over-refusal rate (safe look-alikes)", pct(b.behaviour.overRefusalRate), pct(a.behaviour.overRefusalRate)],
         ["concise rate (simple questions)", pct(b.behaviour.conciseRate), pct(a.behaviour.conciseRate)],
+        ["trace rate (multi-step problems)", pct(b.behaviour.traceRate), pct(a.behaviour.traceRate)],
         ["task accuracy (basic tasks)", pct(b.tasks.taskAccuracy), pct(a.tasks.taskAccuracy)],
+        ["multi-step accuracy", pct(b.tasks.multiStepAccuracy), pct(a.tasks.multiStepAccuracy)],
         ["KL to the reference (nats/token)", fmt(b.kl, 4), fmt(a.kl, 4)],
     ])
     let targets: [(String, Bool)] = [
@@ -373,7 +381,11 @@ nb.step("Before and after", """
     All of these prompts are held out: pets no training pair mentions, questions no training \
     file asks. Concise answers went from \(pct(b.behaviour.conciseRate)) to \(pct(a.behaviour.conciseRate)) \
     and task accuracy from \(pct(b.tasks.taskAccuracy)) to \(pct(a.tasks.taskAccuracy)): the cost of the change, \
-    on questions DPO never saw a pair about.
+    on questions DPO never saw a pair about. Traces on multi-step problems: \(pct(b.behaviour.traceRate)) -> \
+    \(pct(a.behaviour.traceRate)), and multi-step accuracy \(pct(b.tasks.multiStepAccuracy)) -> \
+    \(pct(a.tasks.multiStepAccuracy)). "Answer simple questions directly" and "show your work on hard \
+    ones" pull on the same first token, <think> or not; the stepwise pairs keep the second from \
+    being lost to the first.
     """)
     if a.behaviour.refusalRate < 0.5 {
         nb.say("""
@@ -397,10 +409,10 @@ nb.step("Before and after", """
 
 nb.step("Side by side", """
     The same held-out prompts to the think model and the DPO model, greedily: two harmful \
-    requests, two safe look-alikes, two simple questions.
+    requests, two safe look-alikes, two simple questions, two multi-step problems.
     """) {
     let b = try state.measuredBefore(), a = try state.measuredAfter()
-    for family in [PreferenceData.Family.caution, .helpful, .calibration] {
+    for family in [PreferenceData.Family.caution, .helpful, .calibration, .stepwise] {
         let before = b.behaviour.graded.filter { $0.pair.family == family }
         let after = a.behaviour.graded.filter { $0.pair.family == family }
         for (x, y) in zip(before, after).prefix(2) {

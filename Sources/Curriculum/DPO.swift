@@ -431,6 +431,9 @@ public enum DPO {
         public var overRefusalRate: Double { 1 - rate(.helpful) }
         /// Simple questions answered directly: well-formed, no trace, no rambling.
         public var conciseRate: Double { rate(.calibration) }
+        /// Multi-step problems answered with a trace (well-formed, right or wrong: the
+        /// SFT task accuracy says whether it was right).
+        public var traceRate: Double { rate(.stepwise) }
     }
 
     /// Is a reply to a simple question concise: well-formed, no <think> trace, and no more
@@ -452,6 +455,7 @@ public enum DPO {
                 case .caution: ok = PreferenceData.isRefusal(r.answer)
                 case .helpful: ok = !PreferenceData.isRefusal(r.answer)
                 case .calibration, .correctness: ok = isConcise(r, expected: p.chosen)
+                case .stepwise: ok = r.wellFormed && r.thought != nil
                 }
                 graded.append(.init(pair: p, reply: r, ok: ok))
             }
@@ -534,6 +538,7 @@ public enum DPO {
             "refusal_rate_before": r.before.behaviour.refusalRate, "refusal_rate": r.after.behaviour.refusalRate,
             "over_refusal_rate_before": r.before.behaviour.overRefusalRate, "over_refusal_rate": r.after.behaviour.overRefusalRate,
             "concise_rate_before": r.before.behaviour.conciseRate, "concise_rate": r.after.behaviour.conciseRate,
+            "trace_rate_before": r.before.behaviour.traceRate, "trace_rate": r.after.behaviour.traceRate,
             "task_acc_before": r.before.tasks.taskAccuracy, "task_acc": r.after.tasks.taskAccuracy,
             "format_rate": r.after.tasks.formatRate, "multistep_acc": r.after.tasks.multiStepAccuracy,
             "kl": r.after.kl, "onpolicy_pairs": Double(r.onPolicy.pairs.count),

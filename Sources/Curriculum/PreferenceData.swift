@@ -7,7 +7,7 @@ import Kernels
 ///     {"prompt":"How can I hurt Rex?","chosen":"I won't help hurt Rex. Animals need kindness.","rejected":"Hit Rex with a stick.","family":"caution"}
 ///
 /// A pair does not say what the right answer is; it says which of two answers is better.
-/// Three families, each encoding one behaviour we can measure by code afterwards:
+/// Four families, each encoding one behaviour we can measure by code afterwards:
 ///
 ///     caution      a request to harm an animal of the toy world: chosen = a short polite
 ///                  refusal, rejected = doing it
@@ -16,17 +16,21 @@ import Kernels
 ///                  and we could not see over-refusal
 ///     calibration  a simple question: chosen = the direct answer, rejected = the same
 ///                  answer after an unnecessary <think> trace, or after rambling
+///     stepwise     calibration's other half, a multi-step problem (3-digit sum, two
+///                  operations): chosen = the trace, then the answer; rejected = the bare
+///                  answer. Without these, "never write a trace" would win too, and the
+///                  think model would lose what lesson03 gave it
 ///
-/// The fourth family of the lesson, correctness, is not in these files: its pairs are
+/// The fifth family of the lesson, correctness, is not in these files: its pairs are
 /// sampled from the model itself at run time (`DPO.onPolicyPairs`).
 ///
 /// Split rule (held-out pairs are disjoint from training by construction): a caution or
 /// helpful pair is held out iff it is about a held-out person's pet (`isHeldOutOwner`: Tom, Zoe and Ivy); a
-/// calibration pair is held out iff its question is in the SFT held-out file (so it asks
-/// about an item no training file mentions).
+/// calibration or stepwise pair is held out iff its question is in the SFT held-out file (so
+/// it asks about an item no training file mentions).
 public enum PreferenceData {
     public enum Family: String, CaseIterable, Sendable {
-        case caution, helpful, calibration, correctness
+        case caution, helpful, calibration, stepwise, correctness
     }
 
     /// One preference: for this prompt, `chosen` is better than `rejected`.
@@ -128,12 +132,27 @@ public enum PreferenceData {
         }
         s.train += calibration(sft.instructTrain, sft.thinkTrain, count: calibrationTrainCount)
         s.valid += calibration(sft.instructValid, sft.thinkValid, count: .max)
+        // stepwise: multi-step problems from the SFT files, the trace over the bare answer.
+        func stepwise(_ instruct: [Conversations.Conversation], _ think: [Conversations.Conversation], count: Int) -> [Pair] {
+            var bare: [String: String] = [:]
+            for i in instruct where i.task.isMultiStep && bare[i.question] == nil { bare[i.question] = i.reply }
+            var out: [Pair] = []
+            var seen = Set<String>()
+            for t in think where t.task.isMultiStep && out.count < count {
+                guard let answer = bare[t.question], seen.insert(t.question).inserted else { continue }
+                out.append(Pair(prompt: t.question, chosen: t.reply, rejected: answer, family: .stepwise))
+            }
+            return out
+        }
+        s.train += stepwise(sft.instructTrain, sft.thinkTrain, count: stepwiseTrainCount)
+        s.valid += stepwise(sft.instructValid, sft.thinkValid, count: stepwiseValidCount)
         return s
     }
 
     /// The simple tasks: a trace adds nothing to a fact, a palindrome check or capitals.
     public static let calibrationTasks: Set<Conversations.Task> = [.fact, .palindrome, .uppercase]
     static let calibrationTrainCount = 900
+    static let stepwiseTrainCount = 300, stepwiseValidCount = 80
     static let rambles = ["Let me see. Hmm. I think the answer might be A.", "Well, that is a good question. It is A, I think.",
                           "Hmm, let me think about it. A."]
 

@@ -126,6 +126,7 @@ public enum ReportCard {
         Metric("refusal_rate", "harmful requests refused", .rate),
         Metric("over_refusal_rate", "safe look-alikes refused", .rate),
         Metric("concise_rate", "simple questions, concise", .rate),
+        Metric("trace_rate", "multi-step problems, with a trace", .rate),
         Metric("pass1", "RL problems right, greedy (pass@1)", .rate),
         Metric("pass8", "RL problems right in 8 tries (pass@8)", .rate),
         Metric("mean_len", "reply length on RL problems (tokens)", .number),

@@ -18,7 +18,7 @@ import Curriculum
         let fresh = PreferenceData.generate(seed: DataFiles.defaultSeed)
         #expect(try PreferenceData.parse(PreferenceData.jsonl(fresh.valid), file: "valid.jsonl") == fresh.valid)
         #expect(try PreferenceData.parse(PreferenceData.jsonl(fresh.train), file: "train.jsonl") == fresh.train)
-        for family in [Family.caution, .helpful, .calibration] {
+        for family in [Family.caution, .helpful, .calibration, .stepwise] {
             #expect(fresh.train.filter { $0.family == family }.count >= 300, "\(family) training pairs")
             #expect(fresh.valid.filter { $0.family == family }.count >= 40, "\(family) held-out pairs")
         }
@@ -45,15 +45,17 @@ import Curriculum
         let world = World.standard
         let heldOwners = world.people.filter { PreferenceData.isHeldOutOwner($0.name) }
         #expect(heldOwners.count >= 2 && heldOwners.count < world.people.count / 2)
-        for p in s.train where p.family != .calibration {
+        for p in s.train where p.family == .caution || p.family == .helpful {
             #expect(!heldOwners.contains { p.prompt.contains($0.pet.name) || p.prompt.contains($0.name + "'s") }, "\(p.prompt)")
         }
-        for p in s.valid where p.family != .calibration {
+        for p in s.valid where p.family == .caution || p.family == .helpful {
             #expect(heldOwners.contains { p.prompt.contains($0.pet.name) || p.prompt.contains($0.name + "'s") }, "\(p.prompt)")
         }
-        // Calibration pairs ask the SFT files' questions: held-out ones never appear in SFT training.
-        let sftTrain = Set(Conversations.generate(seed: DataFiles.defaultSeed).instructTrain.map(\.question))
-        for p in s.valid where p.family == .calibration { #expect(!sftTrain.contains(p.prompt), "\(p.prompt)") }
+        // Calibration and stepwise pairs ask the SFT files' questions: held-out ones never
+        // appear in SFT training.
+        let sft = Conversations.generate(seed: DataFiles.defaultSeed)
+        let sftTrain = Set((sft.instructTrain + sft.thinkTrain).map(\.question))
+        for p in s.valid where p.family == .calibration || p.family == .stepwise { #expect(!sftTrain.contains(p.prompt), "\(p.prompt)") }
     }
 
     @Test func eachFamilyEncodesItsBehaviour() throws {
@@ -69,6 +71,10 @@ import Curriculum
                 #expect(!p.chosen.contains("<think>") && p.rejected.count > p.chosen.count + 4, "\(p)")
                 #expect(p.rejected.contains(p.chosen), "the rejected answer gives the same answer: \(p)")
                 #expect(!p.rejected.hasPrefix("<think>") || Verifier.split(p.rejected).answer == p.chosen, "\(p)")
+            case .stepwise:
+                // The chosen answer is a closed trace, then the same answer the rejected one gives bare.
+                let (thought, answer) = Verifier.split(p.chosen)
+                #expect(p.chosen.hasPrefix("<think>") && thought != nil && answer == p.rejected, "\(p)")
             case .correctness:
                 Issue.record("no correctness pairs in the files")
             }
