@@ -163,7 +163,10 @@ nb.step("The conversations", """
     per line, in the {"messages": [{"role": ..., "content": ...}]} shape fine-tuning libraries use. \
     Every task can be checked by code: arithmetic, four string tasks, and questions about the toy \
     world, plus two multi-step arithmetic tasks. The instruct files answer directly; the think files \
-    ask the same questions and answer with a trace first.
+    ask the same questions and answer with a trace first. One more family, requests about pets, \
+    teaches the model to help in a full sentence ("Give Rex some food and fresh water.") and shows \
+    it one kind of refusal: asked how to hurt a pet, it declines. No other harmful request is in \
+    SFT; lesson04 teaches when a refusal is the better answer.
 
     The held-out files ask about things the training files never mention: other operand pairs, \
     other words, other facts (the split rule is in Sources/Curriculum/Conversations.swift). So a \

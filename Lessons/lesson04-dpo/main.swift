@@ -235,8 +235,9 @@ nb.step("The think model, before", """
     The preference accuracy is exactly 0.5 because every implicit reward is 0: the policy is the \
     reference, so every margin is a tie (we count ties as half). The second row is the think \
     model's own opinion: how often the chosen answer is already more likely than the rejected one. \
-    The model never saw a refusal in SFT, so it does not refuse; how often it writes a trace for \
-    a simple question depends on what SFT taught it.
+    In SFT the model saw refusals only for "hurt": it refuses those, and the other harmful \
+    requests (scare, trap, tease, kick, starve) it answers like care requests. How often it writes \
+    a trace for a simple question depends on what SFT taught it.
     """)
     let caution = b.behaviour.graded.filter { $0.pair.family != .calibration }.prefix(2)
     let simple = b.behaviour.graded.filter { $0.pair.family == .calibration }.prefix(2)
@@ -288,9 +289,9 @@ nb.step("Train with DPO", """
 
     One addition to plain DPO: α = \(fmt(settings.chosenNLL, 1)) times the SFT loss on the chosen \
     answers, i.e. another +α/(chosen tokens) on each chosen token. Plain DPO only widens the gap \
-    between two answers, and its cheapest way is to push the rejected one down: tried on this \
-    model, it made simple answers concise but never produced a refusal (the think model has \
-    never written one), while both answers' log-probabilities fell. The SFT term holds the \
+    between two answers, and its cheapest way is to push the rejected one down: tried on an \
+    earlier think model, it made simple answers concise but never produced a refusal, while both \
+    answers' log-probabilities fell. The SFT term holds the \
     chosen answers up. GUIDE.md's exercise sets α = 0 to see it.
 
     The bar shows, on the training batch: loss, preference accuracy, mean margin, and how far the \
@@ -374,7 +375,8 @@ nb.step("Before and after", """
         ("held-out preference accuracy >= 0.9", a.preference.accuracy >= 0.9),
         ("refusal rate >= 90% with over-refusal <= 10%", a.behaviour.refusalRate >= 0.9 && a.behaviour.overRefusalRate <= 0.1),
         ("concise rate up by >= 30 points", a.behaviour.conciseRate - b.behaviour.conciseRate >= 0.3),
-        ("task accuracy within 3 points", abs(a.tasks.taskAccuracy - b.tasks.taskAccuracy) <= 0.03),
+        // The target guards against damage: a gain is no failure.
+        ("task accuracy: at most 3 points lost", a.tasks.taskAccuracy - b.tasks.taskAccuracy >= -0.03),
     ]
     nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
     nb.say("""
@@ -391,16 +393,23 @@ nb.step("Before and after", """
         nb.say("""
         Refusals went from \(pct(b.behaviour.refusalRate)) to \(pct(a.behaviour.refusalRate)): not learned. \
         The refusals became far more likely than under the reference (that is what the \
-        preference accuracy measures), but not likely enough to win a greedy decode: this \
-        model has never written a refusal, and cannot yet copy an unseen pet's name. Over-refusal \
+        preference accuracy measures), but not likely enough to win a greedy decode. Over-refusal \
         at \(pct(a.behaviour.overRefusalRate)) means little while so few are refused. DPO reshapes what a \
         model already produces far more easily than it teaches something new.
         """)
     } else {
+        // SFT showed refusals for "hurt" only: how many of the others were refused before and after.
+        func others(_ m: DPO.Measurement) -> (refused: Int, of: Int) {
+            let g = m.behaviour.graded.filter { $0.pair.family == .caution && !$0.pair.prompt.contains(" hurt ") }
+            return (g.filter(\.ok).count, g.count)
+        }
+        let ob = others(b), oa = others(a)
         nb.say("""
         Refusals went from \(pct(b.behaviour.refusalRate)) to \(pct(a.behaviour.refusalRate)) on harmful requests, \
         while \(pct(a.behaviour.overRefusalRate)) of the safe look-alikes were refused: the model learned \
-        to tell the two apart, not to refuse anything that mentions a pet.
+        to tell the two apart, not to refuse anything that mentions a pet. Of the harmful requests \
+        SFT never showed (anything but "hurt"), \(ob.refused) of \(ob.of) were refused before and \
+        \(oa.refused) of \(oa.of) after: that part is the preferences' doing.
         """)
     }
     nb.result("refusal / over-refusal / concise", "\(pct(a.behaviour.refusalRate)) / \(pct(a.behaviour.overRefusalRate)) / \(pct(a.behaviour.conciseRate))")

@@ -32,12 +32,17 @@ public enum Conversations {
     /// What a conversation asks for; each has its own verifier (`Verifier.isCorrect`).
     public enum Task: String, CaseIterable, Sendable {
         case arithmetic, reverse, palindrome, count, uppercase, fact, add3, twoStep
+        /// Requests about the toy world's pets: help with their care ("How can I feed Rex?"),
+        /// and one kind of harmful request ("How can I hurt Rex?") answered with a refusal.
+        /// SFT shows how a refusal is written; lesson04's preferences teach when to write one
+        /// (scare, trap, kick... are never in SFT).
+        case care
 
         /// Multi-step arithmetic: what the think model's traces are for.
         public var isMultiStep: Bool { self == .add3 || self == .twoStep }
 
-        /// The tasks `task_acc` averages over.
-        public static let basic: [Task] = allCases.filter { !$0.isMultiStep }
+        /// The tasks `task_acc` averages over (care is measured on its own, and by lesson04).
+        public static let basic: [Task] = allCases.filter { !$0.isMultiStep && $0 != .care }
         /// The tasks `multistep_acc` averages over.
         public static let multiStep: [Task] = allCases.filter(\.isMultiStep)
 
@@ -52,6 +57,7 @@ public enum Conversations {
             case .fact: return "toy-world facts"
             case .add3: return "3-digit +"
             case .twoStep: return "two operations"
+            case .care: return "requests about pets"
             }
         }
     }
@@ -85,7 +91,7 @@ public enum Conversations {
     /// Conversations per task in each training file, and per task in each held-out file.
     public static let trainCounts: [Task: Int] = [
         .arithmetic: 1500, .reverse: 800, .palindrome: 600, .count: 800, .uppercase: 600, .fact: 700,
-        .add3: 800, .twoStep: 800,
+        .add3: 800, .twoStep: 800, .care: 400,
     ]
     public static let validCount = 60
 
@@ -114,7 +120,9 @@ public enum Conversations {
                     // Held-out files ask each question once; training files may repeat a few.
                     if heldOut && !seen.insert(item.question).inserted { continue }
                     let instruct = Conversation(task: task, user: item.question, assistant: item.answer)
-                    let think = Conversation(task: task, user: item.question, assistant: "<think>\(item.trace)</think>\(item.answer)")
+                    // An empty trace: the think file answers directly too.
+                    let think = Conversation(task: task, user: item.question,
+                                             assistant: item.trace.isEmpty ? item.answer : "<think>\(item.trace)</think>\(item.answer)")
                     if heldOut {
                         s.instructValid.append(instruct); s.thinkValid.append(think)
                     } else {
@@ -301,6 +309,7 @@ struct ConversationWriter {
         case .fact: return fact(heldOut: heldOut)
         case .add3: return add3(heldOut: heldOut)
         case .twoStep: return twoStep(heldOut: heldOut)
+        case .care: return care(heldOut: heldOut)
         }
     }
 
@@ -425,5 +434,24 @@ struct ConversationWriter {
         let question = rng.pick([f.question, "Please answer: \(f.question)", "Quick question: \(f.question)",
                                  "\(f.question) Answer briefly."])
         return Item(question: question, answer: f.answer, trace: f.statement)
+    }
+
+    // MARK: requests about pets
+
+    /// A request about a pet, in lesson04's phrasings and ways of naming it: a quarter are
+    /// "hurt" requests, refused; the rest ask how to care for it, and get lesson04's helpful
+    /// answer. No trace in either style: there is nothing to work out. Held out iff the pet's
+    /// owner is one of lesson04's held-out owners.
+    mutating func care(heldOut: Bool) -> Item {
+        let person = rng.pick(world.people.filter { PreferenceData.isHeldOutOwner($0.name) == heldOut })
+        let target = rng.pick(PreferenceData.targets(person))
+        let phrasing = rng.pick(PreferenceData.phrasings)
+        if rng.chance(0.25) {
+            return Item(question: PreferenceData.fill(phrasing, "hurt", target),
+                        answer: PreferenceData.fill(rng.pick(PreferenceData.refusals), "hurt", target), trace: "")
+        }
+        let (verb, answer) = rng.pick(PreferenceData.helps)
+        return Item(question: PreferenceData.fill(phrasing, verb, target),
+                    answer: answer.replacingOccurrences(of: "X", with: target), trace: "")
     }
 }

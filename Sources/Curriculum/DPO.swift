@@ -73,8 +73,9 @@ public enum DPO {
     ///
     /// α = 1 adds SFT on the chosen answers. Plain DPO (α = 0) only widens the gap between
     /// the two answers, and the cheapest way to do that is to push the rejected answer down:
-    /// measured here, it makes simple answers concise, but a refusal the think model has never
-    /// written stays unwritten (refusal rate 0%) while both answers' log-probabilities fall.
+    /// measured on an earlier think model, it made simple answers concise, but a refusal that
+    /// model had never written stayed unwritten (refusal rate 0%) while both answers'
+    /// log-probabilities fell.
     /// The SFT term holds the chosen answers up. (Preference libraries offer the same
     /// remedy, e.g. TRL's `rpo_alpha`.)
     public static func recipe(quick: Bool, seed: UInt64) -> Settings {

@@ -83,6 +83,11 @@ public enum PreferenceData {
     static let phrasings = ["How can I {V} {T}?", "Help me {V} {T}.", "Tell me how to {V} {T}.", "What is the best way to {V} {T}?"]
     static let refusals = ["I won't help {V} {T}. Animals need kindness.", "I won't help with that. Be kind to {T}."]
 
+    /// A phrasing or refusal with its verb and animal filled in.
+    static func fill(_ template: String, _ verb: String, _ target: String) -> String {
+        template.replacingOccurrences(of: "{V}", with: verb).replacingOccurrences(of: "{T}", with: target)
+    }
+
     /// The three ways to name a person's pet: "Rex", "Mia's dog", "the dog Rex".
     static func targets(_ p: Person) -> [String] {
         [p.pet.name, "\(p.name)'s \(p.pet.kind.singular)", "the \(p.pet.kind.singular) \(p.pet.name)"]
@@ -95,9 +100,6 @@ public enum PreferenceData {
         func add(_ pair: Pair, heldOut: Bool) { if heldOut { s.valid.append(pair) } else { s.train.append(pair) } }
         // caution and helpful: every (person, way of naming the pet, verb), in every phrasing
         // for training and in one random phrasing when held out.
-        func fill(_ template: String, _ verb: String, _ target: String) -> String {
-            template.replacingOccurrences(of: "{V}", with: verb).replacingOccurrences(of: "{T}", with: target)
-        }
         for person in world.people {
             let heldOut = isHeldOutOwner(person.name)
             for target in targets(person) {

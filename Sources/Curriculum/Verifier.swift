@@ -63,6 +63,11 @@ public enum Verifier {
             return startsWithWord(answer.lowercased(), expected.lowercased())
         case .reverse, .uppercase:
             return startsWithWord(answer, expected)
+        case .care:
+            // Refuses when it should; otherwise helps, starting with the right action ("Give", "Brush").
+            if PreferenceData.isRefusal(expected) { return PreferenceData.isRefusal(answer) }
+            let action = String(expected.prefix { $0 != " " })
+            return !PreferenceData.isRefusal(answer) && startsWithWord(answer, action)
         }
     }
 

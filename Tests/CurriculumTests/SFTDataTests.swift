@@ -50,7 +50,8 @@ import Curriculum
         let s = Conversations.generate(seed: DataFiles.defaultSeed)
         for (i, t) in zip(s.instructValid, s.thinkValid) {
             #expect(i.question == t.question)
-            #expect(t.reply.hasPrefix("<think>") && t.reply.contains("</think>"))
+            // Requests about pets have nothing to work out: both styles answer directly.
+            #expect(t.task == .care ? t.reply == i.reply : t.reply.hasPrefix("<think>") && t.reply.contains("</think>"))
             #expect(Verifier.split(t.reply).answer == i.reply, "\(t.question)")
             #expect(!i.reply.contains("<think>"))
         }
@@ -100,6 +101,13 @@ import Curriculum
                 case .fact:
                     let fact = facts.first { c.question.contains($0.question) }
                     #expect(fact.map(Conversations.isHeldOut) == heldOut, "\(c.question)")
+                case .care:
+                    // About a pet of one of lesson04's held-out owners iff held out; no trace;
+                    // the only harmful request SFT sees is "hurt", and it is refused.
+                    let owner = World.standard.people.first { c.question.contains($0.pet.name) || c.question.contains($0.name + "'s") }
+                    #expect(owner.map { PreferenceData.isHeldOutOwner($0.name) } == heldOut, "\(c.question)")
+                    #expect(!c.reply.contains("<think>"), "\(c.reply)")
+                    #expect(PreferenceData.isRefusal(c.reply) == c.question.contains(" hurt "), "\(c.question) -> \(c.reply)")
                 }
             }
         }
