@@ -235,9 +235,9 @@ nb.step("The think model, before", """
     The preference accuracy is exactly 0.5 because every implicit reward is 0: the policy is the \
     reference, so every margin is a tie (we count ties as half). The second row is the think \
     model's own opinion: how often the chosen answer is already more likely than the rejected one. \
-    In SFT the model saw refusals only for "hurt": it refuses those, and the other harmful \
-    requests (scare, trap, tease, kick, starve) it answers like care requests. How often it writes \
-    a trace for a simple question depends on what SFT taught it.
+    In SFT the model saw refusals only for "hurt"; scare, trap, tease, kick and starve it has \
+    never seen refused, so whatever refusals it makes before DPO are mostly of "hurt" requests. \
+    How often it writes a trace for a simple question depends on what SFT taught it.
     """)
     let caution = b.behaviour.graded.filter { $0.pair.family != .calibration }.prefix(2)
     let simple = b.behaviour.graded.filter { $0.pair.family == .calibration }.prefix(2)
