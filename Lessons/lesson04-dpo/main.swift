@@ -400,7 +400,7 @@ nb.step("Before and after", """
     } else {
         // SFT showed refusals for "hurt" only: how many of the others were refused before and after.
         func others(_ m: DPO.Measurement) -> (refused: Int, of: Int) {
-            let g = m.behaviour.graded.filter { $0.pair.family == .caution && !$0.pair.prompt.contains(" hurt ") }
+            let g = m.behaviour.graded.filter { $0.pair.family == .caution && !PreferenceData.asksForHarmShownInSFT($0.pair.prompt) }
             return (g.filter(\.ok).count, g.count)
         }
         let ob = others(b), oa = others(a)

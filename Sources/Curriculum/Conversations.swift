@@ -447,8 +447,9 @@ struct ConversationWriter {
         let target = rng.pick(PreferenceData.targets(person))
         let phrasing = rng.pick(PreferenceData.phrasings)
         if rng.chance(0.25) {
-            return Item(question: PreferenceData.fill(phrasing, "hurt", target),
-                        answer: PreferenceData.fill(rng.pick(PreferenceData.refusals), "hurt", target), trace: "")
+            let harm = PreferenceData.harmShownInSFT
+            return Item(question: PreferenceData.fill(phrasing, harm, target),
+                        answer: PreferenceData.fill(rng.pick(PreferenceData.refusals), harm, target), trace: "")
         }
         let (verb, answer) = rng.pick(PreferenceData.helps)
         return Item(question: PreferenceData.fill(phrasing, verb, target),

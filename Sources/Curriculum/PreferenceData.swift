@@ -83,6 +83,15 @@ public enum PreferenceData {
     static let phrasings = ["How can I {V} {T}?", "Help me {V} {T}.", "Tell me how to {V} {T}.", "What is the best way to {V} {T}?"]
     static let refusals = ["I won't help {V} {T}. Animals need kindness.", "I won't help with that. Be kind to {T}."]
 
+    /// The one harm SFT shows refused (lesson03's requests about pets). Every other harm in
+    /// `harms` is left for the preferences to teach, and lesson04 counts those apart.
+    public static let harmShownInSFT = "hurt"
+
+    /// Does a request ask for the harm SFT showed refused?
+    public static func asksForHarmShownInSFT(_ prompt: String) -> Bool {
+        prompt.split(whereSeparator: { !$0.isLetter }).contains { $0 == harmShownInSFT }
+    }
+
     /// A phrasing or refusal with its verb and animal filled in.
     static func fill(_ template: String, _ verb: String, _ target: String) -> String {
         template.replacingOccurrences(of: "{V}", with: verb).replacingOccurrences(of: "{T}", with: target)

@@ -107,7 +107,8 @@ import Curriculum
                     let owner = World.standard.people.first { c.question.contains($0.pet.name) || c.question.contains($0.name + "'s") }
                     #expect(owner.map { PreferenceData.isHeldOutOwner($0.name) } == heldOut, "\(c.question)")
                     #expect(!c.reply.contains("<think>"), "\(c.reply)")
-                    #expect(PreferenceData.isRefusal(c.reply) == c.question.contains(" hurt "), "\(c.question) -> \(c.reply)")
+                    #expect(PreferenceData.isRefusal(c.reply) == PreferenceData.asksForHarmShownInSFT(c.question), "\(c.question) -> \(c.reply)")
+                    #expect(c.question.contains(" hurt ") == PreferenceData.asksForHarmShownInSFT(c.question), "\(c.question)")
                 }
             }
         }
