@@ -229,27 +229,28 @@ nb.step("Experiment 1 · RL without SFT (the R1-Zero question)", """
     the policy moved \(fmt(m.after.kl.value)) nats per token from where it started\(unmoved ? "; after \(m.log.steps.count) steps its weights are bit for bit the ones it started with" : ""). \
     From the think model \(pct(a.signal)) of the groups carried a signal, and it moved \(fmt(a.after.kl.value)).
     """)
-    if !e.verdict.holds && a.pass1Gain > m.pass1Gain {
-        nb.say("""
-        RL after SFT raised held-out pass@1 by \(signed(a.pass1Gain)) (\(pct(a.before.pass1)) -> \(pct(a.after.pass1))) \
-        and RL from mid by \(signed(m.pass1Gain)), but on this few held-out problems a gap of \(fmt(e.verdict.effect)) \
-        is within what measuring twice could show: it needed \(fmt(e.verdict.margin)). A longer run or more \
-        problems would tell. The mechanism shows all the same: the mid model never produced a single group \
-        with a signal.
-        """)
-    } else if !e.verdict.holds && a.signal == 0 {
-        nb.say("""
-        Neither arm raised held-out pass@1 in \(a.log.steps.count) steps: this think model sampled no right \
-        reply in any group either, so it had nothing to reinforce. (lesson05 trains for \
-        \(GRPO.recipe(quick: quick, seed: seed).steps) steps.)
-        """)
-    } else if !e.verdict.holds {
-        nb.say("""
-        Neither arm raised held-out pass@1 in \(a.log.steps.count) steps, although after SFT \(pct(a.signal)) \
-        of the groups had a right reply to reinforce: in so short a run that was not enough to change the \
-        greedy answers. The mechanism shows all the same: the mid model never produced a single group with \
-        a signal.
-        """)
+    // Why the claim was not seen: a gain within noise, no right sample at all, or signal that did not move greedy answers.
+    let midNeverSignalled = "The mechanism shows all the same: the mid model never produced a single group with a signal."
+    if !e.verdict.holds {
+        if a.pass1Gain > m.pass1Gain {
+            nb.say("""
+            RL after SFT raised held-out pass@1 by \(signed(a.pass1Gain)) (\(pct(a.before.pass1)) -> \(pct(a.after.pass1))) \
+            and RL from mid by \(signed(m.pass1Gain)), but on this few held-out problems a gap of \(fmt(e.verdict.effect)) \
+            is within what measuring twice could show: it needed \(fmt(e.verdict.margin)). A longer run or more \
+            problems would tell. \(midNeverSignalled)
+            """)
+        } else if a.signal == 0 {
+            nb.say("""
+            Neither arm raised held-out pass@1 in \(a.log.steps.count) steps: this think model sampled no right \
+            reply in any group either, so it had nothing to reinforce.
+            """)
+        } else {
+            nb.say("""
+            Neither arm raised held-out pass@1 in \(a.log.steps.count) steps, although after SFT \(pct(a.signal)) \
+            of the groups had a right reply to reinforce: in so short a run that was not enough to change the \
+            greedy answers. \(midNeverSignalled)
+            """)
+        }
     }
     verdict("1 · RL after SFT gains more than RL from mid", e.verdict)
     verdict("1 · RL from mid gets fewer groups with a signal", e.signalVerdict)
