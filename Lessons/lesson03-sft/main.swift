@@ -326,32 +326,43 @@ nb.step("Before and after", """
 nb.step("Side by side", """
     Three models, one question each. The mid model continues text; the instruct model answers and \
     stops; the think model works it out, then answers and stops. The last questions are multi-step \
-    problems from the held-out set, where a trace should pay off: check its clauses against the question.
+    problems from the held-out set, where a trace should pay off: the think model's reply is printed \
+    whole, so you can check each clause against the question.
     """) {
     let s = try state.data()
     let held = SFT.evalSet(s, quick: quick)
-    var questions = ["What is 47 + 38?", "Is level a palindrome?", "What colour is Mia's kite?"]
+    // The first three are fixed examples; the rest are held-out problems, graded by code.
+    var items: [(question: String, held: SFT.Conversation?)] =
+        ["What is 47 + 38?", "Is level a palindrome?", "What colour is Mia's kite?"].map { ($0, nil) }
     for task in [Task.add3, .twoStep] {
-        questions += held.filter { $0.task == task }.prefix(2).map(\.question)
+        items += held.filter { $0.task == task }.prefix(2).map { ($0.question, $0) }
     }
     let models = [("mid", try state.mid()), ("instruct", try state.model(.instruct)), ("think", try state.model(.think))]
     var answers: [[Verifier.Reply]] = []
     for (_, model) in models {
         var rng = RNG(seed: seed)
-        answers.append(try SFT.reply(model, questions, temperature: 0, rng: &rng))
+        answers.append(try SFT.reply(model, items.map(\.question), temperature: 0, rng: &rng))
     }
-    for (i, q) in questions.enumerated() {
+    let room = nb.width - 16
+    for (i, item) in items.enumerated() {
         nb.emit("")
-        nb.emit("  user: \(q)")
+        nb.emit("  user: \(item.question)" + (item.held.map { "   (answer: \($0.expected))" } ?? ""))
         for (k, (name, _)) in models.enumerated() {
             let label = name.padding(toLength: 9, withPad: " ", startingAt: 0)
-            nb.emit("    \(label) \(oneLine(answers[k][i].text, nb.width - 16))")
+            let reply = answers[k][i]
+            // The chat models' answers are graded; the mid model has no answer format to grade.
+            let verdict = item.held.map { c in
+                k == 0 ? "" : (Verifier.isCorrect(reply.answer, expected: c.expected, task: c.task) ? "  (right)" : "  (wrong)")
+            } ?? ""
+            if name == "think" && item.held != nil {
+                let lines = wrapText(reply.text.replacingOccurrences(of: "\n", with: "⏎") + verdict, width: room)
+                for (n, line) in lines.enumerated() {
+                    nb.emit(n == 0 ? "    \(label) \(line)" : "              \(line)")
+                }
+            } else {
+                nb.emit("    \(label) \(oneLine(reply.text, room - verdict.count))\(verdict)")
+            }
         }
-    }
-    let heldAdd = held.filter { $0.task == .add3 }
-    if let first = heldAdd.first {
-        nb.emit("")
-        nb.say("Held-out answer to check the last lines against: \(first.question) -> \(first.expected).")
     }
 }
 
