@@ -1,6 +1,6 @@
 // lesson05-rlvr: reinforcement learning with verifiable rewards, by GRPO (stage `rlvr`).
 //
-//     swift run lesson05-rlvr            # ~4 minutes on 2 cores (plus lessons 01-04 if their checkpoints are missing)
+//     swift run lesson05-rlvr            # ~2 minutes on 2 cores where `bench` trains 18,000 tokens/s (plus lessons 01-04 if their checkpoints are missing)
 //     swift run lesson05-rlvr --quick    # seconds, tiny model
 import Curriculum
 import Foundation
