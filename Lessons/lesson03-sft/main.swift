@@ -232,7 +232,7 @@ nb.step("The mid model in a chat", """
     }
     nb.say("""
     SFT's job is the format and the habit of answering. What the model knows comes from the \
-    earlier stages: SFT can bring it to the surface, it cannot put it there in a minute of training.
+    earlier stages: SFT can bring it to the surface, it cannot put it there in a few minutes of training.
     """)
     nb.result("mid model: format / task accuracy", "\(pct(m.formatRate)) / \(pct(m.taskAccuracy))")
 }
