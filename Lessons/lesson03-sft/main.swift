@@ -352,12 +352,12 @@ nb.step("Side by side", """
             let reply = answers[k][i]
             // The chat models' answers are graded; the mid model has no answer format to grade.
             let verdict = item.held.map { c in
-                k == 0 ? "" : (Verifier.isCorrect(reply.answer, expected: c.expected, task: c.task) ? "  (right)" : "  (wrong)")
+                name == "mid" ? "" : (Verifier.isCorrect(reply.answer, expected: c.expected, task: c.task) ? "  (right)" : "  (wrong)")
             } ?? ""
             if name == "think" && item.held != nil {
                 let lines = wrapText(reply.text.replacingOccurrences(of: "\n", with: "⏎") + verdict, width: room)
                 for (n, line) in lines.enumerated() {
-                    nb.emit(n == 0 ? "    \(label) \(line)" : "              \(line)")
+                    nb.emit((n == 0 ? "    \(label) " : String(repeating: " ", count: 14)) + line)
                 }
             } else {
                 nb.emit("    \(label) \(oneLine(reply.text, room - verdict.count))\(verdict)")
