@@ -89,9 +89,16 @@ public enum Conversations {
     }
 
     /// Conversations per task in each training file, and per task in each held-out file.
+    ///
+    /// SFT reads 64,000 conversations (8,000 steps of 8). With a third as many in the files
+    /// each one was read about nine times, and the model learned the training words more
+    /// than the skill: measured (instruct, seed 1337, the same mid model), three times the
+    /// conversations for the tasks that have many items to draw from took the held-out loss
+    /// on replies from 0.82 to 0.55 at the same cost. Facts and pet requests are not
+    /// multiplied: the world has only so many, and more copies would only be repeats.
     public static let trainCounts: [Task: Int] = [
-        .arithmetic: 1500, .reverse: 800, .palindrome: 600, .count: 800, .uppercase: 600, .fact: 700,
-        .add3: 800, .twoStep: 800, .care: 400,
+        .arithmetic: 4500, .reverse: 2400, .palindrome: 1800, .count: 2400, .uppercase: 1800, .fact: 700,
+        .add3: 2400, .twoStep: 2400, .care: 400,
     ]
     public static let validCount = 60
 
@@ -109,7 +116,8 @@ public enum Conversations {
         var writer = ConversationWriter(rng: RNG(seed: seed), world: world)
         var s = Splits()
         for task in Task.allCases {
-            for heldOut in [false, true] {
+            // Held-out first, so the held-out questions do not depend on how many training ones there are.
+            for heldOut in [true, false] {
                 let want = heldOut ? validCount : trainCounts[task] ?? 0
                 var seen = Set<String>()
                 var attempts = 0
@@ -400,11 +408,24 @@ struct ConversationWriter {
                     trace: "\(Conversations.spelled(w)) backwards: \(Conversations.spelled(r)), \(want ? "the same" : "not the same")")
     }
 
+    /// Counting a letter. The count is drawn first, 0, 1 and 2 equally often, then a word and
+    /// a letter with that count: a letter drawn from the word is there once nine times in ten,
+    /// so "1" said every time would have scored about 70%, and the task would measure nothing.
     mutating func count(heldOut: Bool) -> Item {
-        let w = word(heldOut: heldOut)
+        let want = rng.int(in: 0...2)
+        var w = "", letter: Character = "a"
+        repeat {
+            w = word(heldOut: heldOut)
+            let letters = Array(w)
+            if want == 0 {
+                letter = rng.pick(Array("abcdefghijklmnoprstuvwyz").filter { !letters.contains($0) })
+            } else {
+                let fits = Array(Set(letters)).sorted().filter { c in letters.filter { $0 == c }.count == want }
+                if !fits.isEmpty { letter = rng.pick(fits) }
+            }
+        } while Array(w).filter({ $0 == letter }).count != want
         let letters = Array(w)
-        let letter = rng.chance(0.8) ? rng.pick(letters) : rng.pick(Array("abcdefghijklmnoprstuvwyz").filter { !letters.contains($0) })
-        let n = letters.filter { $0 == letter }.count
+        let n = want
         let question = rng.pick(["How many times does the letter \(letter) appear in \(w)?",
                                  "Count the letter \(letter) in \(w).", "How many \(letter)'s are in \(w)?"])
         var seen = 0

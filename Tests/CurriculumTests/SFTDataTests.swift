@@ -24,6 +24,20 @@ import Curriculum
         }
     }
 
+    /// A task whose held-out answers are mostly one value measures a guess, not a skill.
+    /// For a closed question with k possible answers (count: 0, 1 or 2; palindrome: yes or
+    /// no), no single answer may be right more than 1/k + 0.15 of the held-out time.
+    @Test func closedAnswersAreNotGuessable() throws {
+        let fresh = Conversations.generate(seed: DataFiles.defaultSeed)
+        for (task, k) in [(Task.count, 3), (.palindrome, 2)] {
+            let answers = fresh.instructValid.filter { $0.task == task }.map(\.reply)
+            #expect(Set(answers).count == k, "\(task): answers \(Set(answers).sorted())")
+            let commonest = Dictionary(grouping: answers, by: { $0 }).values.map(\.count).max() ?? 0
+            #expect(Double(commonest) / Double(max(answers.count, 1)) <= 1 / Double(k) + 0.15,
+                    "\(task): the commonest answer is \(commonest) of \(answers.count)")
+        }
+    }
+
     @Test func aMalformedLineIsAnErrorNamingFileAndLine() {
         let good = #"{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"yes"}],"task":"palindrome"}"#
         let cases = [
