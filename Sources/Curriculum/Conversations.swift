@@ -416,8 +416,8 @@ struct ConversationWriter {
     }
 
     /// Counting a letter. The count is drawn first, 0, 1 and 2 equally often, then a word and
-    /// a letter with that count: a letter drawn from the word is there once nine times in ten,
-    /// so "1" said every time would have scored about 70%, and the task would measure nothing.
+    /// a letter with that count. Drawn from the word, a letter is usually there once: in the
+    /// old held-out file 41 of 60 answers were "1", so saying "1" every time scored 68%.
     mutating func count(heldOut: Bool) -> Item {
         let want = rng.int(in: 0...2)
         var w = "", letter: Character = "a"
