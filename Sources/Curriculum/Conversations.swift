@@ -427,12 +427,11 @@ struct ConversationWriter {
             if want == 0 {
                 letter = rng.pick(Array("abcdefghijklmnoprstuvwyz").filter { !letters.contains($0) })
             } else {
-                let fits = Array(Set(letters)).sorted().filter { c in letters.filter { $0 == c }.count == want }
+                let fits = Set(letters).sorted().filter { c in letters.filter { $0 == c }.count == want }
                 if !fits.isEmpty { letter = rng.pick(fits) }
             }
         } while Array(w).filter({ $0 == letter }).count != want
-        let letters = Array(w)
-        let n = want
+        let letters = Array(w), n = want
         let question = rng.pick(["How many times does the letter \(letter) appear in \(w)?",
                                  "Count the letter \(letter) in \(w).", "How many \(letter)'s are in \(w)?"])
         var seen = 0
