@@ -431,16 +431,15 @@ struct ConversationWriter {
                 if !fits.isEmpty { letter = rng.pick(fits) }
             }
         } while Array(w).filter({ $0 == letter }).count != want
-        let letters = Array(w), n = want
         let question = rng.pick(["How many times does the letter \(letter) appear in \(w)?",
                                  "Count the letter \(letter) in \(w).", "How many \(letter)'s are in \(w)?"])
         var seen = 0
-        let steps = letters.map { c -> String in
+        let steps = w.map { c -> String in
             guard c == letter else { return String(c) }
             seen += 1
             return "\(c)(\(seen))"
         }
-        return Item(question: question, answer: "\(n)", trace: steps.joined(separator: "-") + ": \(n)")
+        return Item(question: question, answer: "\(want)", trace: steps.joined(separator: "-") + ": \(want)")
     }
 
     mutating func uppercase(heldOut: Bool) -> Item {
