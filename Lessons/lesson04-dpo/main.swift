@@ -71,8 +71,9 @@ final class State {
     func rows() throws -> (train: [DPO.RenderedPair], valid: [DPO.RenderedPair], refs: [DPO.Reference], validRefs: [DPO.Reference]) {
         if let r = rendered { return r }
         let model = try think(), d = try data()
-        let train = try DPO.render(d.train + (try onPolicy()).pairs, blockSize: model.config.blockSize)
-        let valid = try DPO.render(d.valid, blockSize: model.config.blockSize)
+        let upTo = settings.rejectedUpToDivergence
+        let train = try DPO.render(d.train + (try onPolicy()).pairs, blockSize: model.config.blockSize, rejectedUpToDivergence: upTo)
+        let valid = try DPO.render(d.valid, blockSize: model.config.blockSize, rejectedUpToDivergence: upTo)
         let r = (train, valid, DPO.reference(model, train), DPO.reference(model, valid))
         rendered = r
         return r
@@ -287,12 +288,15 @@ nb.step("Train with DPO", """
     AdamW at peak learning rate \(settings.schedule.peak), no weight decay: the only anchor is the \
     reference.
 
-    One addition to plain DPO: α = \(fmt(settings.chosenNLL, 1)) times the SFT loss on the chosen \
+    Two changes to plain DPO. First, α = \(fmt(settings.chosenNLL, 1)) times the SFT loss on the chosen \
     answers, i.e. another +α/(chosen tokens) on each chosen token. Plain DPO only widens the gap \
     between two answers, and its cheapest way is to push the rejected one down: tried on an \
     earlier think model, it made simple answers concise but never produced a refusal, while both \
     answers' log-probabilities fell. The SFT term holds the \
-    chosen answers up. GUIDE.md's exercise sets α = 0 to see it.
+    chosen answers up. GUIDE.md's exercise sets α = 0 to see it. Second, \
+    \(settings.rejectedUpToDivergence ? "the rejected answer is scored only up to the first token where it differs from the chosen one" : "off in this run: the rejected answer is scored to its end") \
+    (the tokens before it are shared and cancel in the margin anyway): a pair then pushes down \
+    the choice it rejects, not the rest of an answer that had already gone wrong (step 7).
 
     The bar shows, on the training batch: loss, preference accuracy, mean margin, and how far the \
     chosen and rejected answers' log-probabilities moved from the reference (nats per answer).
@@ -414,6 +418,78 @@ nb.step("Before and after", """
     }
     nb.result("refusal / over-refusal / concise", "\(pct(a.behaviour.refusalRate)) / \(pct(a.behaviour.overRefusalRate)) / \(pct(a.behaviour.conciseRate))")
     nb.result("task accuracy think -> dpo", "\(pct(b.tasks.taskAccuracy)) -> \(pct(a.tasks.taskAccuracy))")
+}
+
+nb.step("Where the pushed-down probability goes", """
+    Plain DPO lowers every token of a rejected answer, not only the token where the two answers \
+    part. The helpful pairs' rejected answers are refusals, so on safe requests it pushes down the \
+    whole refusal, its second letter too, although the first ("I") was the whole mistake. The \
+    probability taken from a token goes to the others, and it need not land anywhere sensible; \
+    harmful requests look like safe ones, so it leaks into them as refusals that start and break. \
+    This lesson \(settings.rejectedUpToDivergence ? "scores" : "could score") the rejected answer only up to the token where it \
+    leaves the chosen one (GUIDE.md, lesson 04, has plain DPO's numbers). The check: every held-out \
+    request, with the reply forced to begin with "I". In a refusal the next character is a space.
+    """) {
+    let d = try state.data()
+    let think = try state.think(), dpo = try state.trained()
+    let space = try Tokenizer.standard.encode(" ")[0]
+    /// Over the prompts: the mean probability of a space after "I", and the character most
+    /// often ranked first there (with on how many prompts).
+    func afterI(_ model: GPT, _ prompts: [String]) throws -> (space: Double, top: String, count: Int, each: [[Double]]) {
+        var pSpace = 0.0
+        var firsts: [Int: Int] = [:]
+        var each: [[Double]] = []
+        for q in prompts {
+            let probs = try DPO.nextTokenProbabilities(model, prompt: q, replyStart: "I")
+            pSpace += probs[space] / Double(max(prompts.count, 1))
+            if let best = probs.indices.max(by: { probs[$0] < probs[$1] }) { firsts[best, default: 0] += 1 }
+            each.append(probs)
+        }
+        let common = firsts.max { $0.value == $1.value ? $0.key > $1.key : $0.value < $1.value }
+        return (pSpace, common.map { Tokenizer.standard.decode([$0.key]).debugDescription } ?? "-", common?.value ?? 0, each)
+    }
+    /// The likeliest character of a distribution, written with its probability.
+    func likeliest(_ probs: [Double]) -> String {
+        guard let best = probs.indices.max(by: { probs[$0] < probs[$1] }) else { return "-" }
+        return "\(Tokenizer.standard.decode([best]).debugDescription) \(fmt(probs[best], 2))"
+    }
+    let safe = d.valid.filter { $0.family == .helpful }.map(\.prompt)
+    let harmful = d.valid.filter { $0.family == .caution }.map(\.prompt)
+    let safeThink = try afterI(think, safe), safeDPO = try afterI(dpo, safe)
+    let harmThink = try afterI(think, harmful), harmDPO = try afterI(dpo, harmful)
+    typealias After = (space: Double, top: String, count: Int, each: [[Double]])
+    func cells(_ name: String, _ t: After, _ p: After) -> [String] {
+        [name, fmt(t.space, 2), "\(t.top) on \(t.count)", fmt(p.space, 2), "\(p.top) on \(p.count)"]
+    }
+    // The safe request where the space lost most: what an average hides.
+    let fall = safe.indices.max { safeThink.each[$0][space] - safeDPO.each[$0][space] < safeThink.each[$1][space] - safeDPO.each[$1][space] }
+    var rows = [cells("safe look-alikes (\(safe.count))", safeThink, safeDPO),
+                cells("harmful requests (\(harmful.count))", harmThink, harmDPO)]
+    if let i = fall {
+        rows.append([safe[i].debugDescription, fmt(safeThink.each[i][space], 2), likeliest(safeThink.each[i]),
+                     fmt(safeDPO.each[i][space], 2), likeliest(safeDPO.each[i])])
+    }
+    nb.table(["held-out prompts, reply \"I...\"", "think: p(space)", "think: top next", "dpo: p(space)", "dpo: top next"], rows)
+    let a = try state.measuredAfter()
+    let misses = a.behaviour.graded.filter { $0.pair.family == .caution && !$0.ok }
+    let broken = misses.filter { $0.reply.answer.hasPrefix("I") }
+    if safeDPO.top != " ".debugDescription {
+        nb.say("""
+        Read the first row: on safe requests the think model, made to start with "I", gives a \
+        space \(fmt(safeThink.space, 2)) on average; after DPO the space has \(fmt(safeDPO.space, 2)) and the \
+        character ranked first is \(safeDPO.top) (on \(safeDPO.count) of \(safe.count) prompts). No pair \
+        trains that character up: the probability squeezed out of the refusal went there. Of the \
+        \(misses.count) harmful requests the DPO model did not refuse, \(broken.count) began with "I" and then broke.
+        """)
+    } else {
+        nb.say("""
+        On safe requests the space after "I" went from \(fmt(safeThink.space, 2)) to \(fmt(safeDPO.space, 2)) \
+        on average, and it is still the character ranked first; the last row is the safe request \
+        where it fell most. No hole was left where the refusal used to go on. \
+        \(misses.isEmpty ? "Every harmful request was refused." : "Of the \(misses.count) harmful requests the DPO model did not refuse, \(broken.count) began with \"I\" and then broke.")
+        """)
+    }
+    nb.result("p(space after \"I\") on safe requests, think -> dpo", "\(fmt(safeThink.space, 2)) -> \(fmt(safeDPO.space, 2))")
 }
 
 nb.step("Side by side", """

@@ -49,6 +49,9 @@ public enum DPO {
         /// Weight α of an SFT term on the chosen answers (mean -log p per chosen token), added
         /// to the DPO loss ("RPO"). 0 is plain DPO. See `recipe` for why the lesson uses it.
         public var chosenNLL: Double
+        /// Score the rejected answer only up to its first token that differs from the chosen
+        /// answer (that token included), not to its end. See `recipe` for why the lesson does.
+        public var rejectedUpToDivergence: Bool
         public var steps: Int
         public var pairsPerStep: Int
         public var schedule: LRSchedule
@@ -58,11 +61,11 @@ public enum DPO {
         public var seed: UInt64
 
         public init(beta: Double, objective: Objective = .dpo, lengthNormalized: Bool = false, chosenNLL: Double = 0,
-                    steps: Int, pairsPerStep: Int,
+                    rejectedUpToDivergence: Bool = false, steps: Int, pairsPerStep: Int,
                     schedule: LRSchedule, adam: AdamWConfig = AdamWConfig(weightDecay: 0), clipNorm: Float = 1,
                     evalEvery: Int, seed: UInt64) {
             self.beta = beta; self.objective = objective; self.lengthNormalized = lengthNormalized
-            self.chosenNLL = chosenNLL; self.steps = steps
+            self.chosenNLL = chosenNLL; self.rejectedUpToDivergence = rejectedUpToDivergence; self.steps = steps
             self.pairsPerStep = pairsPerStep; self.schedule = schedule; self.adam = adam; self.clipNorm = clipNorm
             self.evalEvery = evalEvery; self.seed = seed
         }
@@ -80,15 +83,32 @@ public enum DPO {
     /// remedy, e.g. TRL's `rpo_alpha`.)
     ///
     /// The default's peak learning rate is 3e-4: refusing the harms SFT never showed is the
-    /// slowest thing the pairs teach. Measured on the current think model (held-out refusal
+    /// slowest thing the pairs teach. Measured on the previous think model, the rejected answer scored to its end (held-out refusal
     /// rate, 200 steps unless said): 1e-4 63% (400 steps 81%, 600 steps 85%); 2e-4 91% and
     /// 74% (seeds 1337, 7); 3e-4 93%, 87%, 87% (seeds 1337, 7, 42), over-refusal 0-2%, task
     /// accuracy kept. 300 steps at 3e-4 did worse (85%, 80%). The quick model stays at 1e-4:
     /// it cannot write a refusal at all, and 3e-4 only cost it task accuracy (13% -> 10%).
+    ///
+    /// The rejected answer counts up to where it leaves the chosen one (`rejectedUpToDivergence`).
+    /// Tokens the two answers share cancel in the margin anyway; the tokens after the point
+    /// where they part are what plain DPO pushes down for nothing: once a reply has gone wrong,
+    /// lowering how it goes on teaches no choice, and the probability taken from those tokens
+    /// goes somewhere. The helpful pairs' rejected answers are refusals, so plain DPO pushed
+    /// down every letter of "I won't help feed ...", although "I" alone was the mistake. On the
+    /// safe request "How can I feed Puddle?" with the reply forced to start with "I", the next
+    /// character after 200 steps was "=" with probability 0.92 (the think model: a space, 0.38),
+    /// and harmful requests about the same pets got refusals that started and broke ("I=wo").
+    /// Held-out refusal rate, 200 steps, seeds 1337 / 7 / 42 / 1 / 2: scored to the end 85 / 85 /
+    /// 85 / 91 / 81.5%; up to the divergence, everything else equal, 100 / 100 / 100 / 98 / 100%,
+    /// over-refusal 0%, concise 97-99%, task accuracy 60-62% (from 53%), KL 0.12-0.13. (A larger
+    /// β, 0.3, which lets pairs go sooner, gave 96 / 94 / 87 / 85 / 87%.) The quick model keeps
+    /// the whole rejected answer: with the cut its traces on multi-step problems fell 100% -> 89%
+    /// (a one-token rejected "<think>" takes the calibration pairs' whole push), and it cannot
+    /// write a refusal either way.
     public static func recipe(quick: Bool, seed: UInt64) -> Settings {
         let steps = quick ? 120 : 200
         let schedule = LRSchedule(peak: quick ? 1e-4 : 3e-4, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
-        return Settings(beta: 0.1, chosenNLL: 1, steps: steps, pairsPerStep: 16, schedule: schedule,
+        return Settings(beta: 0.1, chosenNLL: 1, rejectedUpToDivergence: !quick, steps: steps, pairsPerStep: 16, schedule: schedule,
                         evalEvery: quick ? 30 : 25, seed: seed)
     }
 
@@ -130,7 +150,11 @@ public enum DPO {
         public let rejected: ChatTemplate.Rendered
     }
 
-    public static func render(_ pairs: [PreferenceData.Pair], blockSize: Int,
+    ///
+    /// With `rejectedUpToDivergence`, the rejected row's mask stops at the first token where
+    /// it differs from the chosen row: its log-probability is then that of "a reply that
+    /// starts this way", the choice the pair rejects, and nothing after it is pushed down.
+    public static func render(_ pairs: [PreferenceData.Pair], blockSize: Int, rejectedUpToDivergence: Bool = false,
                               tokenizer: Tokenizer = .standard) throws -> [RenderedPair] {
         try pairs.map { p in
             func one(_ answer: String) throws -> ChatTemplate.Rendered {
@@ -141,7 +165,14 @@ public enum DPO {
                 }
                 return r
             }
-            return RenderedPair(chosen: try one(p.chosen), rejected: try one(p.rejected))
+            let chosen = try one(p.chosen)
+            var rejected = try one(p.rejected)
+            if rejectedUpToDivergence {
+                let n = min(chosen.tokens.count, rejected.tokens.count)
+                let parted = (0..<n).first { chosen.tokens[$0] != rejected.tokens[$0] } ?? n
+                for t in rejected.trained.indices where t > parted { rejected.trained[t] = false }
+            }
+            return RenderedPair(chosen: chosen, rejected: rejected)
         }
     }
 
@@ -369,6 +400,22 @@ public enum DPO {
         return out
     }
 
+    /// The model's next-token distribution after `prompt` and the first characters of a reply,
+    /// `replyStart` (probabilities over the vocabulary, [V]). Lesson04 uses it to show where the
+    /// probability pushed out of a rejected answer goes.
+    public static func nextTokenProbabilities(_ model: GPT, prompt: String, replyStart: String,
+                                              tokenizer: Tokenizer = .standard) throws -> [Double] {
+        let ids = try ChatTemplate.prompt(prompt, tokenizer: tokenizer) + (try tokenizer.encode(replyStart))
+        guard ids.count <= model.config.blockSize else {
+            throw DataFiles.DataError("prompt and reply start are \(ids.count) tokens, the model's context is \(model.config.blockSize)")
+        }
+        let tokens = ids.map { Int32($0) }, targets = [Int32](repeating: 0, count: ids.count)
+        tokens.withUnsafeBufferPointer { model.forward($0.baseAddress!, B: 1, T: ids.count) }
+        targets.withUnsafeBufferPointer { _ = model.crossEntropy($0.baseAddress!) }
+        let V = model.config.vocabSize, last = (ids.count - 1) * V
+        return (0..<V).map { Double(model.probs[last + $0]) }
+    }
+
     // MARK: on-policy pairs
 
     /// What sampling found for on-policy pairs.
@@ -526,8 +573,9 @@ public enum DPO {
         let data = try data(), sft = try SFT.data()
         let reference = think.copy(), policy = think.copy()
         let sampled = k > 0 ? try onPolicyPairs(reference, onPolicyQuestions(sft, quick: quick), k: k, temperature: 1, seed: seed) : Sampled()
-        let rows = try render(data.train + sampled.pairs, blockSize: policy.config.blockSize)
-        let validRows = try render(data.valid, blockSize: policy.config.blockSize)
+        let upTo = settings.rejectedUpToDivergence
+        let rows = try render(data.train + sampled.pairs, blockSize: policy.config.blockSize, rejectedUpToDivergence: upTo)
+        let validRows = try render(data.valid, blockSize: policy.config.blockSize, rejectedUpToDivergence: upTo)
         let refs = DPO.reference(reference, rows), validRefs = DPO.reference(reference, validRows)
         let before = try measure(policy, reference: reference, valid: data.valid, validRows: validRows, validReference: validRefs,
                                  settings: settings, quick: quick, sft: sft)

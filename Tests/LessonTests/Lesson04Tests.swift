@@ -11,13 +11,32 @@ struct Lesson04Tests {
     let tok = Tokenizer.standard
 
     /// Short hand-written pairs that fit the tiny model's context.
-    func pairs() throws -> [DPO.RenderedPair] {
+    func pairs(rejectedUpToDivergence: Bool = false) throws -> [DPO.RenderedPair] {
         let list = [
             PreferenceData.Pair(prompt: "How can I hurt Rex?", chosen: "I won't help.", rejected: "Hit Rex.", family: .caution),
             PreferenceData.Pair(prompt: "Is noon a palindrome?", chosen: "yes", rejected: "<think>n-o-o-n</think>yes", family: .calibration),
             PreferenceData.Pair(prompt: "What is 4 + 5?", chosen: "9", rejected: "8", family: .correctness),
         ]
-        return try DPO.render(list, blockSize: GPTConfig.tiny().blockSize)
+        return try DPO.render(list, blockSize: GPTConfig.tiny().blockSize, rejectedUpToDivergence: rejectedUpToDivergence)
+    }
+
+    @Test("scored up to the divergence, a rejected answer keeps its tokens up to the first one that differs from the chosen answer")
+    func rejectedUpToDivergence() throws {
+        let full = try pairs(), cut = try pairs(rejectedUpToDivergence: true)
+        for (f, c) in zip(full, cut) {
+            #expect(f.chosen == c.chosen, "the chosen answer is scored whole either way")
+            #expect(f.rejected.tokens == c.rejected.tokens)
+            let parted = zip(c.chosen.tokens, c.rejected.tokens).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            #expect(parted != nil)
+            guard let parted else { continue }
+            // The prompt is never scored; the answer up to and including the parting token is; nothing after it.
+            for t in c.rejected.trained.indices {
+                #expect(c.rejected.trained[t] == (f.rejected.trained[t] && t <= parted), "token \(t), parted at \(parted)")
+            }
+            #expect(c.rejected.trained[parted], "the token where the answers part is the choice the pair rejects")
+        }
+        // "I won't help." against "Hit Rex.": they part at the first letter, so only "H" counts.
+        #expect(cut[0].rejected.trainedCount == 1 && full[0].rejected.trainedCount == "Hit Rex.".count + 1)
     }
 
     @Test("the loss of one pair: ln 2 at margin 0, -log σ(margin) elsewhere, and its weight is β σ(-margin)")
@@ -51,12 +70,13 @@ struct Lesson04Tests {
         #expect(abs(step.loss - log(2)) < 1e-9)
     }
 
-    @Test("the gradient of the DPO loss (plain, length-normalised, IPO, with the SFT term) matches finite differences",
-          arguments: [(DPO.Objective.dpo, false, 0.0), (.dpo, true, 0), (.ipo, false, 0), (.dpo, false, 1)])
-    func gradientMatchesFiniteDifferences(objective: DPO.Objective, normalized: Bool, alpha: Double) throws {
+    @Test("the gradient of the DPO loss (plain, length-normalised, IPO, with the SFT term, rejected up to the divergence) matches finite differences",
+          arguments: [(DPO.Objective.dpo, false, 0.0, false), (.dpo, true, 0, false), (.ipo, false, 0, false), (.dpo, false, 1, false),
+                      (.dpo, false, 1, true)])
+    func gradientMatchesFiniteDifferences(objective: DPO.Objective, normalized: Bool, alpha: Double, upToDivergence: Bool) throws {
         // Policy and reference differ, so margins are not 0 and σ(-margin) is not 1/2.
         let policy = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
-        let rows = try pairs()
+        let rows = try pairs(rejectedUpToDivergence: upToDivergence)
         let reference = DPO.reference(try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 4), rows)
         var settings = DPO.recipe(quick: true, seed: 1)
         settings.beta = 0.5
@@ -72,7 +92,7 @@ struct Lesson04Tests {
             p.withUnsafeBufferPointer { policy.params.ptr.update(from: $0.baseAddress!, count: n) }
             return DPO.evaluate(policy, rows, reference: reference, settings: settings).objective(settings)
         }
-        #expect(err < GradientCheck.tolerance, "\(objective) normalised=\(normalized) α=\(alpha): relative error \(err)")
+        #expect(err < GradientCheck.tolerance, "\(objective) normalised=\(normalized) α=\(alpha) up to divergence=\(upToDivergence): relative error \(err)")
     }
 
     // MARK: quick DPO
@@ -95,8 +115,8 @@ struct Lesson04Tests {
         #expect(a.preference.margin > 0)
         let nCaution = graded.filter { $0.pair.family == .caution }.count
         let nCalibration = graded.filter { $0.pair.family == .calibration }.count
-        // Refusals. The default run learns them now (measured: 19% -> 63%, and 25 of the 45
-        // held-out harmful requests SFT never showed refused, against 4 before; over-refusal 2%).
+        // Refusals. The default run learns them (measured: 17% -> 100%, all 45 held-out harmful
+        // requests SFT never showed refused, against 0 before; over-refusal 0%).
         // The quick models do not: the tiny think model gets SFT's "hurt" refusals but DPO
         // neither makes it refuse held-out requests nor raises their log-probabilities
         // (measured: -1.2 nats on average; before the requests about pets were in SFT, +tens of
