@@ -294,9 +294,7 @@ nb.step("Train with DPO", """
     earlier think model, it made simple answers concise but never produced a refusal, while both \
     answers' log-probabilities fell. The SFT term holds the \
     chosen answers up. GUIDE.md's exercise sets α = 0 to see it. Second, \
-    \(settings.rejectedUpToDivergence ? "the rejected answer is scored only up to the first token where it differs from the chosen one" : "off in this run: the rejected answer is scored to its end") \
-    (the tokens before it are shared and cancel in the margin anyway): a pair then pushes down \
-    the choice it rejects, not the rest of an answer that had already gone wrong (step 7).
+    \(settings.rejectedUpToDivergence ? "the rejected answer is scored only up to the first token where it differs from the chosen one (the tokens before it are shared and cancel in the margin anyway): a pair then pushes down the choice it rejects, not the rest of an answer that had already gone wrong (step 7)." : "in the default run the rejected answer is scored only up to the first token where it differs from the chosen one; this run scores it to its end (step 7 shows what that does).")
 
     The bar shows, on the training batch: loss, preference accuracy, mean margin, and how far the \
     chosen and rejected answers' log-probabilities moved from the reference (nats per answer).
@@ -466,14 +464,20 @@ nb.step("Where the pushed-down probability goes", """
     var rows = [cells("safe look-alikes (\(safe.count))", safeThink, safeDPO),
                 cells("harmful requests (\(harmful.count))", harmThink, harmDPO)]
     if let i = fall {
-        rows.append([safe[i].debugDescription, fmt(safeThink.each[i][space], 2), likeliest(safeThink.each[i]),
+        rows.append(["\"\(safe[i])\"", fmt(safeThink.each[i][space], 2), likeliest(safeThink.each[i]),
                      fmt(safeDPO.each[i][space], 2), likeliest(safeDPO.each[i])])
     }
     nb.table(["held-out prompts, reply \"I...\"", "think: p(space)", "think: top next", "dpo: p(space)", "dpo: top next"], rows)
     let a = try state.measuredAfter()
     let misses = a.behaviour.graded.filter { $0.pair.family == .caution && !$0.ok }
     let broken = misses.filter { $0.reply.answer.hasPrefix("I") }
-    if safeDPO.top != " ".debugDescription {
+    if safeThink.space < 0.5 {
+        nb.say("""
+        The think model hardly ever goes on with a space after "I" (\(fmt(safeThink.space, 2)) on safe \
+        requests, \(fmt(harmThink.space, 2)) on harmful ones): it has no refusal to push down, so \
+        there is nothing to squeeze here. The default model (without --quick) does write them.
+        """)
+    } else if safeDPO.top != " ".debugDescription {
         nb.say("""
         Read the first row: on safe requests the think model, made to start with "I", gives a \
         space \(fmt(safeThink.space, 2)) on average; after DPO the space has \(fmt(safeDPO.space, 2)) and the \
