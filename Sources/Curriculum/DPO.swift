@@ -14,6 +14,9 @@ import TinyGPT
 ///     margin    = reward(y_c) - reward(y_r) = β · ((logp_c - ref_c) - (logp_r - ref_r))
 ///     loss      = -log σ(margin)
 ///
+/// (The default run sums logp_r only up to y_r's first token that differs from y_c: the
+/// tokens before it are shared and cancel in the margin; `recipe` says why it stops there.)
+///
 /// At the start π = π_ref, every margin is 0 and every loss is -log σ(0) = ln 2. The loss
 /// falls as the policy raises the chosen answer *relative to the reference* more than the
 /// rejected one. β sets how far it moves: the loss is nearly satisfied once the margin is a
@@ -83,11 +86,12 @@ public enum DPO {
     /// remedy, e.g. TRL's `rpo_alpha`.)
     ///
     /// The default's peak learning rate is 3e-4: refusing the harms SFT never showed is the
-    /// slowest thing the pairs teach. Measured on the previous think model, the rejected answer scored to its end (held-out refusal
-    /// rate, 200 steps unless said): 1e-4 63% (400 steps 81%, 600 steps 85%); 2e-4 91% and
-    /// 74% (seeds 1337, 7); 3e-4 93%, 87%, 87% (seeds 1337, 7, 42), over-refusal 0-2%, task
-    /// accuracy kept. 300 steps at 3e-4 did worse (85%, 80%). The quick model stays at 1e-4:
-    /// it cannot write a refusal at all, and 3e-4 only cost it task accuracy (13% -> 10%).
+    /// slowest thing the pairs teach. Measured on the previous think model, with the rejected
+    /// answer scored to its end (held-out refusal rate, 200 steps unless said): 1e-4 63% (400
+    /// steps 81%, 600 steps 85%); 2e-4 91% and 74% (seeds 1337, 7); 3e-4 93%, 87%, 87% (seeds
+    /// 1337, 7, 42), over-refusal 0-2%, task accuracy kept. 300 steps at 3e-4 did worse (85%,
+    /// 80%). The quick model stays at 1e-4: it cannot write a refusal at all, and 3e-4 only
+    /// cost it task accuracy (13% -> 10%).
     ///
     /// The rejected answer counts up to where it leaves the chosen one (`rejectedUpToDivergence`).
     /// Tokens the two answers share cancel in the margin anyway; the tokens after the point
@@ -150,7 +154,6 @@ public enum DPO {
         public let rejected: ChatTemplate.Rendered
     }
 
-    ///
     /// With `rejectedUpToDivergence`, the rejected row's mask stops at the first token where
     /// it differs from the chosen row: its log-probability is then that of "a reply that
     /// starts this way", the choice the pair rejects, and nothing after it is pushed down.
