@@ -37,6 +37,13 @@ public struct RunDirectory: Sendable {
     public init(outDir: String, quick: Bool) {
         path = quick ? URL(fileURLWithPath: outDir).appendingPathComponent("quick").path : outDir
     }
+    private init(path: String) { self.path = path }
+
+    /// Where a lesson's `--variant NAME` run keeps its checkpoint and report: `variants/NAME`
+    /// inside this run, so trying a variant never replaces the model the next lesson builds on.
+    public func variant(_ name: String) -> RunDirectory {
+        RunDirectory(path: URL(fileURLWithPath: path).appendingPathComponent("variants").appendingPathComponent(name).path)
+    }
     public func checkpoint(_ stage: Stage) -> String {
         URL(fileURLWithPath: path).appendingPathComponent(stage.checkpointFile).path
     }

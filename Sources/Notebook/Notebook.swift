@@ -26,6 +26,8 @@ public final class Notebook {
     public var options: Options
     /// A bad command line, reported by `run()` before anything else happens.
     public let parseError: UsageError?
+    /// The alternatives `--variant` may name, the default first (empty: the flag is refused).
+    public let variants: [Variant]
 
     /// Where all normal output goes. Tests replace it to capture the text.
     public var write: (String) -> Void = { text in
@@ -52,15 +54,22 @@ public final class Notebook {
     /// True while a terminal progress line is drawn without its newline.
     var openLine = false
 
-    /// `arguments` are the command-line arguments after the program name.
-    public init(name: String, title: String, intro: String = "", next: String = "",
+    /// `arguments` are the command-line arguments after the program name. `variants`, if
+    /// any, are what `--variant` may name, the default first.
+    public init(name: String, title: String, intro: String = "", next: String = "", variants: [Variant] = [],
                 arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         self.name = name
         self.title = title
         self.intro = intro
         self.next = next
+        self.variants = variants
         do {
             options = try Options.parse(arguments)
+            if let v = options.variant, !variants.contains(where: { $0.name == v }) {
+                throw UsageError(variants.isEmpty
+                    ? "--variant: \(name) has no variants"
+                    : "--variant expects one of \(variants.map(\.name).joined(separator: ", ")), got '\(v)'")
+            }
             parseError = nil
         } catch {
             options = Options()
@@ -151,7 +160,7 @@ public final class Notebook {
     public func execute() -> Int32 {
         if let error = parseError { return usageFailure(error) }
         if options.help {
-            write(usageText(name: name, title: title))
+            write(usageText(name: name, title: title, variants: variants))
             return 0
         }
         if options.list {
@@ -254,7 +263,7 @@ public final class Notebook {
     }
 
     private func usageFailure(_ error: UsageError) -> Int32 {
-        writeError("error: \(error.description)\n\n" + usageText(name: name, title: title))
+        writeError("error: \(error.description)\n\n" + usageText(name: name, title: title, variants: variants))
         return 2
     }
 }

@@ -22,6 +22,9 @@ public struct Options: Equatable {
     public var only: Int? = nil
     /// `--from N`: run steps N...end (1-based).
     public var from: Int? = nil
+    /// `--variant NAME`: one of the lesson's named alternatives to its default recipe
+    /// (only lessons that declare variants accept it; `Notebook` checks the name).
+    public var variant: String? = nil
     public var help = false
     public var list = false
 
@@ -90,6 +93,7 @@ public struct Options: Equatable {
                 }
                 options.seed = seed
             case "--out": outDir = try value()
+            case "--variant": options.variant = try value()
             default: throw UsageError("unknown flag '\(name)'")
             }
         }
@@ -114,9 +118,21 @@ public func findPackageRoot(from directory: String) -> String? {
     }
 }
 
-/// The `--help` text, also printed after a usage error.
-public func usageText(name: String, title: String) -> String {
-    """
+/// A named alternative to a lesson's default recipe, chosen with `--variant NAME`.
+public struct Variant: Equatable, Sendable {
+    public let name: String
+    /// One line for `--help`.
+    public let about: String
+    public init(_ name: String, _ about: String) { self.name = name; self.about = about }
+}
+
+/// The `--help` text, also printed after a usage error. Lessons with variants list them.
+public func usageText(name: String, title: String, variants: [Variant] = []) -> String {
+    let width = variants.map(\.name.count).max() ?? 0
+    let variantLines = variants.isEmpty ? "" : "\n  --variant V   train another way (default: \(variants[0].name)); V is one of:" + variants.map {
+        "\n                \($0.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.about)"
+    }.joined()
+    return """
     \(name): \(title)
 
     usage: swift run \(name) [flags]
@@ -128,7 +144,7 @@ public func usageText(name: String, title: String) -> String {
       --quick       tiny configuration that runs in seconds
       --seed N      random seed (default 1337); same seed, same numbers
       --pause       wait for Enter between steps
-      --out DIR     where checkpoints go (default: runs/ in the package root)
+      --out DIR     where checkpoints go (default: runs/ in the package root)\(variantLines)
 
     Flags also accept the --flag=value form.
 

@@ -24,6 +24,12 @@ import Testing
         #expect(o.only == 3 && o.from == nil)
     }
 
+    @Test func variantTakesANameInBothForms() throws {
+        #expect(try parse([]).variant == nil)
+        #expect(try parse(["--variant", "ipo"]).variant == "ipo")
+        #expect(try parse(["--variant=length-normalized"]).variant == "length-normalized")
+    }
+
     @Test func fromHelpAndList() throws {
         #expect(try parse(["--from", "2"]).from == 2)
         #expect(try parse(["--from=4"]).from == 4)
@@ -37,6 +43,7 @@ import Testing
         (["--bogus"], "--bogus"),
         (["--seed"], "--seed"),
         (["--out"], "--out"),
+        (["--variant"], "--variant"),
         (["--seed", "--quick"], "--seed"),
         (["--seed", "abc"], "--seed"),
         (["--seed=-1"], "--seed"),
@@ -74,5 +81,10 @@ import Testing
         for flag in ["--help", "--list", "--step N", "--from N", "--quick", "--seed N", "--pause", "--out DIR"] {
             #expect(text.contains(flag))
         }
+        #expect(!text.contains("--variant"), "a lesson without variants does not offer the flag")
+        let withVariants = usageText(name: "lesson09-x", title: "A title",
+                                     variants: [Variant("plain", "the default"), Variant("other-way", "one thing changed")])
+        #expect(withVariants.contains("--variant V") && withVariants.contains("(default: plain)"))
+        #expect(withVariants.contains("plain      the default") && withVariants.contains("other-way  one thing changed"))
     }
 }

@@ -10,9 +10,9 @@ final class Capture {
 }
 
 /// A notebook with `count` steps that record which ran; output captured, fixed width, no terminal.
-func testNotebook(_ args: [String], count: Int = 3, ran: Box<[Int]> = Box([])) -> (Notebook, Capture) {
+func testNotebook(_ args: [String], count: Int = 3, ran: Box<[Int]> = Box([]), variants: [Variant] = []) -> (Notebook, Capture) {
     let nb = Notebook(name: "lesson99-test", title: "Testing the runner", intro: "An intro.",
-                      next: "swift run lesson100", arguments: args)
+                      next: "swift run lesson100", variants: variants, arguments: args)
     let capture = Capture()
     nb.write = { capture.out += $0 }
     nb.writeError = { capture.err += $0 }
@@ -94,6 +94,24 @@ enum Plain: Error { case broken(Int) }
         #expect(nb.options.seed == 1337)  // defaults while the error waits to be reported
         #expect(nb.execute() == 2)
         #expect(c.err.split(separator: "\n").first == "error: --seed expects a non-negative integer, got 'abc'")
+        #expect(ran.value.isEmpty)
+    }
+
+    @Test func variantMustBeOneTheLessonDeclares() {
+        let declared = [Variant("plain", "the default"), Variant("other", "one thing changed")]
+        let (ok, _) = testNotebook(["--variant", "other"], variants: declared)
+        #expect(ok.parseError == nil && ok.options.variant == "other")
+
+        let ran = Box<[Int]>([])
+        let (unknown, c) = testNotebook(["--variant", "typo"], ran: ran, variants: declared)
+        #expect(unknown.execute() == 2)
+        #expect(c.err.split(separator: "\n").first == "error: --variant expects one of plain, other, got 'typo'")
+        #expect(c.err.contains("--variant V"), "the usage that follows lists the variants")
+        #expect(ran.value.isEmpty)
+
+        let (none, c2) = testNotebook(["--variant", "plain"], ran: ran)
+        #expect(none.execute() == 2)
+        #expect(c2.err.split(separator: "\n").first == "error: --variant: lesson99-test has no variants")
         #expect(ran.value.isEmpty)
     }
 
