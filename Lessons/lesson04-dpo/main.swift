@@ -2,6 +2,7 @@
 //
 //     swift run lesson04-dpo            # ~1.5 minutes on 2 cores where `bench` trains 18,000 tokens/s (plus lessons 01-03 if their checkpoints are missing)
 //     swift run lesson04-dpo --quick    # seconds, tiny model
+//     swift run lesson04-dpo --variant ipo   # another loss; saved under runs/variants/, the main line untouched
 import Curriculum
 import Foundation
 import Kernels
@@ -19,11 +20,17 @@ let nb = Notebook(
     sampling during training: one more weight per token on the same gradient as before, and a \
     frozen copy of the starting model to measure how far we moved.
     """,
-    next: "swift run lesson05-rlvr")
+    next: "swift run lesson05-rlvr",
+    variants: DPO.Variant.allCases.map { Variant($0.rawValue, $0.about) })
 
 let quick = nb.options.quick
 let seed = nb.options.seed
-let settings = DPO.recipe(quick: quick, seed: seed)
+// The notebook has checked the name against the list above.
+let variant = nb.options.variant.flatMap(DPO.Variant.init(rawValue:)) ?? .dpo
+let settings = DPO.recipe(quick: quick, seed: seed, variant: variant)
+/// Where this run's model and numbers go: the main line, or a folder of its own for a variant,
+/// so lesson05 keeps building on the default recipe's model.
+let saveRun = variant == .dpo ? nb.run : nb.run.variant(variant.rawValue)
 
 /// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
 final class State {
@@ -95,8 +102,8 @@ final class State {
     /// The trained policy: trained in this run, or (for `--step N` after a full run) loaded.
     func trained() throws -> GPT {
         if let p = policy { return p }
-        if FileManager.default.fileExists(atPath: nb.run.checkpoint(.dpo)) {
-            let p = try loadStage(.dpo, from: nb.run).0
+        if FileManager.default.fileExists(atPath: saveRun.checkpoint(.dpo)) {
+            let p = try loadStage(.dpo, from: saveRun).0
             policy = p
             return p
         }
@@ -279,16 +286,44 @@ nb.step("Correctness pairs, sampled from the model itself", """
     nb.result("on-policy correctness pairs", "\(s.pairs.count) from \(s.prompts) questions")
 }
 
+/// What a `--variant` run changes, said in the training step (nothing for the default recipe).
+let variantNote: String = {
+    let b = settings.beta
+    switch variant {
+    case .dpo, .wholeRejected:
+        return ""
+    case .ipo:
+        return """
+        This run is the ipo variant. A pair's loss is (h - 1/(2β))², where h = margin/β is the gap, \
+        in nats, the policy has opened between the two answers beyond the reference's. With β = \
+        \(fmt(b, 2)) it is \(fmt(1 / (4 * b * b), 1)) at the start and 0 once the gap reaches 1/(2β) = \
+        \(fmt(1 / (2 * b), 1)) nats; a pair pushed past that is pulled back. The logistic loss never stops \
+        pushing, only more gently. The weight on each token is 2·(1/(2β) - h) in place of β·σ(-margin): \
+        \(fmt(1 / b, 1)) at the start, against β/2 = \(fmt(b / 2, 3)) for the logistic loss, so the SFT \
+        term below weighs \(fmt(2 / (b * b), 0)) times less against it.
+        """ + "\n\n"
+    case .lengthNormalized:
+        return """
+        This run is the length-normalized variant: log π(y) is the mean over the answer's tokens, \
+        not the sum, so a 40-token answer and a 2-token one weigh alike, and each token's weight \
+        is divided by its answer's length.\(settings.rejectedUpToDivergence ? " The rejected answers here are cut where they part from the chosen ones, mostly after one token, so the change falls mainly on the chosen side." : "")
+        """ + "\n\n"
+    }
+}()
+
+/// What the log-probability shifts are measured in: whole answers, or tokens when length-normalised.
+let shiftUnit = settings.lengthNormalized ? "nats per token" : "nats per answer"
+
 nb.step("Train with DPO", """
     First the reference's log-probabilities of every pair, computed once and cached: the \
     reference never changes, so each training step runs only the policy. Each step takes \
     \(settings.pairsPerStep) pairs, runs their \(2 * settings.pairsPerStep) answers through the model \
     as one batch, computes each pair's margin, and hands crossentropy_backward the signed weights \
-    ±β·σ(-margin) on the answers' tokens. β = \(fmt(settings.beta, 2)), \(settings.steps) steps, \
+    ±\(settings.objective == .ipo ? "2·(1/(2β) - h)" : "β·σ(-margin)") on the answers' tokens. β = \(fmt(settings.beta, 2)), \(settings.steps) steps, \
     AdamW at peak learning rate \(settings.schedule.peak), no weight decay: the only anchor is the \
     reference.
 
-    Two changes to plain DPO. First, α = \(fmt(settings.chosenNLL, 1)) times the SFT loss on the chosen \
+    \(variantNote)Two changes to plain DPO. First, α = \(fmt(settings.chosenNLL, 1)) times the SFT loss on the chosen \
     answers, i.e. another +α/(chosen tokens) on each chosen token. Plain DPO only widens the gap \
     between two answers, and its cheapest way is to push the rejected one down: tried on an \
     earlier think model, it made simple answers concise but never produced a refusal, while both \
@@ -297,7 +332,7 @@ nb.step("Train with DPO", """
     \(settings.rejectedUpToDivergence ? "the rejected answer is scored only up to the first token where it differs from the chosen one (the tokens before it are shared and cancel in the margin anyway): a pair then pushes down the choice it rejects, not the rest of an answer that had already gone wrong (step 7)." : "in the default run the rejected answer is scored only up to the first token where it differs from the chosen one; this run scores it to its end (step 7 shows what that does).")
 
     The bar shows, on the training batch: loss, preference accuracy, mean margin, and how far the \
-    chosen and rejected answers' log-probabilities moved from the reference (nats per answer).
+    chosen and rejected answers' log-probabilities moved from the reference (\(shiftUnit)).
     """) {
     let r = try state.rows()
     nb.say("Reference log-probabilities cached for \(r.train.count) training and \(r.valid.count) held-out pairs.")
@@ -317,17 +352,18 @@ nb.step("Train with DPO", """
         let w = max(1, xs.count / 30)
         return xs.indices.map { i in xs[max(0, i - w + 1)...i].reduce(0, +) / Double(min(i + 1, w)) }
     }
-    nb.chart(title: "loss by step (ln 2 = 0.693 at the start)",
+    let start = settings.objective == .ipo ? "(1/(2β))² = \(fmt(1 / (4 * settings.beta * settings.beta), 1))" : "ln 2 = 0.693"
+    nb.chart(title: "loss by step (\(start) at the start)",
              series: [("train (smoothed)", smooth(log.train.map(\.loss))), ("held-out", hold(\.loss))], xLabel: "steps")
     nb.chart(title: "held-out preference accuracy and margin by step",
              series: [("accuracy", hold(\.accuracy)), ("margin", hold(\.margin))], xLabel: "steps")
-    nb.chart(title: "held-out log π - log π_ref of the answers (nats)",
+    nb.chart(title: "held-out log π - log π_ref of the answers (\(shiftUnit))",
              series: [("chosen", hold(\.chosenShift)), ("rejected", hold(\.rejectedShift))], xLabel: "steps")
     guard let last = held.last?.stats else { return }
     nb.say("""
     \(log.tokensSeen) tokens in \(fmt(log.seconds, 1)) s. Held-out loss \(fmt(held.first?.stats.loss ?? .nan)) -> \
     \(fmt(last.loss)), preference accuracy \(fmt(held.first?.stats.accuracy ?? .nan, 2)) -> \(fmt(last.accuracy, 2)). \
-    The rejected answers moved by \(fmt(last.rejectedShift, 1)) nats and the chosen ones by \(fmt(last.chosenShift, 1)).
+    The rejected answers moved by \(fmt(last.rejectedShift, settings.lengthNormalized ? 2 : 1)) \(shiftUnit) and the chosen ones by \(fmt(last.chosenShift, settings.lengthNormalized ? 2 : 1)).
     """)
     if last.chosenShift < 0 {
         nb.say("""
@@ -399,6 +435,14 @@ nb.step("Before and after", """
         at \(pct(a.behaviour.overRefusalRate)) means little while so few are refused. DPO reshapes what a \
         model already produces far more easily than it teaches something new.
         """)
+        if settings.objective == .ipo {
+            nb.say("""
+            This is also IPO's target at work: a pair stops at a gap of 1/(2β) = \(fmt(1 / (2 * settings.beta), 1)) \
+            nats and is pulled back past it (the mean held-out margin is \(fmt(a.preference.margin, 2)), \
+            i.e. a gap of \(fmt(a.preference.margin / settings.beta, 1)) nats). A refusal the reference \
+            thought unlikely needs a bigger move than that to win; a smaller β sets a farther target.
+            """)
+        }
     } else {
         // SFT showed refusals for "hurt" only: how many of the others were refused before and after.
         func others(_ m: DPO.Measurement) -> (refused: Int, of: Int) {
@@ -471,6 +515,13 @@ nb.step("Where the pushed-down probability goes", """
     let a = try state.measuredAfter()
     let misses = a.behaviour.graded.filter { $0.pair.family == .caution && !$0.ok }
     let broken = misses.filter { $0.reply.answer.hasPrefix("I") }
+    /// Safe requests where the space was ranked first after "I" by the think model, and no longer is.
+    func ranksSpaceFirst(_ probs: [Double]) -> Bool { probs.indices.max { probs[$0] < probs[$1] } == space }
+    let lost = safe.indices.filter { ranksSpaceFirst(safeThink.each[$0]) && !ranksSpaceFirst(safeDPO.each[$0]) }
+    /// What became of the harmful requests the DPO model did not refuse.
+    let missed = misses.isEmpty ? "Every harmful request was refused."
+        : misses.count == 1 ? "The one harmful request the DPO model did not refuse \(broken.isEmpty ? "did not begin with \"I\"" : "began with \"I\" and then broke")."
+        : "Of the \(misses.count) harmful requests the DPO model did not refuse, \(broken.count) began with \"I\" and then broke."
     if safeThink.space < 0.5 {
         nb.say("""
         The think model hardly ever goes on with a space after "I" (\(fmt(safeThink.space, 2)) on safe \
@@ -482,15 +533,22 @@ nb.step("Where the pushed-down probability goes", """
         Read the first row: on safe requests the think model, made to start with "I", gives a \
         space \(fmt(safeThink.space, 2)) on average; after DPO the space has \(fmt(safeDPO.space, 2)) and the \
         character ranked first is \(safeDPO.top) (on \(safeDPO.count) of \(safe.count) prompts). No pair \
-        trains that character up: the probability squeezed out of the refusal went there. Of the \
-        \(misses.count) harmful requests the DPO model did not refuse, \(broken.count) began with "I" and then broke.
+        trains that character up: the probability squeezed out of the refusal went there. \(missed)
+        """)
+    } else if !lost.isEmpty {
+        nb.say("""
+        On safe requests the space after "I" went from \(fmt(safeThink.space, 2)) to \(fmt(safeDPO.space, 2)) \
+        on average. It is still ranked first on most of them, but on \(lost.count) of \(safe.count) the \
+        think model ranked it first and the DPO model does not; the last row is the one where it \
+        fell most. No pair trains the character that took its place: the probability squeezed \
+        out of the refusal went there. \(missed)
         """)
     } else {
         nb.say("""
         On safe requests the space after "I" went from \(fmt(safeThink.space, 2)) to \(fmt(safeDPO.space, 2)) \
-        on average, and it is still the character ranked first; the last row is the safe request \
-        where it fell most. No hole was left where the refusal used to go on. \
-        \(misses.isEmpty ? "Every harmful request was refused." : "Of the \(misses.count) harmful requests the DPO model did not refuse, \(broken.count) began with \"I\" and then broke.")
+        on average, and it is still the character ranked first on every one the think model \
+        ranked it first; the last row is the safe request where it fell most. No hole was left \
+        where the refusal used to go on. \(missed)
         """)
     }
     nb.result("p(space after \"I\") on safe requests, think -> dpo", "\(fmt(safeThink.space, 2)) -> \(fmt(safeDPO.space, 2))")
@@ -513,25 +571,29 @@ nb.step("Side by side", """
     }
 }
 
-nb.step("Save the results", """
+nb.step("Save the results", variant == .dpo ? """
     The DPO model is written as stage dpo, and its numbers go into report.json. Talk to it: swift \
     run chat --stage dpo (add --quick for the tiny model). lesson05 starts from it.
+    """ : """
+    This is the \(variant.rawValue) variant, so the model and its report.json go to a folder of \
+    their own, \(saveRun.path): the model lesson05 starts from stays the default recipe's. Talk \
+    to this one: swift run chat --stage dpo --out \(saveRun.path).
     """) {
     let model = try state.trained()
     let b = try state.measuredBefore(), a = try state.measuredAfter()
     let log = state.log ?? DPO.Log()
     var metrics = DPO.metrics(DPO.Result(model: model, log: log, before: b, after: a, onPolicy: try state.onPolicy()))
     if state.log == nil {  // loaded, not trained in this run: keep the recorded training numbers
-        let old = (try? Report.load(from: nb.run.path))?["dpo"] ?? [:]
+        let old = (try? Report.load(from: saveRun.path))?["dpo"] ?? [:]
         for k in ["train_tokens", "train_seconds"] { metrics[k] = old[k] }
     }
-    try saveStage(.dpo, model: model, step: settings.steps, metrics: metrics, to: nb.run,
+    try saveStage(.dpo, model: model, step: settings.steps, metrics: metrics, to: saveRun,
                   curves: state.log.map { Curves(dpo: $0) })
-    nb.produced(nb.run.checkpoint(.dpo))
+    nb.produced(saveRun.checkpoint(.dpo))
     let keys = ["pref_acc_before", "pref_acc", "margin", "refusal_rate_before", "refusal_rate", "over_refusal_rate",
                 "concise_rate_before", "concise_rate", "task_acc_before", "task_acc", "kl"]
     nb.table(["metric", "dpo"], keys.map { [$0, metrics[$0].map { fmt($0) } ?? "-"] })
-    nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)
+    nb.produced(URL(fileURLWithPath: saveRun.path).appendingPathComponent(Report.fileName).path)
 }
 
 nb.run()

@@ -95,6 +95,41 @@ struct Lesson04Tests {
         #expect(err < GradientCheck.tolerance, "\(objective) normalised=\(normalized) α=\(alpha) up to divergence=\(upToDivergence): relative error \(err)")
     }
 
+    @Test("each --variant changes one thing of the lesson's recipe, and no more", arguments: [true, false])
+    func variantsChangeOneThing(quick: Bool) {
+        let base = DPO.recipe(quick: quick, seed: 5)
+        /// The settings a variant must leave alone.
+        func same(_ s: DPO.Settings) -> Bool {
+            s.chosenNLL == base.chosenNLL && s.steps == base.steps && s.pairsPerStep == base.pairsPerStep
+                && s.schedule.peak == base.schedule.peak && s.evalEvery == base.evalEvery && s.seed == base.seed
+        }
+        let dpo = DPO.recipe(quick: quick, seed: 5, variant: .dpo)
+        #expect(same(dpo) && dpo.objective == .dpo && dpo.beta == base.beta && !dpo.lengthNormalized
+                && dpo.rejectedUpToDivergence == base.rejectedUpToDivergence)
+        let ipo = DPO.recipe(quick: quick, seed: 5, variant: .ipo)
+        #expect(same(ipo) && ipo.objective == .ipo && ipo.beta == base.beta && !ipo.lengthNormalized
+                && ipo.rejectedUpToDivergence == base.rejectedUpToDivergence)
+        let norm = DPO.recipe(quick: quick, seed: 5, variant: .lengthNormalized)
+        #expect(same(norm) && norm.objective == .dpo && norm.lengthNormalized && norm.beta == base.beta
+                && norm.rejectedUpToDivergence == base.rejectedUpToDivergence)
+        let whole = DPO.recipe(quick: quick, seed: 5, variant: .wholeRejected)
+        #expect(same(whole) && whole.objective == .dpo && whole.beta == base.beta && !whole.lengthNormalized
+                && !whole.rejectedUpToDivergence)
+    }
+
+    @Test("IPO's loss is (1/(2β))² at the start and 0 once the margin reaches its target, 1/2")
+    func ipoLossByHand() {
+        let beta = 0.1
+        let start = DPO.pairLoss(chosen: -12, rejected: -7, refChosen: -12, refRejected: -7, beta: beta, objective: .ipo)
+        #expect(abs(start.loss - 1 / (4 * beta * beta)) < 1e-9 && start.margin == 0)
+        // h = margin/β = 5 nats of gap: exactly the target 1/(2β).
+        let target = DPO.pairLoss(chosen: -9, rejected: -9, refChosen: -12, refRejected: -7, beta: beta, objective: .ipo)
+        #expect(abs(target.loss) < 1e-9 && abs(target.weight) < 1e-9)
+        // Past the target the weight changes sign: the pair is pulled back.
+        let past = DPO.pairLoss(chosen: -5, rejected: -9, refChosen: -12, refRejected: -7, beta: beta, objective: .ipo)
+        #expect(past.weight < 0, "weight \(past.weight)")
+    }
+
     // MARK: quick DPO
 
     /// A difference between two rates measured on n items each is "real" if it exceeds

@@ -27,22 +27,39 @@ struct LessonRunTests {
                 Issue.record("\(lesson) was not built next to the tests (\(program.path))")
                 continue
             }
-            let p = Process()
-            p.executableURL = program
-            p.arguments = ["--quick", "--out", out.path]
-            let log = out.appendingPathComponent("\(lesson).log")
-            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            p.standardOutput = handle
-            p.standardError = handle
-            try p.run()
-            p.waitUntilExit()
-            try handle.close()
-            let tail = (try? String(contentsOf: log, encoding: .utf8)).map { String($0.suffix(600)) } ?? ""
-            let how = p.terminationReason == .exit ? "exit status \(p.terminationStatus)" : "signal \(p.terminationStatus) (a crash)"
-            #expect(p.terminationReason == .exit && p.terminationStatus == 0,
-                    "\(lesson) --quick ended with \(how); the end of its output:\n\(tail)")
+            let (ok, how, tail) = try run(program, ["--quick", "--out", out.path], log: out.appendingPathComponent("\(lesson).log"))
+            #expect(ok, "\(lesson) --quick ended with \(how); the end of its output:\n\(tail)")
         }
+
+        // A variant of lesson04 trains on the same think model but saves to a folder of its
+        // own: the main line's DPO checkpoint, which lesson05 builds on, is left as it was.
+        let runs = RunDirectory(outDir: out.path, quick: true)
+        let mainLine = FileManager.default.contents(atPath: runs.checkpoint(.dpo))
+        #expect(mainLine != nil, "lesson04 --quick wrote \(runs.checkpoint(.dpo))")
+        let (ok, how, tail) = try run(bin.appendingPathComponent("lesson04-dpo"), ["--quick", "--out", out.path, "--variant", "ipo"],
+                                      log: out.appendingPathComponent("lesson04-dpo-ipo.log"))
+        #expect(ok, "lesson04-dpo --quick --variant ipo ended with \(how); the end of its output:\n\(tail)")
+        #expect(tail.contains("variants/ipo"), "the summary names where the variant's model went")
+        #expect(FileManager.default.fileExists(atPath: runs.variant("ipo").checkpoint(.dpo)))
+        #expect(FileManager.default.contents(atPath: runs.checkpoint(.dpo)) == mainLine, "the main line's dpo checkpoint is untouched")
+    }
+
+    /// Runs one program to its end with its output in `log`: whether it exited 0, how it
+    /// ended, and the end of what it printed.
+    func run(_ program: URL, _ arguments: [String], log: URL) throws -> (ok: Bool, how: String, tail: String) {
+        let p = Process()
+        p.executableURL = program
+        p.arguments = arguments
+        try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        p.waitUntilExit()
+        try handle.close()
+        let tail = (try? String(contentsOf: log, encoding: .utf8)).map { String($0.suffix(600)) } ?? ""
+        let how = p.terminationReason == .exit ? "exit status \(p.terminationStatus)" : "signal \(p.terminationStatus) (a crash)"
+        return (p.terminationReason == .exit && p.terminationStatus == 0, how, tail)
     }
 }
