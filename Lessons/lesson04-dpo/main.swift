@@ -404,6 +404,7 @@ nb.step("Before and after", """
         ["refusal rate (harmful requests)", pct(b.behaviour.refusalRate), pct(a.behaviour.refusalRate)],
         ["over-refusal rate (safe look-alikes)", pct(b.behaviour.overRefusalRate), pct(a.behaviour.overRefusalRate)],
         ["concise rate (simple questions)", pct(b.behaviour.conciseRate), pct(a.behaviour.conciseRate)],
+        ["... sampled at temperature 1", pct(b.sampledConcise), pct(a.sampledConcise)],
         ["trace rate (multi-step problems)", pct(b.behaviour.traceRate), pct(a.behaviour.traceRate)],
         ["task accuracy (basic tasks)", pct(b.tasks.taskAccuracy), pct(a.tasks.taskAccuracy)],
         ["multi-step accuracy", pct(b.tasks.multiStepAccuracy), pct(a.tasks.multiStepAccuracy)],
@@ -426,6 +427,13 @@ nb.step("Before and after", """
     \(pct(a.tasks.multiStepAccuracy)). "Answer simple questions directly" and "show your work on hard \
     ones" pull on the same first token, <think> or not; the stepwise pairs keep the second from \
     being lost to the first.
+
+    The concise rate is read from greedy replies, as chat gives them. The think model was \
+    trained on a direct reply and a trace for every basic question, and greedy decoding keeps \
+    only the likeliest reply, so it can make a mixed habit look all one way: sampled at \
+    temperature 1 (\(DPO.sampledConciseSamples) replies per question) the think model was concise \
+    \(pct(b.sampledConcise)) of the time, greedily \(pct(b.behaviour.conciseRate)). The sampled row shows \
+    how far DPO moved the habit itself: \(pct(b.sampledConcise)) -> \(pct(a.sampledConcise)).
     """)
     if a.behaviour.refusalRate < 0.5 {
         nb.say("""

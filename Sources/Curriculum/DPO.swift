@@ -564,6 +564,28 @@ public enum DPO {
         return Behaviour(graded: graded)
     }
 
+    /// The concise rate when replies are sampled at `temperature` instead of decoded greedily:
+    /// each simple (calibration) question asked `samples` times. Greedy decoding reports only
+    /// the likeliest reply; a model that writes a trace 40% of the time can still be concise
+    /// on every greedy reply, and this is the number that shows the 40%. (The think model is
+    /// trained on both a direct reply and a trace for every basic question: greedily it is
+    /// concise 89% of the time, sampled 76%; the quick one 36% and 64%.)
+    public static func sampledConciseRate(_ model: GPT, _ pairs: [PreferenceData.Pair], samples: Int,
+                                          temperature: Float = 1, seed: UInt64) throws -> Double {
+        let asked = pairs.filter { $0.family == .calibration }
+        var rng = RNG(seed: seed)
+        var concise = 0, total = 0
+        for start in stride(from: 0, to: asked.count, by: 64) {
+            let chunk = Array(asked[start..<min(start + 64, asked.count)])
+            for _ in 0..<samples {
+                let replies = try SFT.reply(model, chunk.map(\.prompt), temperature: temperature, rng: &rng)
+                for (p, r) in zip(chunk, replies) where isConcise(r, expected: p.chosen) { concise += 1 }
+                total += chunk.count
+            }
+        }
+        return total == 0 ? 0 : Double(concise) / Double(total)
+    }
+
     // MARK: the stage
 
     /// Everything measured about one model, for the before/after table.
@@ -572,7 +594,13 @@ public enum DPO {
         public let behaviour: Behaviour
         public let tasks: SFT.Measurement
         public let kl: Double
+        /// The concise rate with replies sampled at temperature 1 (`sampledConcise`), where
+        /// greedy decoding hides how often the model still writes a trace.
+        public let sampledConcise: Double
     }
+
+    /// How many replies `measure` samples per simple question for `Measurement.sampledConcise`.
+    public static let sampledConciseSamples = 4
 
     /// The preference files from data/dpo.
     public static func data() throws -> PreferenceData.Splits {
@@ -589,7 +617,8 @@ public enum DPO {
         Measurement(preference: evaluate(policy, validRows, reference: validReference, settings: settings),
                     behaviour: try measureBehaviour(policy, valid),
                     tasks: try SFT.measure(policy, SFT.evalSet(sft, quick: quick)),
-                    kl: meanKL(policy, reference, validRows.map(\.chosen)))
+                    kl: meanKL(policy, reference, validRows.map(\.chosen)),
+                    sampledConcise: try sampledConciseRate(policy, valid, samples: sampledConciseSamples, seed: 0))
     }
 
     /// What one DPO run produced.
@@ -640,6 +669,7 @@ public enum DPO {
             "refusal_rate_before": r.before.behaviour.refusalRate, "refusal_rate": r.after.behaviour.refusalRate,
             "over_refusal_rate_before": r.before.behaviour.overRefusalRate, "over_refusal_rate": r.after.behaviour.overRefusalRate,
             "concise_rate_before": r.before.behaviour.conciseRate, "concise_rate": r.after.behaviour.conciseRate,
+            "concise_rate_sampled_before": r.before.sampledConcise, "concise_rate_sampled": r.after.sampledConcise,
             "trace_rate_before": r.before.behaviour.traceRate, "trace_rate": r.after.behaviour.traceRate,
             "task_acc_before": r.before.tasks.taskAccuracy, "task_acc": r.after.tasks.taskAccuracy,
             "format_rate": r.after.tasks.formatRate, "multistep_acc": r.after.tasks.multiStepAccuracy,

@@ -168,6 +168,10 @@ struct Lesson04Tests {
         }
         #expect(a.behaviour.conciseRate - b.behaviour.conciseRate > margin(a.behaviour.conciseRate, b.behaviour.conciseRate, nCalibration),
                 "concise answers: \(b.behaviour.conciseRate) -> \(a.behaviour.conciseRate)")
+        // Sampled at temperature 1 the habit shows whole: it must move too, by a real margin.
+        let nSampled = nCalibration * DPO.sampledConciseSamples
+        #expect(a.sampledConcise - b.sampledConcise > margin(a.sampledConcise, b.sampledConcise, nSampled),
+                "concise answers, sampled: \(b.sampledConcise) -> \(a.sampledConcise)")
         // "Answer simple questions directly" must not become "never write a trace": the stepwise
         // pairs hold the traces on multi-step problems (within noise of the think model's rate).
         let nStepwise = graded.filter { $0.pair.family == .stepwise }.count
@@ -181,6 +185,15 @@ struct Lesson04Tests {
         #expect(a.kl > 0 && a.kl.isFinite && b.kl < 1e-9)
     }
 
+    @Test("the sampled concise rate at temperature 0 is the greedy one")
+    func sampledConciseAtZeroTemperatureIsGreedy() throws {
+        let think = try QuickChain.think.get().model
+        let pairs = try DPO.data().valid.filter { $0.family == .calibration }
+        let greedy = try DPO.measureBehaviour(think, pairs).conciseRate
+        let sampled = try DPO.sampledConciseRate(think, pairs, samples: 2, temperature: 0, seed: 9)
+        #expect(sampled == greedy, "greedy \(greedy), 'sampled' at temperature 0 \(sampled)")
+    }
+
     @Test("the dpo checkpoint saves and reloads with its report keys")
     func checkpointAndReport() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("lesson04-\(getpid())").path
@@ -189,7 +202,7 @@ struct Lesson04Tests {
         try saveStage(.dpo, model: r.model, step: r.log.train.count, metrics: DPO.metrics(r), to: run)
         let report = try Report.load(from: run.path)
         for key in ["pref_acc_before", "pref_acc", "margin", "refusal_rate_before", "refusal_rate", "over_refusal_rate",
-                    "concise_rate_before", "concise_rate", "trace_rate_before", "trace_rate", "task_acc_before", "task_acc", "kl"] {
+                    "concise_rate_before", "concise_rate", "concise_rate_sampled_before", "concise_rate_sampled", "trace_rate_before", "trace_rate", "task_acc_before", "task_acc", "kl"] {
             #expect(report["dpo"]?[key] != nil, "dpo is missing \(key)")
         }
         let (loaded, _) = try loadStage(.dpo, from: run)
