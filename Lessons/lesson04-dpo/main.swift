@@ -446,7 +446,7 @@ nb.step("Before and after", """
         if settings.objective == .ipo {
             nb.say("""
             This is also IPO's target at work: a pair stops at a gap of 1/(2β) = \(fmt(1 / (2 * settings.beta), 1)) \
-            nats and is pulled back past it (the mean held-out margin is \(fmt(a.preference.margin, 2)), \
+            nats, and is pulled back if pushed past it (the mean held-out margin is \(fmt(a.preference.margin, 2)), \
             i.e. a gap of \(fmt(a.preference.margin / settings.beta, 1)) nats). A refusal the reference \
             thought unlikely needs a bigger move than that to win; a smaller β sets a farther target.
             """)

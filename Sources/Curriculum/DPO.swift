@@ -126,7 +126,7 @@ public enum DPO {
     }
 
     /// The alternatives lesson04 offers with `--variant`: the default recipe with one thing
-    /// changed, β included, so the before/after table compares like with like. Measured on the
+    /// changed (β stays 0.1), so the before/after table compares like with like. Measured on the
     /// default run (held-out, seed 1337; the default: refusals 100%, concise 99%, task accuracy
     /// 62%, multi-step 95%, KL 0.13):
     ///
