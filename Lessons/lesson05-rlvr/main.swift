@@ -237,17 +237,31 @@ nb.step("Before: pass@1 and pass@8, and where RL can help", """
     let samples = { (f: RLData.Family) in all.family(f).graded.count * all.n }
     let share = { (f: RLData.Family) in pct(Double(RLData.trainCounts[f] ?? 0) / Double(max(RLData.trainCounts.values.reduce(0, +), 1))) }
     let arithmetic = RLData.Family.allCases.filter { $0 != .same && trained.contains($0) }
+    // Sort the trained families by the room RL has on them, from the numbers just measured.
+    let measured = RLData.Family.allCases.filter { trained.contains($0) && !all.family($0).graded.isEmpty }
+    let noFoothold = measured.filter { right($0) == 0 && all.family($0).pass1 == 0 }
+    let settled = measured.filter { right($0) > 0 && all.family($0).pass1 >= 0.9 }
+    let room = measured.filter { !noFoothold.contains($0) && !settled.contains($0) }
+    func list(_ fs: [RLData.Family], _ describe: (RLData.Family) -> String) -> String {
+        fs.map { "\($0.title) (\(describe($0)))" }.joined(separator: ", ")
+    }
+    var reading = "Read the table before training anything. Right samples, out of all sampled: "
+        + arithmetic.map { "\($0.title) \(right($0)) of \(samples($0))" }.joined(separator: ", ") + "."
+    if !noFoothold.isEmpty {
+        reading += " No right sample at all: \(noFoothold.map(\.title).joined(separator: ", ")). Every group there is all wrong, and GRPO has nothing to reinforce."
+    }
+    if !settled.isEmpty {
+        reading += " Right almost every time already: \(list(settled) { "pass@1 \(pct(all.family($0).pass1))" }). Little to add there; what RL must do is not lose it."
+    }
+    if !room.isEmpty {
+        reading += " The room is where a right reply is sampled but greedy does not give it every time: \(list(room) { "pass@1 \(pct(all.family($0).pass1)), pass@8 \(pct(all.family($0).pass(at: 8)))" })."
+    }
+    nb.say(reading)
     nb.say("""
-    Read the table before training anything. This model cannot do arithmetic. Right samples, out \
-    of all sampled: \(arithmetic.map { "\($0.title) \(right($0)) of \(samples($0))" }.joined(separator: ", ")). \
-    Its replies have the right shape (a trace, a number, [end]) but the digits do not come from \
-    the question: the earlier stages never taught it to copy digits from the prompt (lessons 02 \
-    and 03 record this as known issues). A prompt with no right sample gives an all-wrong group, \
-    and GRPO has nothing to reinforce.
-
-    The one foothold is n - n: \(right(.same)) right of \(samples(.same)) samples, hardly more, but every \
-    n - n problem has the same answer, 0, so a success on one prompt is a success on all of them. \
-    The training prompts are \(RLData.Family.allCases.map { "\(share($0)) \($0.title)" }.joined(separator: ", ")): \
+    n - n is the family where a success spreads: every n - n problem has the same answer, 0, so \
+    what is learned on one prompt holds for all of them. Here \(right(.same)) of its \(samples(.same)) samples \
+    were right\(right(.same) == 0 ? ", so even this foothold is missing for now" : ""). The training \
+    prompts are \(RLData.Family.allCases.map { "\(share($0)) \($0.title)" }.joined(separator: ", ")): \
     the arithmetic we want, and the one family where a success can spread. We will watch what \
     RL does with that.
     """)
