@@ -158,12 +158,18 @@ nb.step("The chat template", """
     nb.result("trained tokens (instruct example)", "\(r.trainedCount) of \(r.tokens.count)")
 }
 
+/// How much of the instruct files' direct replies the think model sees, in words.
+let directShare = SFT.thinkDirectEvery(quick: quick) == 1
+    ? "all the instruct files' direct replies to the basic tasks, so it has seen both ways equally often."
+    : "one in \(SFT.thinkDirectEvery(quick: quick)) of the instruct files' direct replies to the basic tasks: it has seen bare answers, but mostly thinks first, even where no trace is needed (lesson04 teaches it when to skip one)."
+
 nb.step("The conversations", """
     The SFT data is generated (swift run make-data) into data/sft/ as JSON lines, one conversation \
     per line, in the {"messages": [{"role": ..., "content": ...}]} shape fine-tuning libraries use. \
     Every task can be checked by code: arithmetic, four string tasks, and questions about the toy \
     world, plus two multi-step arithmetic tasks. The instruct files answer directly; the think files \
-    ask the same questions and answer with a trace first. One more family, requests about pets, \
+    ask the same questions and answer with a trace first. The think model trains on the think \
+    files plus \(directShare) One more family, requests about pets, \
     teaches the model to help in a full sentence ("Give Rex some food and fresh water.") and shows \
     it one kind of refusal: asked how to hurt a pet, it declines. No other harmful request is in \
     SFT; lesson04 teaches when a refusal is the better answer.
@@ -187,7 +193,8 @@ nb.step("The conversations", """
             nb.emit("    assistant: \(oneLine(t.reply, max(40, nb.width - 19)))")
         }
     }
-    nb.result("conversations", "\(s.instructTrain.count) instruct + \(s.thinkTrain.count) think for training, \(s.instructValid.count) held-out questions")
+    nb.result("conversations", "\(s.instructTrain.count) instruct + \(s.thinkTrain.count) think, \(s.instructValid.count) held-out questions")
+    nb.result("think model trains on", "\(SFT.trainingSet(.think, s, quick: quick).count) conversations (think + direct replies)")
 }
 
 /// The per-task accuracy table, one column per measured model.
@@ -283,9 +290,10 @@ nb.step("Instruct SFT", """
 
 nb.step("Think SFT", """
     The think model starts from the same mid checkpoint. It trains on the think conversations \
-    (every reply a trace, then the answer) together with the instruct ones for the basic tasks, so \
-    it sees both short answers and worked ones; a multi-step problem, though, only ever with its \
-    trace. Its replies are longer, so with as many steps it reads more tokens.
+    (every reply a trace, then the answer) plus \(SFT.thinkDirectEvery(quick: quick) == 1 ? "all" : "one in \(SFT.thinkDirectEvery(quick: quick))") \
+    of the instruct files' direct replies to the basic tasks, so it has seen short answers too; a \
+    multi-step problem, though, only ever with its trace. Its replies are longer, so with as many \
+    steps it reads more tokens.
 
     Why a trace helps a model like ours: a transformer does a fixed amount of computation per \
     token. "247 + 538 = 785" asks it to produce the hundreds digit in one go, carries and all. \

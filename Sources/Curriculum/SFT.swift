@@ -47,15 +47,39 @@ public enum SFT {
         return try DataFiles.loadSFT(from: dir)
     }
 
-    /// What each style trains on. Instruct: the instruct conversations. Think: the instruct
-    /// conversations of the basic tasks plus every think conversation, so the model sees
-    /// both direct replies and traces, but a multi-step problem only ever with its trace.
-    public static func trainingSet(_ style: Style, _ splits: Conversations.Splits) -> [Conversation] {
+    /// What each style trains on. Instruct: the instruct conversations. Think: every think
+    /// conversation, plus one in `thinkDirectEvery(quick:)` of the basic tasks' direct
+    /// replies, so the model mostly thinks first but has seen the bare answers too; a
+    /// multi-step problem only ever comes with its trace.
+    ///
+    /// Requests about pets have no trace: their instruct and think conversations are the same.
+    /// The default recipe takes them from the think files only; the quick one keeps the set it
+    /// always had, every instruct conversation of a basic task included, so they come twice.
+    public static func trainingSet(_ style: Style, _ splits: Conversations.Splits, quick: Bool) -> [Conversation] {
         switch style {
         case .instruct: return splits.instructTrain
-        case .think: return splits.instructTrain.filter { !$0.task.isMultiStep } + splits.thinkTrain
+        case .think:
+            let every = thinkDirectEvery(quick: quick)
+            let direct = splits.instructTrain.filter { !$0.task.isMultiStep && (every == 1 || $0.task != .care) }
+            return stride(from: 0, to: direct.count, by: every).map { direct[$0] } + splits.thinkTrain
         }
     }
+
+    /// The think set keeps one in this many of the basic tasks' direct replies. A think model
+    /// that writes a trace for everything, even "Is pop a palindrome?", is what lesson04's
+    /// calibration pairs exist to correct. Measured (seed 1337, greedy, held-out; lesson04's
+    /// DPO after): every direct reply kept (1), the think model was already concise on 89% of
+    /// simple questions (76% sampled at temperature 1), basic accuracy 53%, and DPO had only
+    /// 10 points to add (99%); one in three, it is concise 2% of the time (22% sampled), basic
+    /// accuracy 63% (2-digit sums 92% against 30%), and DPO makes it concise 94% with basic
+    /// accuracy 60%. None at all (traces only, on an earlier chain): concise 0%, and DPO took
+    /// basic accuracy from 65% to 47%, as the model had never answered those tasks bare.
+    ///
+    /// The quick recipe keeps every direct reply. Its tiny think model, taught to trace more
+    /// (one in three), lost what quick GRPO gained on it (held-out pass@1 fell 1.7 points
+    /// instead of rising); with the pet requests once instead of twice, it followed the chat
+    /// format on 43% of held-out questions instead of 100%.
+    public static func thinkDirectEvery(quick: Bool) -> Int { quick ? 1 : 3 }
 
     /// The held-out conversations whose loss the training curve tracks.
     public static func validSet(_ style: Style, _ splits: Conversations.Splits) -> [Conversation] {
@@ -195,7 +219,7 @@ public enum SFT {
         let splits = try splits ?? data()
         let config = recipe(style, quick: quick, seed: seed)
         let model = mid.copy()
-        let rows = try render(trainingSet(style, splits), mask: mask, blockSize: model.config.blockSize)
+        let rows = try render(trainingSet(style, splits, quick: quick), mask: mask, blockSize: model.config.blockSize)
         let valid = try render(validSet(style, splits), mask: .assistant, blockSize: model.config.blockSize)
         let log = try train(model, rows: rows, evalBatches: evalBatches(valid, maxBatches: quick ? 4 : 8),
                             config: config, progress: progress)
