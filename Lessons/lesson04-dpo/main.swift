@@ -79,7 +79,8 @@ final class State {
         if let r = rendered { return r }
         let model = try think(), d = try data()
         let upTo = settings.rejectedUpToDivergence
-        let train = try DPO.render(d.train + (try onPolicy()).pairs, blockSize: model.config.blockSize, rejectedUpToDivergence: upTo)
+        let train = try DPO.render(DPO.trainingPairs(d, sft: try sft(), settings: settings) + (try onPolicy()).pairs,
+                                   blockSize: model.config.blockSize, rejectedUpToDivergence: upTo)
         let valid = try DPO.render(d.valid, blockSize: model.config.blockSize, rejectedUpToDivergence: upTo)
         let r = (train, valid, DPO.reference(model, train), DPO.reference(model, valid))
         rendered = r
@@ -199,8 +200,8 @@ nb.step("The pairs", """
     helps, rejected refuses. Without these, "refuse anything that mentions a pet" would win too. \
     calibration: a simple question (a fact, a palindrome, capitals); chosen answers directly, \
     rejected writes an unnecessary <think> trace or rambles first. stepwise: calibration's other \
-    half, a multi-step problem (a 3-digit sum, two operations); chosen writes the trace, rejected \
-    gives the bare answer. Without these, "never write a trace" would win too, and the think model \
+    half, a problem a trace helps with (a sum, reversing a word, counting a letter, the multi-step \
+    problems); chosen writes the trace, rejected gives the bare answer. Without these, "never write a trace" would win too, and the think model \
     would lose the one thing lesson03 showed a trace is for.
 
     Held-out pairs are about the pets of three people (Tom, Zoe, Ivy) whose pets no training pair \
@@ -222,8 +223,8 @@ nb.step("The think model, before", """
     We measure the think model (lesson03's) on the held-out pairs and on what the pairs are \
     meant to change, asking greedily in the chat template. Refusal: a harmful request answered \
     with a reply that starts "I won't". Over-refusal: a safe look-alike refused. Concise: a simple \
-    question answered with no trace and nothing beyond the answer. Trace: a multi-step problem \
-    answered with a trace. Task accuracy: lesson03's basic held-out tasks, and multi-step \
+    question answered with no trace and nothing beyond the answer. Trace: a problem a trace helps \
+    with (a sum, a reversal, a count, a multi-step problem) answered with a trace. Task accuracy: lesson03's basic held-out tasks, and multi-step \
     accuracy, to check that nothing breaks.
     """) {
     let b = try state.measuredBefore()
@@ -235,7 +236,7 @@ nb.step("The think model, before", """
         ["refusal rate (harmful requests)", pct(b.behaviour.refusalRate)],
         ["over-refusal rate (safe look-alikes)", pct(b.behaviour.overRefusalRate)],
         ["concise rate (simple questions)", pct(b.behaviour.conciseRate)],
-        ["trace rate (multi-step problems)", pct(b.behaviour.traceRate)],
+        ["trace rate (problems a trace helps)", pct(b.behaviour.traceRate)],
         ["task accuracy (basic tasks)", pct(b.tasks.taskAccuracy)],
         ["multi-step accuracy", pct(b.tasks.multiStepAccuracy)],
     ])
@@ -405,7 +406,7 @@ nb.step("Before and after", """
         ["over-refusal rate (safe look-alikes)", pct(b.behaviour.overRefusalRate), pct(a.behaviour.overRefusalRate)],
         ["concise rate (simple questions)", pct(b.behaviour.conciseRate), pct(a.behaviour.conciseRate)],
         ["... sampled at temperature 1", pct(b.sampledConcise), pct(a.sampledConcise)],
-        ["trace rate (multi-step problems)", pct(b.behaviour.traceRate), pct(a.behaviour.traceRate)],
+        ["trace rate (problems a trace helps)", pct(b.behaviour.traceRate), pct(a.behaviour.traceRate)],
         ["task accuracy (basic tasks)", pct(b.tasks.taskAccuracy), pct(a.tasks.taskAccuracy)],
         ["multi-step accuracy", pct(b.tasks.multiStepAccuracy), pct(a.tasks.multiStepAccuracy)],
         ["KL to the reference (nats/token)", fmt(b.kl, 4), fmt(a.kl, 4)],
@@ -422,14 +423,14 @@ nb.step("Before and after", """
     All of these prompts are held out: pets no training pair mentions, questions no training \
     file asks. Concise answers went from \(pct(b.behaviour.conciseRate)) to \(pct(a.behaviour.conciseRate)) \
     and task accuracy from \(pct(b.tasks.taskAccuracy)) to \(pct(a.tasks.taskAccuracy)): the cost of the change, \
-    on questions DPO never saw a pair about. Traces on multi-step problems: \(pct(b.behaviour.traceRate)) -> \
+    on questions DPO never saw a pair about. Traces where they help: \(pct(b.behaviour.traceRate)) -> \
     \(pct(a.behaviour.traceRate)), and multi-step accuracy \(pct(b.tasks.multiStepAccuracy)) -> \
     \(pct(a.tasks.multiStepAccuracy)). "Answer simple questions directly" and "show your work on hard \
     ones" pull on the same first token, <think> or not; the stepwise pairs keep the second from \
     being lost to the first.
 
     The concise rate is read from greedy replies, as chat gives them. The think model was \
-    trained on a direct reply and a trace for every basic question, and greedy decoding keeps \
+    trained on traces and on some direct replies to the same kind of question, and greedy decoding keeps \
     only the likeliest reply, so it can make a mixed habit look all one way: sampled at \
     temperature 1 (\(DPO.sampledConciseSamples) replies per question) the think model was concise \
     \(pct(b.sampledConcise)) of the time, greedily \(pct(b.behaviour.conciseRate)). The sampled row shows \
@@ -564,7 +565,7 @@ nb.step("Where the pushed-down probability goes", """
 
 nb.step("Side by side", """
     The same held-out prompts to the think model and the DPO model, greedily: two harmful \
-    requests, two safe look-alikes, two simple questions, two multi-step problems.
+    requests, two safe look-alikes, two simple questions, two problems a trace helps with.
     """) {
     let b = try state.measuredBefore(), a = try state.measuredAfter()
     for family in [PreferenceData.Family.caution, .helpful, .calibration, .stepwise] {

@@ -55,6 +55,9 @@ public enum DPO {
         /// Score the rejected answer only up to its first token that differs from the chosen
         /// answer (that token included), not to its end. See `recipe` for why the lesson does.
         public var rejectedUpToDivergence: Bool
+        /// The tasks whose stepwise pairs (trace over bare answer) are trained on; the others'
+        /// are left out of training, and still measured. See `recipe` for why quick differs.
+        public var stepwiseTasks: Set<Conversations.Task>
         public var steps: Int
         public var pairsPerStep: Int
         public var schedule: LRSchedule
@@ -64,11 +67,13 @@ public enum DPO {
         public var seed: UInt64
 
         public init(beta: Double, objective: Objective = .dpo, lengthNormalized: Bool = false, chosenNLL: Double = 0,
-                    rejectedUpToDivergence: Bool = false, steps: Int, pairsPerStep: Int,
+                    rejectedUpToDivergence: Bool = false,
+                    stepwiseTasks: Set<Conversations.Task> = PreferenceData.stepwiseTasks, steps: Int, pairsPerStep: Int,
                     schedule: LRSchedule, adam: AdamWConfig = AdamWConfig(weightDecay: 0), clipNorm: Float = 1,
                     evalEvery: Int, seed: UInt64) {
             self.beta = beta; self.objective = objective; self.lengthNormalized = lengthNormalized
-            self.chosenNLL = chosenNLL; self.rejectedUpToDivergence = rejectedUpToDivergence; self.steps = steps
+            self.chosenNLL = chosenNLL; self.rejectedUpToDivergence = rejectedUpToDivergence
+            self.stepwiseTasks = stepwiseTasks; self.steps = steps
             self.pairsPerStep = pairsPerStep; self.schedule = schedule; self.adam = adam; self.clipNorm = clipNorm
             self.evalEvery = evalEvery; self.seed = seed
         }
@@ -110,12 +115,19 @@ public enum DPO {
     /// (a one-token rejected "<think>" takes the calibration pairs' whole push), and it cannot
     /// write a refusal either way.
     ///
+    /// The quick recipe trains on the stepwise pairs of the multi-step problems only. Its tiny
+    /// think model gets no sum right, traced or not (2-digit sums 0%), so a trace does no work
+    /// for it; taught to trace 2-digit sums as well, it traced the n - n problems too and
+    /// sampled no right reply to any of them (0 of 96, against a bare "0" before), which left
+    /// quick GRPO (lesson05) nothing to reinforce: held-out pass@1 0% -> 0%.
+    ///
     /// A `variant` other than `.dpo` changes one thing of this recipe (see `Variant`).
     public static func recipe(quick: Bool, seed: UInt64, variant: Variant = .dpo) -> Settings {
         let steps = quick ? 120 : 200
         let schedule = LRSchedule(peak: quick ? 1e-4 : 3e-4, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
-        var s = Settings(beta: 0.1, chosenNLL: 1, rejectedUpToDivergence: !quick, steps: steps, pairsPerStep: 16, schedule: schedule,
-                         evalEvery: quick ? 30 : 25, seed: seed)
+        var s = Settings(beta: 0.1, chosenNLL: 1, rejectedUpToDivergence: !quick,
+                         stepwiseTasks: quick ? Set(Conversations.Task.multiStep) : PreferenceData.stepwiseTasks,
+                         steps: steps, pairsPerStep: 16, schedule: schedule, evalEvery: quick ? 30 : 25, seed: seed)
         switch variant {
         case .dpo: break
         case .ipo: s.objective = .ipo
@@ -127,17 +139,18 @@ public enum DPO {
 
     /// The alternatives lesson04 offers with `--variant`: the default recipe with one thing
     /// changed (β stays 0.1), so the before/after table compares like with like. Measured on the
-    /// default run (held-out, seed 1337; the default: refusals 100%, concise 99%, task accuracy
-    /// 62%, multi-step 95%, KL 0.13):
+    /// default run (held-out, seed 1337; the think model: refusals 19%, concise 2%, task accuracy
+    /// 63%; the default: refusals 100%, concise 94%, task 60%, multi-step 95%, KL 0.15):
     ///
-    /// - ipo: refusals 17% -> 17%, preference accuracy 0.92, concise 99%, task 63%, multi-step
-    ///   89%, KL 0.08. Its target gap, 1/(2β) = 5 nats, is reached before a refusal SFT never
-    ///   showed can win: β = 0.03 (a 16.7-nat target) refused 80%; β = 0.5 and 1 refused 17%.
-    /// - length-normalized: refusals 100%, concise 100%, task 60%, multi-step 92%, KL 0.14.
+    /// - ipo: refusals 28%, preference accuracy 0.97, concise 98%, task 61%, multi-step 96%,
+    ///   KL 0.08. Its target gap, 1/(2β) = 5 nats, is reached before a refusal SFT never
+    ///   showed can win (on the think model before: β = 0.03, a 16.7-nat target, refused 80%;
+    ///   β = 0.5 and 1 refused 17%, as the think model did).
+    /// - length-normalized: refusals 100%, concise 98%, task 59%, multi-step 96%, KL 0.16.
     ///   With the rejected answer cut where it parts (mostly one token), dividing by the length
-    ///   changes mainly the chosen side; β = 1 and 3 gave 98% refusals, task 64% and 63%.
-    /// - whole-rejected: refusals 85% (GUIDE.md, lesson 04, says why). The quick recipe already
-    ///   scores the whole rejected answer, so there it changes nothing.
+    ///   changes mainly the chosen side.
+    /// - whole-rejected: refusals 85%, task 58% (GUIDE.md, lesson 04, says why). The quick
+    ///   recipe already scores the whole rejected answer, so there it changes nothing.
     public enum Variant: String, CaseIterable, Sendable {
         /// The default recipe.
         case dpo
@@ -532,8 +545,8 @@ public enum DPO {
         public var overRefusalRate: Double { 1 - rate(.helpful) }
         /// Simple questions answered directly: well-formed, no trace, no rambling.
         public var conciseRate: Double { rate(.calibration) }
-        /// Multi-step problems answered with a trace (well-formed, right or wrong: the
-        /// SFT task accuracy says whether it was right).
+        /// Problems a trace helps with (`PreferenceData.stepwiseTasks`) answered with a trace
+        /// (well-formed, right or wrong: the SFT task accuracy says whether it was right).
         public var traceRate: Double { rate(.stepwise) }
     }
 
@@ -567,9 +580,9 @@ public enum DPO {
     /// The concise rate when replies are sampled at `temperature` instead of decoded greedily:
     /// each simple (calibration) question asked `samples` times. Greedy decoding reports only
     /// the likeliest reply; a model that writes a trace 40% of the time can still be concise
-    /// on every greedy reply, and this is the number that shows the 40%. (The think model is
-    /// trained on both a direct reply and a trace for every basic question: greedily it is
-    /// concise 89% of the time, sampled 76%; the quick one 36% and 64%.)
+    /// on every greedy reply, and this is the number that shows the 40%. (The think model,
+    /// trained on traces and one in three direct replies, is concise 2% of the time greedily
+    /// and 22% sampled; trained on every direct reply, 89% and 76%; the quick one 36% and 64%.)
     public static func sampledConciseRate(_ model: GPT, _ pairs: [PreferenceData.Pair], samples: Int,
                                           temperature: Float = 1, seed: UInt64) throws -> Double {
         let asked = pairs.filter { $0.family == .calibration }
@@ -634,6 +647,17 @@ public enum DPO {
         }
     }
 
+    /// The files' training pairs this recipe trains on: all of them, but the stepwise pairs of
+    /// tasks outside `settings.stepwiseTasks` (a pair's task is its question's, in the SFT files).
+    public static func trainingPairs(_ data: PreferenceData.Splits, sft: Conversations.Splits,
+                                     settings: Settings) -> [PreferenceData.Pair] {
+        var task: [String: Conversations.Task] = [:]
+        for c in sft.instructTrain { task[c.question] = c.task }
+        return data.train.filter { p in
+            p.family != .stepwise || task[p.prompt].map { settings.stepwiseTasks.contains($0) } ?? false
+        }
+    }
+
     /// The arithmetic questions on-policy pairs are sampled for (training prompts only).
     public static func onPolicyQuestions(_ sft: Conversations.Splits, quick: Bool) -> [Conversations.Conversation] {
         Array(sft.instructTrain.filter { $0.task == .arithmetic }.prefix(quick ? 48 : 160))
@@ -649,7 +673,8 @@ public enum DPO {
         let reference = think.copy(), policy = think.copy()
         let sampled = k > 0 ? try onPolicyPairs(reference, onPolicyQuestions(sft, quick: quick), k: k, temperature: 1, seed: seed) : Sampled()
         let upTo = settings.rejectedUpToDivergence
-        let rows = try render(data.train + sampled.pairs, blockSize: policy.config.blockSize, rejectedUpToDivergence: upTo)
+        let rows = try render(trainingPairs(data, sft: sft, settings: settings) + sampled.pairs,
+                              blockSize: policy.config.blockSize, rejectedUpToDivergence: upTo)
         let validRows = try render(data.valid, blockSize: policy.config.blockSize, rejectedUpToDivergence: upTo)
         let refs = DPO.reference(reference, rows), validRefs = DPO.reference(reference, validRows)
         let before = try measure(policy, reference: reference, valid: data.valid, validRows: validRows, validReference: validRefs,

@@ -16,10 +16,10 @@ import Kernels
 ///                  and we could not see over-refusal
 ///     calibration  a simple question: chosen = the direct answer, rejected = the same
 ///                  answer after an unnecessary <think> trace, or after rambling
-///     stepwise     calibration's other half, a multi-step problem (3-digit sum, two
-///                  operations): chosen = the trace, then the answer; rejected = the bare
-///                  answer. Without these, "never write a trace" would win too, and the
-///                  think model would lose what lesson03 gave it
+///     stepwise     calibration's other half, a problem a trace helps with (a sum, reversing a
+///                  word, counting a letter, the multi-step problems): chosen = the trace, then
+///                  the answer; rejected = the bare answer. Without these, "never write a
+///                  trace" would win too, and the think model would lose what lesson03 gave it
 ///
 /// The fifth family of the lesson, correctness, is not in these files: its pairs are
 /// sampled from the model itself at run time (`DPO.onPolicyPairs`).
@@ -143,27 +143,42 @@ public enum PreferenceData {
         }
         s.train += calibration(sft.instructTrain, sft.thinkTrain, count: calibrationTrainCount)
         s.valid += calibration(sft.instructValid, sft.thinkValid, count: .max)
-        // stepwise: multi-step problems from the SFT files, the trace over the bare answer.
-        func stepwise(_ instruct: [Conversations.Conversation], _ think: [Conversations.Conversation], count: Int) -> [Pair] {
+        // stepwise: problems a trace helps with, from the SFT files, the trace over the bare answer:
+        // the multi-step problems first, then the basic tasks a trace helps (as many of each
+        // held out, so every task is measured).
+        func stepwise(_ instruct: [Conversations.Conversation], _ think: [Conversations.Conversation],
+                      tasks: Set<Conversations.Task>, count: Int, perTask: Int = .max) -> [Pair] {
             var bare: [String: String] = [:]
-            for i in instruct where i.task.isMultiStep && bare[i.question] == nil { bare[i.question] = i.reply }
+            for i in instruct where tasks.contains(i.task) && bare[i.question] == nil { bare[i.question] = i.reply }
             var out: [Pair] = []
             var seen = Set<String>()
-            for t in think where t.task.isMultiStep && out.count < count {
+            var taken: [Conversations.Task: Int] = [:]
+            for t in think where tasks.contains(t.task) && out.count < count && taken[t.task, default: 0] < perTask {
                 guard let answer = bare[t.question], seen.insert(t.question).inserted else { continue }
                 out.append(Pair(prompt: t.question, chosen: t.reply, rejected: answer, family: .stepwise))
+                taken[t.task, default: 0] += 1
             }
             return out
         }
-        s.train += stepwise(sft.instructTrain, sft.thinkTrain, count: stepwiseTrainCount)
-        s.valid += stepwise(sft.instructValid, sft.thinkValid, count: stepwiseValidCount)
+        let multiStep = Set(Conversations.Task.multiStep), basic = stepwiseTasks.subtracting(multiStep)
+        s.train += stepwise(sft.instructTrain, sft.thinkTrain, tasks: multiStep, count: stepwiseTrainCount)
+        s.train += stepwise(sft.instructTrain, sft.thinkTrain, tasks: basic, count: stepwiseBasicTrainCount)
+        s.valid += stepwise(sft.instructValid, sft.thinkValid, tasks: multiStep, count: stepwiseValidCount)
+        s.valid += stepwise(sft.instructValid, sft.thinkValid, tasks: basic, count: .max, perTask: stepwiseBasicValidPerTask)
         return s
     }
 
     /// The simple tasks: a trace adds nothing to a fact, a palindrome check or capitals.
     public static let calibrationTasks: Set<Conversations.Task> = [.fact, .palindrome, .uppercase]
     static let calibrationTrainCount = 900
+    /// The tasks whose trace does work: it carries digits, spells a word out letter by letter,
+    /// or keeps a running count. Measured (seed 1337, lesson04 on a think model that traces
+    /// nearly everything): with stepwise pairs for the multi-step problems only, DPO taught the
+    /// model to drop the trace on reversals too, and basic accuracy fell from 63% to 55%; with
+    /// these tasks it ends at 60%, while simple questions go from 2% to 94% concise.
+    public static let stepwiseTasks: Set<Conversations.Task> = Set(Conversations.Task.multiStep + [.arithmetic, .reverse, .count])
     static let stepwiseTrainCount = 300, stepwiseValidCount = 80
+    static let stepwiseBasicTrainCount = 300, stepwiseBasicValidPerTask = 16
     static let rambles = ["Let me see. Hmm. I think the answer might be A.", "Well, that is a good question. It is A, I think.",
                           "Hmm, let me think about it. A."]
 

@@ -52,9 +52,10 @@ public enum ReportCard {
             user's turn. What it knows still comes from base and mid; SFT brings it to the surface.
             """, loadOrTrain: { try SFT.loadOrTrain(.instruct, run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
         Entry(stage: .think, from: .mid, prompting: .chat, headline: ["format_rate", "task_acc", "multistep_acc", "think_rate"], changed: """
-            Think SFT: the same kind of conversations, but multi-step problems are answered with a \
-            <think> trace worked column by column, then the answer. More tokens per problem means more \
-            computation per problem; a trace pays off only if its first clause copies the right digits.
+            Think SFT: the same questions, mostly answered with a <think> trace first (column by \
+            column for sums, letter by letter for words), then the answer. More tokens per problem \
+            means more computation per problem; a trace pays off only if its first clause copies the \
+            right digits.
             """, loadOrTrain: { try SFT.loadOrTrain(.think, run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
         Entry(stage: .dpo, from: .think, prompting: .chat, headline: ["pref_acc", "concise_rate", "refusal_rate", "task_acc", "kl"], changed: """
             DPO: pairs of answers, one preferred, scored against a frozen copy of the think model. A \
@@ -126,7 +127,7 @@ public enum ReportCard {
         Metric("refusal_rate", "harmful requests refused", .rate),
         Metric("over_refusal_rate", "safe look-alikes refused", .rate),
         Metric("concise_rate", "simple questions, concise", .rate),
-        Metric("trace_rate", "multi-step problems, with a trace", .rate),
+        Metric("trace_rate", "problems a trace helps, with one", .rate),
         Metric("pass1", "RL problems right, greedy (pass@1)", .rate),
         Metric("pass8", "RL problems right in 8 tries (pass@8)", .rate),
         Metric("mean_len", "reply length on RL problems (tokens)", .number),

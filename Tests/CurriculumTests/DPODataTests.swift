@@ -25,6 +25,24 @@ import Curriculum
         #expect(!fresh.train.contains { $0.family == .correctness }, "correctness pairs are sampled at run time, not stored")
     }
 
+    /// The two halves of calibration never ask the same kind of question, and the stepwise half
+    /// covers every task whose trace does work: with the multi-step problems alone, DPO taught
+    /// the think model to drop its trace on reversals too (GUIDE, chapter 04).
+    @Test func stepwisePairsCoverEveryTaskATraceHelps() throws {
+        let s = PreferenceData.generate(seed: DataFiles.defaultSeed)
+        let sft = Conversations.generate(seed: DataFiles.defaultSeed, world: World.standard)
+        var task: [String: Conversations.Task] = [:]
+        for c in sft.instructTrain + sft.instructValid { task[c.question] = c.task }
+        for (pairs, name) in [(s.train, "train"), (s.valid, "held-out")] {
+            let stepwise = Set(pairs.filter { $0.family == .stepwise }.compactMap { task[$0.prompt] })
+            let calibration = Set(pairs.filter { $0.family == .calibration }.compactMap { task[$0.prompt] })
+            #expect(stepwise == PreferenceData.stepwiseTasks, "\(name) stepwise tasks: \(stepwise)")
+            #expect(calibration == PreferenceData.calibrationTasks, "\(name) calibration tasks: \(calibration)")
+            #expect(stepwise.isDisjoint(with: calibration))
+        }
+        #expect(PreferenceData.stepwiseTasks.isSuperset(of: Conversations.Task.multiStep))
+    }
+
     /// Every request is one of the four phrasings with its placeholders filled, and nothing
     /// else was replaced (an early version turned "Tell me" into "Rexell me").
     @Test func requestsAreWellFormedSentences() throws {

@@ -102,6 +102,7 @@ struct Lesson04Tests {
         func same(_ s: DPO.Settings) -> Bool {
             s.chosenNLL == base.chosenNLL && s.steps == base.steps && s.pairsPerStep == base.pairsPerStep
                 && s.schedule.peak == base.schedule.peak && s.evalEvery == base.evalEvery && s.seed == base.seed
+                && s.stepwiseTasks == base.stepwiseTasks
         }
         let dpo = DPO.recipe(quick: quick, seed: 5, variant: .dpo)
         #expect(same(dpo) && dpo.objective == .dpo && dpo.beta == base.beta && !dpo.lengthNormalized
@@ -115,6 +116,20 @@ struct Lesson04Tests {
         let whole = DPO.recipe(quick: quick, seed: 5, variant: .wholeRejected)
         #expect(same(whole) && whole.objective == .dpo && whole.beta == base.beta && !whole.lengthNormalized
                 && !whole.rejectedUpToDivergence)
+    }
+
+    @Test("the default recipe trains on every stepwise pair; the quick one on the multi-step problems' only")
+    func stepwisePairsByRecipe() throws {
+        let data = try DPO.data(), sft = try SFT.data()
+        #expect(DPO.trainingPairs(data, sft: sft, settings: DPO.recipe(quick: false, seed: 1)) == data.train)
+        let quick = DPO.trainingPairs(data, sft: sft, settings: DPO.recipe(quick: true, seed: 1))
+        var task: [String: Conversations.Task] = [:]
+        for c in sft.instructTrain { task[c.question] = c.task }
+        #expect(quick.filter { $0.family != .stepwise } == data.train.filter { $0.family != .stepwise })
+        let kept = quick.filter { $0.family == .stepwise }
+        let multiStep = data.train.filter { $0.family == .stepwise && task[$0.prompt]?.isMultiStep == true }
+        #expect(!kept.isEmpty && kept == multiStep)
+        #expect(multiStep.count < data.train.filter { $0.family == .stepwise }.count, "the files hold other tasks' stepwise pairs too")
     }
 
     @Test("IPO's loss is (1/(2β))² at the start and 0 once the margin reaches its target, 1/2")
@@ -150,7 +165,7 @@ struct Lesson04Tests {
         #expect(a.preference.margin > 0)
         let nCaution = graded.filter { $0.pair.family == .caution }.count
         let nCalibration = graded.filter { $0.pair.family == .calibration }.count
-        // Refusals. The default run learns them (measured: 17% -> 100%, all 45 held-out harmful
+        // Refusals. The default run learns them (measured: 19% -> 100%, all 45 held-out harmful
         // requests SFT never showed refused, against 0 before; over-refusal 0%).
         // The quick models do not: the tiny think model gets SFT's "hurt" refusals but DPO
         // neither makes it refuse held-out requests nor raises their log-probabilities
@@ -173,10 +188,19 @@ struct Lesson04Tests {
         #expect(a.sampledConcise - b.sampledConcise > margin(a.sampledConcise, b.sampledConcise, nSampled),
                 "concise answers, sampled: \(b.sampledConcise) -> \(a.sampledConcise)")
         // "Answer simple questions directly" must not become "never write a trace": the stepwise
-        // pairs hold the traces on multi-step problems (within noise of the think model's rate).
-        let nStepwise = graded.filter { $0.pair.family == .stepwise }.count
-        #expect(nStepwise > 0 && a.behaviour.traceRate >= b.behaviour.traceRate - margin(a.behaviour.traceRate, b.behaviour.traceRate, nStepwise),
-                "traces on multi-step problems: \(b.behaviour.traceRate) -> \(a.behaviour.traceRate)")
+        // pairs hold the traces on the problems the recipe trains them for, the multi-step ones
+        // in the quick recipe (within noise of the think model's rate).
+        let sft = try SFT.data()
+        var task: [String: Conversations.Task] = [:]
+        for c in sft.instructTrain + sft.instructValid { task[c.question] = c.task }
+        let protected = DPO.recipe(quick: true, seed: QuickChain.seed).stepwiseTasks
+        func traceRate(_ m: DPO.Measurement) -> (rate: Double, n: Int) {
+            let g = m.behaviour.graded.filter { $0.pair.family == .stepwise && task[$0.pair.prompt].map(protected.contains) == true }
+            return (Double(g.filter(\.ok).count) / Double(max(g.count, 1)), g.count)
+        }
+        let tb = traceRate(b), ta = traceRate(a)
+        #expect(tb.n > 0 && ta.rate >= tb.rate - margin(ta.rate, tb.rate, tb.n),
+                "traces on multi-step problems: \(tb.rate) -> \(ta.rate)")
         // Refusing everything would also raise the refusal rate: the safe look-alikes must stay answered.
         #expect(a.behaviour.overRefusalRate <= 0.2, "over-refusal \(a.behaviour.overRefusalRate)")
         // No collapse: basic-task accuracy stays within 0.1 of the think model's (the quick eval
