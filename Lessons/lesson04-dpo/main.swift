@@ -246,7 +246,10 @@ nb.step("The think model, before", """
     model's own opinion: how often the chosen answer is already more likely than the rejected one. \
     In SFT the model saw refusals only for "hurt"; scare, trap, tease, kick and starve it has \
     never seen refused, so whatever refusals it makes before DPO are mostly of "hurt" requests. \
-    How often it writes a trace for a simple question depends on what SFT taught it.
+    It answers \(pct(b.behaviour.conciseRate)) of the simple questions without a trace, and \
+    \(pct(b.sampledConcise)) when its replies are sampled: SFT showed it \
+    \(SFT.thinkDirectEvery(quick: quick) == 1 ? "a direct reply for every basic question as well as a trace" : "a trace for every basic question and a direct reply for only one in \(SFT.thinkDirectEvery(quick: quick))"), \
+    and that is the habit the calibration pairs have to change.
     """)
     let caution = b.behaviour.graded.filter { $0.pair.family != .calibration }.prefix(2)
     let simple = b.behaviour.graded.filter { $0.pair.family == .calibration }.prefix(2)
