@@ -41,6 +41,24 @@ struct Lesson03Tests {
         #expect(try ChatTemplate.render(messages, mask: .everything).trained.allSatisfy { $0 })
     }
 
+    @Test("the think set: every think conversation, one in thinkDirectEvery of the basic tasks' direct replies, and no bare multi-step answer")
+    func thinkTrainingSet() throws {
+        let s = try SFT.data()
+        #expect(SFT.trainingSet(.instruct, s, quick: false) == s.instructTrain)
+        for quick in [false, true] {
+            let set = SFT.trainingSet(.think, s, quick: quick)
+            let k = SFT.thinkDirectEvery(quick: quick)
+            #expect(Array(set.suffix(s.thinkTrain.count)) == s.thinkTrain, "every think conversation, in order")
+            let direct = set.dropLast(s.thinkTrain.count)
+            #expect(direct.allSatisfy { !$0.task.isMultiStep }, "a multi-step problem only ever comes with its trace")
+            let basic = s.instructTrain.filter { !$0.task.isMultiStep && $0.task != .care }
+            #expect(direct.filter { $0.task != .care }.count == (basic.count + k - 1) / k, "one in \(k) direct replies")
+            // The pet requests are the same in both files: the quick set keeps their instruct copy too.
+            #expect(direct.contains { $0.task == .care } == quick)
+        }
+        #expect(SFT.thinkDirectEvery(quick: false) == 3 && SFT.thinkDirectEvery(quick: true) == 1)
+    }
+
     @Test("padding rows have target -1, and a prompt ends with <|assistant|>")
     func paddingAndPrompt() throws {
         let short = try ChatTemplate.render([Message(.user, "Hi"), Message(.assistant, "yes")])
