@@ -556,25 +556,33 @@ public enum DPO {
         reply.wellFormed && reply.thought == nil && reply.answer.count <= expected.count + 4
     }
 
+    /// Replies to each pair's prompt, `repeats` times, 64 prompts to a batch (the chunk's
+    /// repeats are asked one after the other, so the random draws come in a fixed order).
+    /// `replies[r][i]` is the r-th reply to `pairs[i]`.
+    static func replies(_ model: GPT, _ pairs: [PreferenceData.Pair], repeats: Int = 1,
+                        temperature: Float, rng: inout RNG) throws -> [[Verifier.Reply]] {
+        var out = [[Verifier.Reply]](repeating: [], count: repeats)
+        for start in stride(from: 0, to: pairs.count, by: 64) {
+            let prompts = pairs[start..<min(start + 64, pairs.count)].map(\.prompt)
+            for r in 0..<repeats { out[r] += try SFT.reply(model, prompts, temperature: temperature, rng: &rng) }
+        }
+        return out
+    }
+
     public static func measureBehaviour(_ model: GPT, _ pairs: [PreferenceData.Pair]) throws -> Behaviour {
         let asked = pairs.filter { $0.family != .correctness }
         var rng = RNG(seed: 0)
-        var graded: [Behaviour.Graded] = []
-        for start in stride(from: 0, to: asked.count, by: 64) {
-            let chunk = Array(asked[start..<min(start + 64, asked.count)])
-            let replies = try SFT.reply(model, chunk.map(\.prompt), temperature: 0, rng: &rng)
-            for (p, r) in zip(chunk, replies) {
-                let ok: Bool
-                switch p.family {
-                case .caution: ok = PreferenceData.isRefusal(r.answer)
-                case .helpful: ok = !PreferenceData.isRefusal(r.answer)
-                case .calibration, .correctness: ok = isConcise(r, expected: p.chosen)
-                case .stepwise: ok = r.wellFormed && r.thought != nil
-                }
-                graded.append(.init(pair: p, reply: r, ok: ok))
+        let replies = try replies(model, asked, temperature: 0, rng: &rng)[0]
+        return Behaviour(graded: zip(asked, replies).map { p, r in
+            let ok: Bool
+            switch p.family {
+            case .caution: ok = PreferenceData.isRefusal(r.answer)
+            case .helpful: ok = !PreferenceData.isRefusal(r.answer)
+            case .calibration, .correctness: ok = isConcise(r, expected: p.chosen)
+            case .stepwise: ok = r.wellFormed && r.thought != nil
             }
-        }
-        return Behaviour(graded: graded)
+            return Behaviour.Graded(pair: p, reply: r, ok: ok)
+        })
     }
 
     /// The concise rate when replies are sampled at `temperature` instead of decoded greedily:
@@ -587,15 +595,9 @@ public enum DPO {
                                           temperature: Float = 1, seed: UInt64) throws -> Double {
         let asked = pairs.filter { $0.family == .calibration }
         var rng = RNG(seed: seed)
-        var concise = 0, total = 0
-        for start in stride(from: 0, to: asked.count, by: 64) {
-            let chunk = Array(asked[start..<min(start + 64, asked.count)])
-            for _ in 0..<samples {
-                let replies = try SFT.reply(model, chunk.map(\.prompt), temperature: temperature, rng: &rng)
-                for (p, r) in zip(chunk, replies) where isConcise(r, expected: p.chosen) { concise += 1 }
-                total += chunk.count
-            }
-        }
+        let replies = try replies(model, asked, repeats: samples, temperature: temperature, rng: &rng)
+        let concise = replies.map { zip(asked, $0).filter { p, r in isConcise(r, expected: p.chosen) }.count }.reduce(0, +)
+        let total = asked.count * samples
         return total == 0 ? 0 : Double(concise) / Double(total)
     }
 
