@@ -231,13 +231,17 @@ nb.step("Experiment 1 · RL without SFT (the R1-Zero question)", """
     """)
     // Why the claim was not seen: a gain within noise, no right sample at all, or signal that did not move greedy answers.
     let midNeverSignalled = "The mechanism shows all the same: the mid model never produced a single group with a signal."
+    // A strong think model leaves RL little to add: say so when it starts above half.
+    let room = a.before.pass1 >= 0.5
+        ? " The think model started at \(pct(a.before.pass1)), so SFT had already done most of what RL could add here; RL alone, from mid, ended at \(pct(m.after.pass1))."
+        : ""
     if !e.verdict.holds {
         if a.pass1Gain > m.pass1Gain {
             nb.say("""
             RL after SFT raised held-out pass@1 by \(signed(a.pass1Gain)) (\(pct(a.before.pass1)) -> \(pct(a.after.pass1))) \
             and RL from mid by \(signed(m.pass1Gain)), but on this few held-out problems a gap of \(fmt(e.verdict.effect)) \
             is within what measuring twice could show: it needed \(fmt(e.verdict.margin)). A longer run or more \
-            problems would tell. \(midNeverSignalled)
+            problems would tell.\(room) \(midNeverSignalled)
             """)
         } else if a.signal == 0 {
             nb.say("""
