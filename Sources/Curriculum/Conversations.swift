@@ -115,6 +115,14 @@ public enum Conversations {
         public var instructValid: [Conversation] = []
         public var thinkTrain: [Conversation] = []
         public var thinkValid: [Conversation] = []
+
+        /// Which task each question belongs to (training and held-out; both styles ask the
+        /// same questions). Preference pairs reuse the questions, so this names a pair's task.
+        public var taskByQuestion: [String: Task] {
+            var task: [String: Task] = [:]
+            for c in instructTrain + instructValid { task[c.question] = c.task }
+            return task
+        }
     }
 
     /// Generates both styles from the seed. Each item (problem, word, fact, phrasing) is

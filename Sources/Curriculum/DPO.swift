@@ -653,8 +653,7 @@ public enum DPO {
     /// tasks outside `settings.stepwiseTasks` (a pair's task is its question's, in the SFT files).
     public static func trainingPairs(_ data: PreferenceData.Splits, sft: Conversations.Splits,
                                      settings: Settings) -> [PreferenceData.Pair] {
-        var task: [String: Conversations.Task] = [:]
-        for c in sft.instructTrain { task[c.question] = c.task }
+        let task = sft.taskByQuestion
         return data.train.filter { p in
             p.family != .stepwise || task[p.prompt].map { settings.stepwiseTasks.contains($0) } ?? false
         }

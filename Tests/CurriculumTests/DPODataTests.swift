@@ -31,8 +31,7 @@ import Curriculum
     @Test func stepwisePairsCoverEveryTaskATraceHelps() throws {
         let s = PreferenceData.generate(seed: DataFiles.defaultSeed)
         let sft = Conversations.generate(seed: DataFiles.defaultSeed, world: World.standard)
-        var task: [String: Conversations.Task] = [:]
-        for c in sft.instructTrain + sft.instructValid { task[c.question] = c.task }
+        let task = sft.taskByQuestion
         for (pairs, name) in [(s.train, "train"), (s.valid, "held-out")] {
             let stepwise = Set(pairs.filter { $0.family == .stepwise }.compactMap { task[$0.prompt] })
             let calibration = Set(pairs.filter { $0.family == .calibration }.compactMap { task[$0.prompt] })

@@ -123,8 +123,7 @@ struct Lesson04Tests {
         let data = try DPO.data(), sft = try SFT.data()
         #expect(DPO.trainingPairs(data, sft: sft, settings: DPO.recipe(quick: false, seed: 1)) == data.train)
         let quick = DPO.trainingPairs(data, sft: sft, settings: DPO.recipe(quick: true, seed: 1))
-        var task: [String: Conversations.Task] = [:]
-        for c in sft.instructTrain { task[c.question] = c.task }
+        let task = sft.taskByQuestion
         #expect(quick.filter { $0.family != .stepwise } == data.train.filter { $0.family != .stepwise })
         let kept = quick.filter { $0.family == .stepwise }
         let multiStep = data.train.filter { $0.family == .stepwise && task[$0.prompt]?.isMultiStep == true }
@@ -191,8 +190,7 @@ struct Lesson04Tests {
         // pairs hold the traces on the problems the recipe trains them for, the multi-step ones
         // in the quick recipe (within noise of the think model's rate).
         let sft = try SFT.data()
-        var task: [String: Conversations.Task] = [:]
-        for c in sft.instructTrain + sft.instructValid { task[c.question] = c.task }
+        let task = sft.taskByQuestion
         let protected = DPO.recipe(quick: true, seed: QuickChain.seed).stepwiseTasks
         func traceRate(_ m: DPO.Measurement) -> (rate: Double, n: Int) {
             let g = m.behaviour.graded.filter { $0.pair.family == .stepwise && task[$0.pair.prompt].map(protected.contains) == true }
