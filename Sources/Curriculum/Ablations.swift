@@ -106,10 +106,22 @@ public enum Ablations {
     /// several times per arm: with ten snapshots and seven arms this is a large part of the cost).
     public static let heldOutCount = 64
 
-    /// The held-out problems: lesson05's (`GRPO.heldOut`), evenly thinned to `heldOutCount`
-    /// so that every trained family keeps its share.
+    /// The rungs every arm trains and is measured on: those SFT taught (two-digit sums and
+    /// differences, three-digit sums, two operations), n - n, and three-digit subtraction
+    /// with a borrow. (lesson05 chooses its rungs by measuring its starting model; here every
+    /// arm needs the same problems, whatever model it starts from.)
+    public static let cells: [RLData.Cell] = [.init(.same, 1), .init(.same, 2), .init(.add, 2), .init(.add, 3),
+                                              .init(.sub, 2), .init(.sub, 4), .init(.chain, 1)]
+
+    /// The training prompts of every arm.
+    public static func trainingPrompts(_ data: RLData.Splits) -> [RLData.Problem] {
+        data.train.filter { cells.contains($0.cell) }
+    }
+
+    /// The held-out problems of `cells`, evenly thinned to `heldOutCount` so that every
+    /// family keeps its share.
     public static func problems(_ data: RLData.Splits, quick: Bool) -> [RLData.Problem] {
-        let all = GRPO.heldOut(data, quick: quick), want = heldOutCount
+        let all = GRPO.heldOut(data, cells: cells), want = heldOutCount
         guard all.count > want else { return all }
         // Family by family (in the order they first appear), the first of each: F families
         // share the `want` places as evenly as integers allow. (Taking every k-th problem
@@ -216,14 +228,7 @@ public enum Ablations {
         /// carried a policy-gradient signal.
         public var signal: Double { log.steps.isEmpty ? 0 : 1 - log.steps.map(\.allEqualFraction).reduce(0, +) / Double(log.steps.count) }
         /// Held-out pass@1 by step: the values measured every `evalEvery` steps, each held until the next.
-        public var pass1Curve: [Double] {
-            var out: [Double] = [], k = 0
-            for step in 1...max(1, log.steps.count) {
-                while k + 1 < log.heldOut.count && log.heldOut[k + 1].step <= step { k += 1 }
-                out.append(log.heldOut.isEmpty ? .nan : log.heldOut[k].pass1)
-            }
-            return out
-        }
+        public var pass1Curve: [Double] { log.heldOutCurve }
     }
 
     /// The share of the steps at the start and at the end that reward gains compare.
@@ -231,14 +236,14 @@ public enum Ablations {
 
     /// Runs `arm` from a copy of `start` (another copy is the frozen reference), measured
     /// before (unless `before` is given: arms from the same start share it) and after on
-    /// `problems`, training on `data.train`.
+    /// `problems`, training on `trainingPrompts(data)`.
     public static func run(_ arm: Arm, from start: GPT, before: Snapshot? = nil, data: RLData.Splits,
                            problems: [RLData.Problem], quick: Bool, seed: UInt64,
                            progress: (Int, GRPO.Log) -> Void = { _, _ in }) throws -> Run {
         let settings = arm.settings(quick: quick, seed: seed)
         let reference = start.copy(), policy = start.copy()
         let before = try before ?? snapshot(reference, reference: nil, problems, maxNewTokens: settings.maxNewTokens, seed: seed)
-        let log = try GRPO.train(policy, reference: reference, prompts: data.train, heldOut: problems, settings: settings,
+        let log = try GRPO.train(policy, reference: reference, prompts: trainingPrompts(data), heldOut: problems, settings: settings,
                                  progress: progress)
         let after = try snapshot(policy, reference: reference, problems, maxNewTokens: settings.maxNewTokens, seed: seed)
         return Run(arm: arm, settings: settings, model: policy, log: log, before: before, after: after)

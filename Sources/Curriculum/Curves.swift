@@ -81,6 +81,26 @@ public struct Curves: Codable, Equatable, Sendable {
         ]
     }
 
+    // MARK: drawing helpers
+
+    /// A trailing moving average over `window` points (default: a twentieth of the run), so a
+    /// short noisy run still shows its trend.
+    public static func smoothed(_ xs: [Double], window: Int? = nil) -> [Double] {
+        let w = max(1, window ?? xs.count / 20)
+        return xs.indices.map { i in xs[max(0, i - w + 1)...i].reduce(0, +) / Double(min(i + 1, w)) }
+    }
+
+    /// Values measured every few steps, each held until the next measurement: one value per
+    /// step 1...steps, so they can be drawn beside a per-step curve.
+    public static func held(_ points: [(step: Int, value: Double)], steps: Int) -> [Double] {
+        var out: [Double] = [], k = 0
+        for step in 1...max(1, steps) {
+            while k + 1 < points.count && points[k + 1].step <= step { k += 1 }
+            out.append(points.isEmpty ? .nan : points[k].value)
+        }
+        return out
+    }
+
     // MARK: the file
 
     public struct CurvesError: Error, CustomStringConvertible {

@@ -21,7 +21,7 @@ import TinyGPT
 ///            k3 = π_ref/π - log(π_ref/π) - 1        (an estimate of KL(π ‖ π_ref) that is never negative)
 ///            J  = Σ ℓ / (completion tokens in the batch)      ("token-level" averaging)
 ///
-/// As everywhere in the course (DESIGN.md §3), the gradient is a weight on grad log π of
+/// As everywhere in the course (GUIDE.md, "One idea behind every stage"), the gradient is a weight on grad log π of
 /// each sampled token, handed to `crossentropy_backward`:
 ///
 ///     weight = -dℓ/d log π = ρ·A (0 where clipped)  +  β·(π_ref/π - 1)
@@ -92,40 +92,39 @@ public enum GRPO {
         public var evalEvery: Int
         /// How many held-out prompts that periodic measurement uses (0: none).
         public var evalPrompts: Int
+        /// The difficulty filter (`findEdge`): training prompts it samples from each rung.
+        public var probePerCell: Int
+        /// A rung is trained on if at least this share of its probed prompts is at the edge.
+        public var minEdgeShare: Double
         public var seed: UInt64
 
         public init(groupSize: Int = 8, promptsPerStep: Int, steps: Int, schedule: LRSchedule,
                     adam: AdamWConfig = AdamWConfig(weightDecay: 0), clipNorm: Float = 1, beta: Double,
                     normalizeStd: Bool = true, stdEpsilon: Double = 1e-4, innerEpochs: Int = 1, clipEpsilon: Double = 0.2,
                     maxNewTokens: Int = 112, temperature: Float = 1, reward: Reward = .verified,
-                    evalEvery: Int, evalPrompts: Int, seed: UInt64) {
+                    evalEvery: Int, evalPrompts: Int, probePerCell: Int = 32, minEdgeShare: Double = 0.25, seed: UInt64) {
             self.groupSize = groupSize; self.promptsPerStep = promptsPerStep; self.steps = steps
             self.schedule = schedule; self.adam = adam; self.clipNorm = clipNorm; self.beta = beta
             self.normalizeStd = normalizeStd; self.stdEpsilon = stdEpsilon; self.innerEpochs = innerEpochs
             self.clipEpsilon = clipEpsilon; self.maxNewTokens = maxNewTokens; self.temperature = temperature
-            self.reward = reward; self.evalEvery = evalEvery; self.evalPrompts = evalPrompts; self.seed = seed
+            self.reward = reward; self.evalEvery = evalEvery; self.evalPrompts = evalPrompts
+            self.probePerCell = probePerCell; self.minEdgeShare = minEdgeShare; self.seed = seed
         }
     }
 
-    /// The default run's settings (see the lesson and GUIDE.md for the measurements behind them).
+    /// The default run's settings (GUIDE.md chapter 05 has the measurements behind them).
     ///
-    /// β = 0.3 by default, 0.1 in quick runs. The GRPO paper (DeepSeekMath) used 0.04 for a 7B
-    /// model taking small steps; here a tiny model takes large ones (learning rate 2e-4, 1e-3
-    /// quick), and what the few informative groups reward spreads to every prompt. The k3
-    /// weight β·(π_ref/π - 1) is 0 at the reference and grows as a token's probability moves
-    /// away from it, so the leash costs nothing at first and pulls harder the further the
-    /// policy drifts: on replies the reward says nothing about, it is the only force there is.
-    /// Measured on the default chain (held-out pass@1 from 47.5%, two seeds): β = 0.3 gave
-    /// 70.6% and 70.0%, KL 0.04; β = 0.1 gave 59.4% (the 3-digit sums' traces drifted, 91% ->
-    /// 41%) and 75.6%, KL 0.08-0.09. The firmer leash is the one that works for both seeds.
-    /// The quick chain keeps 0.1: its tiny models learn little, and the lesson07 ablations
-    /// (reward hacking, RL after SFT vs from mid) are measured with it; at 0.3 they do not show.
-    /// β = 0 (an exercise) lets the shortcut the reward finds take over every reply.
+    /// β is far firmer than the GRPO paper's 0.04: a tiny model takes large steps, and the k3
+    /// weight β·(π_ref/π - 1), 0 at the reference, is what holds the replies the reward says
+    /// nothing about. The quick chain keeps a looser leash: its tiny models move little, and
+    /// the lesson07 ablations are measured with it. The filter probes a pool of every rung
+    /// and keeps the rungs where at least a quarter of the prompts are at the edge.
     public static func recipe(quick: Bool, seed: UInt64) -> Settings {
         let steps = quick ? 40 : 80
         let schedule = LRSchedule(peak: quick ? 1e-3 : 2e-4, warmup: 5, total: steps, minFraction: 0.1, decay: .constant)
         return Settings(groupSize: 8, promptsPerStep: 8, steps: steps, schedule: schedule, beta: quick ? 0.1 : 0.3,
-                        maxNewTokens: quick ? 64 : 112, evalEvery: quick ? 10 : 20, evalPrompts: quick ? 40 : 80, seed: seed)
+                        maxNewTokens: quick ? 64 : 112, evalEvery: quick ? 10 : 20, evalPrompts: quick ? 40 : 80,
+                        probePerCell: quick ? 24 : 32, minEdgeShare: 0.25, seed: seed)
     }
 
     // MARK: groups and advantages
@@ -189,6 +188,85 @@ public enum GRPO {
             for k in samples.indices { samples[k].advantage = a[k] }
             return Group(problem: problems[i], prompt: prompts[i], samples: samples)
         }
+    }
+
+    // MARK: the edge: which prompts can teach
+
+    /// What the difficulty filter found on one rung: of its probed prompts, how many the
+    /// starting model got right in all G samples, in none, and in some (the edge).
+    public struct CellEdge: Sendable {
+        public let cell: RLData.Cell
+        public var always = 0
+        public var never = 0
+        public var edge = 0
+        /// Right samples, out of probed × G.
+        public var rightSamples = 0
+        public var probed: Int { always + never + edge }
+        public var edgeShare: Double { probed == 0 ? 0 : Double(edge) / Double(probed) }
+
+        public init(cell: RLData.Cell) { self.cell = cell }
+    }
+
+    /// The difficulty filter's result: every rung's counts, the rungs RL trains on, and the
+    /// training prompts (the edge prompts of those rungs).
+    public struct Edge: Sendable {
+        /// Every probed rung, in ladder order.
+        public let cells: [CellEdge]
+        /// The rungs RL trains on (and is measured on).
+        public let trained: [RLData.Cell]
+        /// The training prompts: those of the trained rungs with some but not all samples right.
+        public let prompts: [RLData.Problem]
+        /// The probe's groups, every one (for showing examples).
+        public let groups: [Group]
+        public let groupSize: Int
+        /// What the probe cost: replies and reply tokens sampled, and seconds.
+        public let replies: Int
+        public let tokens: Int
+        public let seconds: Double
+
+        public init(cells: [CellEdge], trained: [RLData.Cell], prompts: [RLData.Problem], groups: [Group],
+                    groupSize: Int, replies: Int, tokens: Int, seconds: Double) {
+            self.cells = cells; self.trained = trained; self.prompts = prompts; self.groups = groups
+            self.groupSize = groupSize; self.replies = replies; self.tokens = tokens; self.seconds = seconds
+        }
+
+        /// The rungs not trained on.
+        public var untrained: [RLData.Cell] { cells.map(\.cell).filter { !trained.contains($0) } }
+    }
+
+    /// Which rungs RL can learn on: G samples (the training temperature) for each of the
+    /// first `probePerCell` training prompts of every rung, from the starting model. A prompt
+    /// whose samples are all right or all wrong gives every reply A = 0: it costs sampling and
+    /// teaches nothing, so only the prompts in between are kept. A rung is trained on if at
+    /// least `minEdgeShare` of its prompts are at the edge (if none is, every rung with any).
+    /// The held-out prompts of the trained rungs are then measured whole, never filtered
+    /// one by one on the model's answers: that would show a gain by regression to the mean.
+    public static func findEdge(_ model: GPT, _ prompts: [RLData.Problem], settings: Settings,
+                                progress: (Int, Int) -> Void = { _, _ in }) throws -> Edge {
+        let start = Date()
+        let pool = RLData.Cell.all.flatMap { c in prompts.filter { $0.cell == c }.prefix(settings.probePerCell) }
+        var rng = RNG(seed: settings.seed &+ 11)
+        var groups: [Group] = []
+        for first in stride(from: 0, to: pool.count, by: 16) {
+            groups += try sampleGroups(model, Array(pool[first..<min(first + 16, pool.count)]), settings: settings, rng: &rng)
+            progress(groups.count, pool.count)
+        }
+        var counts = Dictionary(uniqueKeysWithValues: RLData.Cell.all.map { ($0, CellEdge(cell: $0)) })
+        for g in groups {
+            // "Right" is the training reward's say (the verifier's, unless a run changes it).
+            let right = g.samples.filter { $0.reward > 0 }.count
+            if !g.allEqual { counts[g.problem.cell]?.edge += 1 }
+            else if right > 0 { counts[g.problem.cell]?.always += 1 }
+            else { counts[g.problem.cell]?.never += 1 }
+            counts[g.problem.cell]?.rightSamples += right
+        }
+        let cells = RLData.Cell.all.compactMap { counts[$0] }.filter { $0.probed > 0 }
+        var trained = cells.filter { $0.edgeShare >= settings.minEdgeShare }.map(\.cell)
+        if trained.isEmpty { trained = cells.filter { $0.edge > 0 }.map(\.cell) }
+        let kept = groups.filter { trained.contains($0.problem.cell) && !$0.allEqual }.map(\.problem)
+        let samples = groups.flatMap(\.samples)
+        return Edge(cells: cells, trained: trained, prompts: kept, groups: groups, groupSize: settings.groupSize,
+                    replies: samples.count, tokens: samples.map(\.length).reduce(0, +), seconds: Date().timeIntervalSince(start))
     }
 
     // MARK: the loss of one token
@@ -432,6 +510,8 @@ public enum GRPO {
         public var klCurve: [Double] { steps.map(\.kl) }
         public var lengthCurve: [Double] { steps.map(\.meanLength) }
         public var allEqualCurve: [Double] { steps.map(\.allEqualFraction) }
+        /// Held-out pass@1 by step: each measured value held until the next.
+        public var heldOutCurve: [Double] { Curves.held(heldOut.map { ($0.step, $0.pass1) }, steps: steps.count) }
     }
 
     /// Greedy accuracy (the verifier) on held-out problems: the periodic pass@1.
@@ -457,8 +537,8 @@ public enum GRPO {
     /// `evalEvery` steps and at the end.
     public static func train(_ policy: GPT, reference: GPT, prompts: [RLData.Problem], heldOut: [RLData.Problem],
                              settings: Settings, progress: (Int, Log) -> Void = { _, _ in }) throws -> Log {
-        guard prompts.count >= settings.promptsPerStep, settings.groupSize >= 1 else {
-            throw DataFiles.DataError("GRPO needs at least \(settings.promptsPerStep) training prompts, got \(prompts.count)")
+        guard !prompts.isEmpty, settings.promptsPerStep >= 1, settings.groupSize >= 1 else {
+            throw StageError(description: "GRPO has no training prompts: no rung had a prompt the starting model gets right sometimes but not always")
         }
         var log = Log()
         var rng = RNG(seed: settings.seed)
@@ -472,7 +552,7 @@ public enum GRPO {
         try measureHeldOut(0)
         var order: [Int] = []
         for step in 0..<settings.steps {
-            if order.count < settings.promptsPerStep {
+            while order.count < settings.promptsPerStep {
                 var fresh = Array(prompts.indices)
                 rng.shuffle(&fresh)
                 order = fresh + order
@@ -554,6 +634,11 @@ public enum GRPO {
         public var thinkRate: Double { rate { $0.greedy.reply.thought != nil ? 1 : 0 } }
         public var formatRate: Double { rate { $0.greedy.reply.wellFormed ? 1 : 0 } }
 
+        /// The same measurement on one rung's problems.
+        public func cell(_ c: RLData.Cell) -> Measurement {
+            Measurement(graded: graded.filter { $0.problem.cell == c }, n: n)
+        }
+
         /// The same measurement on one family's problems.
         public func family(_ f: RLData.Family) -> Measurement {
             Measurement(graded: graded.filter { $0.problem.family == f }, n: n)
@@ -603,55 +688,116 @@ public enum GRPO {
 // MARK: the stage
 
 extension GRPO {
-    /// The held-out problems the stage measures (before, during and after training): the
-    /// held-out file's problems of the families RL trains on.
-    public static func heldOut(_ data: RLData.Splits, quick: Bool) -> [RLData.Problem] {
-        let families = Set(data.train.map(\.family))
-        let list = data.valid.filter { families.contains($0.family) }
-        return quick ? Array(list.prefix(12 * families.count)) : list
+    /// The held-out problems of `cells`, the whole fixed set of each (`perCell` of each, if given).
+    public static func heldOut(_ data: RLData.Splits, cells: [RLData.Cell], perCell: Int? = nil) -> [RLData.Problem] {
+        var taken: [RLData.Cell: Int] = [:]
+        return data.valid.filter { p in
+            guard cells.contains(p.cell) else { return false }
+            taken[p.cell, default: 0] += 1
+            return taken[p.cell, default: 0] <= (perCell ?? Int.max)
+        }
     }
+
+    /// The sampling seed of the control measurement: the starting model measured a second
+    /// time, so the sampled numbers' noise shows beside the gain.
+    public static func controlSeed(_ seed: UInt64) -> UInt64 { seed &+ 101 }
 
     /// What one GRPO run produced.
     public struct Result {
         public let model: GPT
         public let log: Log
+        /// The difficulty filter: which rungs and prompts RL trained on.
+        public let edge: Edge
+        /// The held-out problems of the trained rungs, before and after (greedy + 8 samples).
         public let before: Measurement
         public let after: Measurement
+        /// The starting model on the same problems with a second sampling seed.
+        public let control: Measurement
+        /// The rungs RL did not train on, greedy only, before and after.
+        public let othersBefore: Measurement
+        public let othersAfter: Measurement
         /// KL(π ‖ π_ref) per token on the after-measurement's sampled replies.
         public let kl: Double
 
-        public init(model: GPT, log: Log, before: Measurement, after: Measurement, kl: Double) {
-            self.model = model; self.log = log; self.before = before; self.after = after; self.kl = kl
+        public init(model: GPT, log: Log, edge: Edge, before: Measurement, after: Measurement, control: Measurement,
+                    othersBefore: Measurement, othersAfter: Measurement, kl: Double) {
+            self.model = model; self.log = log; self.edge = edge; self.before = before; self.after = after
+            self.control = control; self.othersBefore = othersBefore; self.othersAfter = othersAfter; self.kl = kl
         }
     }
 
-    /// GRPO from a copy of `start`, which also stays as the frozen reference, measured on
-    /// the held-out problems before and after (greedy pass@1 and pass@8 from 8 samples).
+    /// Samples per held-out problem for pass@8.
+    public static let passSamples = 8
+
+    /// What RL will train and be measured on, chosen from the starting model: the filter's
+    /// result, and the held-out problems of the trained rungs and of the others.
+    public struct Plan: Sendable {
+        public let edge: Edge
+        public let heldOut: [RLData.Problem]
+        public let others: [RLData.Problem]
+    }
+
+    /// The difficulty filter on `data.train`, and the held-out sets it implies.
+    public static func plan(_ start: GPT, data: RLData.Splits, settings: Settings,
+                            progress: (Int, Int) -> Void = { _, _ in }) throws -> Plan {
+        let edge = try findEdge(start, data.train, settings: settings, progress: progress)
+        return Plan(edge: edge, heldOut: heldOut(data, cells: edge.trained), others: heldOut(data, cells: edge.untrained))
+    }
+
+    /// The starting model measured: the trained rungs' held-out problems (greedy and
+    /// `passSamples` samples), again with the control seed, and the other rungs greedily.
+    public static func measureStart(_ start: GPT, _ plan: Plan, settings: Settings, seed: UInt64) throws
+        -> (before: Measurement, control: Measurement, others: Measurement) {
+        let room = settings.maxNewTokens
+        return (try measure(start, plan.heldOut, n: passSamples, maxNewTokens: room, seed: seed),
+                try measure(start, plan.heldOut, n: passSamples, maxNewTokens: room, seed: controlSeed(seed)),
+                try measure(start, plan.others, n: 0, maxNewTokens: room, seed: seed))
+    }
+
+    /// The trained policy measured as the start was (same problems, same seed), and its KL.
+    public static func measureEnd(_ policy: GPT, reference: GPT, _ plan: Plan, settings: Settings, seed: UInt64) throws
+        -> (after: Measurement, others: Measurement, kl: Double) {
+        let room = settings.maxNewTokens
+        let after = try measure(policy, plan.heldOut, n: passSamples, maxNewTokens: room, seed: seed)
+        return (after, try measure(policy, plan.others, n: 0, maxNewTokens: room, seed: seed), try meanKL(policy, reference, after))
+    }
+
+    /// GRPO from a copy of `start`, which also stays as the frozen reference: the difficulty
+    /// filter on the training prompts, the start measured, training on the edge prompts,
+    /// the policy measured. lesson05 runs the same four calls, one step each.
     public static func run(from start: GPT, quick: Bool, seed: UInt64, settings: Settings? = nil,
                            data: RLData.Splits? = nil, progress: (Int, Log) -> Void = { _, _ in }) throws -> Result {
         let settings = settings ?? recipe(quick: quick, seed: seed)
         let data = try data ?? RLData.load()
         let reference = start.copy(), policy = start.copy()
-        let held = heldOut(data, quick: quick)
-        let before = try measure(reference, held, n: 8, maxNewTokens: settings.maxNewTokens, seed: seed)
-        let log = try train(policy, reference: reference, prompts: data.train, heldOut: held, settings: settings, progress: progress)
-        let after = try measure(policy, held, n: 8, maxNewTokens: settings.maxNewTokens, seed: seed)
-        return Result(model: policy, log: log, before: before, after: after, kl: try meanKL(policy, reference, after))
+        let plan = try plan(reference, data: data, settings: settings)
+        let s = try measureStart(reference, plan, settings: settings, seed: seed)
+        let log = try train(policy, reference: reference, prompts: plan.edge.prompts, heldOut: plan.heldOut,
+                            settings: settings, progress: progress)
+        let e = try measureEnd(policy, reference: reference, plan, settings: settings, seed: seed)
+        return Result(model: policy, log: log, edge: plan.edge, before: s.before, after: e.after, control: s.control,
+                      othersBefore: s.others, othersAfter: e.others, kl: e.kl)
     }
 
-    /// The report keys of stage `rlvr`.
+    /// The report keys of stage `rlvr`. Sampled pass@1 (`sampled_acc`) is measured on the
+    /// starting model twice, with two seeds: `pass1_control` is the second, so the gap
+    /// between it and `sampled_acc_before` is what sampling alone moves. (Greedy pass@1
+    /// does not depend on the seed.)
     public static func metrics(_ r: Result) -> [String: Double] {
         [
             "pass1_before": r.before.pass1, "pass1": r.after.pass1,
             "pass8_before": r.before.pass(at: 8), "pass8": r.after.pass(at: 8),
             "sampled_acc_before": r.before.sampledAccuracy, "sampled_acc": r.after.sampledAccuracy,
+            "pass1_control": r.control.sampledAccuracy, "pass8_control": r.control.pass(at: 8),
+            "edge_prompts": Double(r.edge.prompts.count), "trained_rungs": Double(r.edge.trained.count),
+            "probe_seconds": r.edge.seconds,
+            "others_pass1_before": r.othersBefore.pass1, "others_pass1": r.othersAfter.pass1,
             "reward_first": r.log.mean(\.meanReward, first: 0.1), "reward_last": r.log.mean(\.meanReward, last: 0.1),
             "kl": r.kl, "mean_len_before": r.before.meanLength, "mean_len": r.after.meanLength,
             "train_tokens": Double(r.log.tokensTrained), "sampled_tokens": Double(r.log.tokensSampled),
             "train_seconds": r.log.seconds,
         ]
     }
-
     /// The model RL starts from: the dpo model (lesson04), or the think model (lesson03)
     /// if asked; loaded from `run`, or trained now if missing.
     public static func startingModel(_ stage: Stage = .dpo, run: RunDirectory, quick: Bool, seed: UInt64,

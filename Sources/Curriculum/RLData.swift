@@ -3,40 +3,91 @@ import Kernels
 
 /// The prompts of lesson05 (RL with verifiable rewards), written to data/rl/ as JSON lines:
 ///
-///     {"prompt":"What is 247 + 538?","answer":785,"family":"add3"}
+///     {"prompt":"What is 247 + 538?","answer":785,"family":"add","rung":2}
 ///
 /// RL data is only questions and the means to check an answer. There is no reply to
 /// imitate: the model writes its own replies, and the verifier (`Verifier.reward`) scores
 /// them by comparing the final integer with `answer`.
 ///
-/// Families, asked in the SFT files' phrasings ("What is ...?", "Compute ...", "Add ... and ..."):
+/// Each family is a ladder of rungs, easiest first, so that whatever model RL starts from
+/// some rung sits at its edge (right sometimes, not always), which is where RL can learn:
 ///
-///     same      a number minus itself, "What is 347 - 347?" (the only family the models of
-///               lessons 01-04 sometimes get right: RL's foothold)
-///     add2      two-digit + and - (what SFT taught most)
-///     add3      three-digit addition (SFT taught it, with a trace, 800 times)
-///     sub3      three-digit subtraction, larger first (never in SFT: a notch harder)
-///     twoStep   two operations on two-digit numbers, every intermediate in 0...99
+///     same    n - n                 1: n of two digits   2: three digits    3: four digits
+///     add     a + b                 1: one digit         2: two digits      3: three   4: four
+///     sub     a - b, larger first   1: one digit         2: two digits
+///                                   3: three digits, no borrow   4: three digits, a borrow   5: four
+///     chain   several operations    1: two operations    2: three operations
+///                                   (two-digit numbers, every intermediate in 0...99)
+///
+/// SFT taught two-digit sums and differences, three-digit sums and two operations, each with
+/// a column trace; the other rungs were never taught. Which rungs RL trains on is not chosen
+/// here: lesson05 measures the starting model on them first (`GRPO.findEdge`).
 ///
 /// Split rule, the same as the SFT files' so that no held-out item was ever trained on at
-/// any stage: an operand pair is held out by `Arithmetic.isHeldOut` (add2) or by
-/// `Conversations.isHeldOutAdd3` (add3 and sub3: the unordered pair, so 785 - 247 is held
-/// out with 247 + 538); an expression ("23 + 45 - 17") by `Conversations.isHeldOutExpression`;
-/// n of "n - n" by `isHeldOutSame`.
-/// Held-out prompts are disjoint from the training prompts by construction, and each
-/// held-out question is asked once.
+/// any stage: a pair of two-digit operands is held out by `Arithmetic.isHeldOut`, a larger
+/// pair by `Conversations.isHeldOutAdd3` (the unordered pair, so 785 - 247 is held out with
+/// 247 + 538), an expression ("23 + 45 - 17") by `Conversations.isHeldOutExpression`, and
+/// n of "n - n" by `isHeldOutSame`. Held-out prompts are disjoint from the training prompts
+/// by construction, and each held-out question is asked once.
 public enum RLData {
     public enum Family: String, CaseIterable, Sendable {
-        case same, add2, add3, sub3, twoStep
+        case same, add, sub, chain
 
         public var title: String {
             switch self {
             case .same: return "n - n"
-            case .add2: return "2-digit + and -"
-            case .add3: return "3-digit +"
-            case .sub3: return "3-digit -"
-            case .twoStep: return "two operations"
+            case .add: return "a + b"
+            case .sub: return "a - b"
+            case .chain: return "several operations"
             }
+        }
+
+        /// How many rungs the family's ladder has.
+        public var rungs: Int {
+            switch self {
+            case .same: return 3
+            case .add: return 4
+            case .sub: return 5
+            case .chain: return 2
+            }
+        }
+    }
+
+    /// One rung of one family's ladder: the unit the difficulty filter keeps or drops.
+    public struct Cell: Hashable, Comparable, Sendable, CustomStringConvertible {
+        public let family: Family
+        public let rung: Int
+
+        public init(_ family: Family, _ rung: Int) { self.family = family; self.rung = rung }
+
+        /// Every cell, family by family, easiest rung first.
+        public static let all: [Cell] = Family.allCases.flatMap { f in (1...f.rungs).map { Cell(f, $0) } }
+
+        public var title: String {
+            switch (family, rung) {
+            case (.same, _): return "n - n, \(digits) digits"
+            case (.add, _): return "\(digits)-digit +"
+            case (.sub, 3): return "3-digit -, no borrow"
+            case (.sub, 4): return "3-digit -, a borrow"
+            case (.sub, _): return "\(digits)-digit -"
+            case (.chain, _): return "\(rung + 1) operations"
+            }
+        }
+
+        /// Digits of each number in the question (chains: two).
+        public var digits: Int {
+            switch family {
+            case .same: return rung + 1
+            case .add: return rung
+            case .sub: return [1, 2, 3, 3, 4][min(max(rung, 1), 5) - 1]
+            case .chain: return 2
+            }
+        }
+        public var description: String { title }
+
+        public static func < (a: Cell, b: Cell) -> Bool {
+            let order = Family.allCases
+            return (order.firstIndex(of: a.family) ?? 0, a.rung) < (order.firstIndex(of: b.family) ?? 0, b.rung)
         }
     }
 
@@ -45,9 +96,13 @@ public enum RLData {
         public var prompt: String
         public var answer: Int
         public var family: Family
+        /// The rung of the family's ladder, 1 = easiest.
+        public var rung: Int
 
-        public init(prompt: String, answer: Int, family: Family) {
-            self.prompt = prompt; self.answer = answer; self.family = family
+        public var cell: Cell { Cell(family, rung) }
+
+        public init(prompt: String, answer: Int, family: Family, rung: Int = 1) {
+            self.prompt = prompt; self.answer = answer; self.family = family; self.rung = rung
         }
     }
 
@@ -58,27 +113,24 @@ public enum RLData {
         public init(train: [Problem] = [], valid: [Problem] = []) { self.train = train; self.valid = valid }
     }
 
-    /// Training prompts per family: the RL distribution, chosen by measuring the starting
-    /// model (lesson05 step 3, GUIDE.md chapter 05). The dpo model cannot do arithmetic:
-    /// pass@8 is 0-3% on every arithmetic family, so there is almost no group with a right
-    /// reply for RL to reinforce. The one family with a foothold is `same`, "n - n" (pass@8
-    /// about 5-10%), so it is a quarter of the prompts; the arithmetic we want is the rest.
-    public static let trainCounts: [Family: Int] = [.same: 600, .add2: 1200, .add3: 200, .sub3: 200, .twoStep: 200]
-    /// Held-out prompts per family (every family, so a lesson can measure each one).
+    /// Training prompts per cell: more than a run samples, so a run's filter has a pool to
+    /// choose from on every rung.
+    public static let trainPerCell = 128
+    /// Held-out prompts per cell (every cell, so a lesson can measure each one).
     public static let validCount = 32
 
     /// Generates both splits from the seed.
     public static func generate(seed: UInt64) -> Splits {
         var writer = ConversationWriter(rng: RNG(seed: seed &+ 5), world: .standard)
         var s = Splits()
-        for family in Family.allCases {
+        for cell in Cell.all {
             for heldOut in [false, true] {
-                let want = heldOut ? validCount : trainCounts[family] ?? 0
+                let want = heldOut ? validCount : trainPerCell
                 var seen = Set<String>()
                 var attempts = 0
                 while seen.count < want && attempts < 200 * max(want, 1) {
                     attempts += 1
-                    let p = problem(family, heldOut: heldOut, writer: &writer)
+                    let p = problem(cell, heldOut: heldOut, writer: &writer)
                     guard seen.insert(p.prompt).inserted else { continue }
                     if heldOut { s.valid.append(p) } else { s.train.append(p) }
                 }
@@ -86,51 +138,90 @@ public enum RLData {
         }
         var shuffler = RNG(seed: seed &+ 6)
         shuffler.shuffle(&s.train)
-        // Held-out problems in turns, one family after another, so that any prefix (a quick
-        // run's, or the periodic measurement's) has every family in equal parts.
-        let byFamily = Family.allCases.map { f in s.valid.filter { $0.family == f } }
-        s.valid = (0..<validCount).flatMap { i in byFamily.compactMap { i < $0.count ? $0[i] : nil } }
+        // Held-out problems in turns, one cell after another, so that any prefix (a quick
+        // run's, or the periodic measurement's) has every cell in equal parts.
+        let byCell = Cell.all.map { c in s.valid.filter { $0.cell == c } }
+        s.valid = (0..<validCount).flatMap { i in byCell.compactMap { i < $0.count ? $0[i] : nil } }
         return s
     }
 
     /// The split rule of `same`: the number is held out iff FNV-1a of it is divisible by 10.
     public static func isHeldOutSame(_ n: Int) -> Bool { PretrainCorpus.fnv1a("\(n)") % 10 == 0 }
 
-    static func problem(_ family: Family, heldOut: Bool, writer: inout ConversationWriter) -> Problem {
-        switch family {
-        case .add2:
-            let item = writer.arithmetic(heldOut: heldOut)
-            return Problem(prompt: item.question, answer: Int(item.answer)!, family: family)
-        case .add3:
-            let item = writer.add3(heldOut: heldOut)
-            return Problem(prompt: item.question, answer: Int(item.answer)!, family: family)
-        case .twoStep:
-            let item = writer.twoStep(heldOut: heldOut)
-            return Problem(prompt: item.question, answer: Int(item.answer)!, family: family)
+    /// The split rule of a pair of operands: the SFT files' rule for their size. One-digit
+    /// pairs, which no file before this one asks, hold out one unordered pair in three (there
+    /// are only 45), so the held-out rung has enough problems.
+    public static func isHeldOutPair(_ a: Int, _ b: Int) -> Bool {
+        if max(a, b) <= 9 { return PretrainCorpus.fnv1a("\(min(a, b)),\(max(a, b))") % 3 == 0 }
+        return max(a, b) <= 99 ? Arithmetic.isHeldOut(a, b) : Conversations.isHeldOutAdd3(a, b)
+    }
+
+    /// The operand range of `digits` digits: 1...9, 10...99, 100...999, ...
+    static func range(digits: Int) -> ClosedRange<Int> {
+        let low = Int(pow(10, Double(digits - 1)))
+        return low...(10 * low - 1)
+    }
+
+    /// Does a - b (a >= b) borrow in some column?
+    static func borrows(_ a: Int, _ b: Int) -> Bool {
+        var x = a, y = b
+        while y > 0 {
+            if x % 10 < y % 10 { return true }
+            x /= 10; y /= 10
+        }
+        return false
+    }
+
+    static func problem(_ cell: Cell, heldOut: Bool, writer: inout ConversationWriter) -> Problem {
+        switch cell.family {
         case .same:
             var n = 0
-            repeat { n = writer.rng.int(in: 10...999) } while isHeldOutSame(n) != heldOut
+            repeat { n = writer.rng.int(in: range(digits: cell.digits)) } while isHeldOutSame(n) != heldOut
             let prompt: String
             switch writer.rng.int(below: 3) {
             case 0: prompt = "What is \(n) minus \(n)?"
             case 1: prompt = "Subtract \(n) from \(n)."
             default: prompt = writer.arithmeticQuestion("\(n) - \(n)")
             }
-            return Problem(prompt: prompt, answer: 0, family: family)
-        case .sub3:
+            return Problem(prompt: prompt, answer: 0, family: .same, rung: cell.rung)
+        case .add, .sub:
+            let op: Arithmetic.Op = cell.family == .add ? .plus : .minus
             var a = 0, b = 0
-            repeat {
-                a = writer.rng.int(in: 100...999); b = writer.rng.int(in: 100...999)
-            } while a == b || Conversations.isHeldOutAdd3(a, b) != heldOut
-            let (x, y) = (max(a, b), min(a, b))
-            return Problem(prompt: writer.arithmeticQuestion("\(x) - \(y)"), answer: x - y, family: family)
+            while true {
+                a = writer.rng.int(in: range(digits: cell.digits)); b = writer.rng.int(in: range(digits: cell.digits))
+                if op == .minus { (a, b) = (max(a, b), min(a, b)) }
+                guard a != b || op == .plus, isHeldOutPair(a, b) == heldOut else { continue }
+                if cell == Cell(.sub, 3) && borrows(a, b) { continue }
+                if cell == Cell(.sub, 4) && !borrows(a, b) { continue }
+                break
+            }
+            let question: String
+            switch writer.rng.int(below: 3) {
+            case 0: question = "What is \(a) \(op == .plus ? "plus" : "minus") \(b)?"
+            case 1: question = op == .plus ? "Add \(a) and \(b)." : "Subtract \(b) from \(a)."
+            default: question = writer.arithmeticQuestion("\(a) \(op.rawValue) \(b)")
+            }
+            return Problem(prompt: question, answer: op == .plus ? a + b : a - b, family: cell.family, rung: cell.rung)
+        case .chain:
+            while true {
+                let terms = (0...(cell.rung + 1)).map { _ in writer.rng.int(in: 10...99) }
+                var value = terms[0], expression = "\(terms[0])", inRange = true
+                for t in terms.dropFirst() {
+                    let op: Arithmetic.Op = writer.rng.chance(0.5) ? .plus : .minus
+                    value = op == .plus ? value + t : value - t
+                    expression += " \(op.rawValue) \(t)"
+                    inRange = inRange && (0...99).contains(value)
+                }
+                guard inRange, Conversations.isHeldOutExpression(expression) == heldOut else { continue }
+                return Problem(prompt: writer.arithmeticQuestion(expression), answer: value, family: .chain, rung: cell.rung)
+            }
         }
     }
 
     // MARK: JSON lines
 
     public static func jsonLine(_ p: Problem) -> String {
-        "{\"prompt\":\(Conversations.jsonString(p.prompt)),\"answer\":\(p.answer),\"family\":\"\(p.family.rawValue)\"}"
+        "{\"prompt\":\(Conversations.jsonString(p.prompt)),\"answer\":\(p.answer),\"family\":\"\(p.family.rawValue)\",\"rung\":\(p.rung)}"
     }
 
     public static func jsonl(_ list: [Problem]) -> String {
@@ -152,7 +243,11 @@ public enum RLData {
             guard let name = object["family"] as? String, let family = Family(rawValue: name) else {
                 throw bad("expected a \"family\" field, one of: \(Family.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            return Problem(prompt: prompt, answer: answer, family: family)
+            guard let r = object["rung"] as? NSNumber, !(object["rung"] is String), let rung = Int(exactly: r.doubleValue),
+                  (1...family.rungs).contains(rung) else {
+                throw bad("expected an integer field \"rung\" from 1 to \(family.rungs) for family \(family.rawValue)")
+            }
+            return Problem(prompt: prompt, answer: answer, family: family, rung: rung)
         }
     }
 

@@ -18,9 +18,9 @@ import Curriculum
         let fresh = RLData.generate(seed: DataFiles.defaultSeed)
         #expect(try RLData.parse(RLData.jsonl(fresh.train), file: "train.jsonl") == fresh.train)
         #expect(try RLData.parse(RLData.jsonl(fresh.valid), file: "valid.jsonl") == fresh.valid)
-        for family in Family.allCases {
-            #expect(fresh.train.filter { $0.family == family }.count == RLData.trainCounts[family] ?? 0, "\(family) training prompts")
-            #expect(fresh.valid.filter { $0.family == family }.count == RLData.validCount, "\(family) held-out prompts")
+        for cell in RLData.Cell.all {
+            #expect(fresh.train.filter { $0.cell == cell }.count == RLData.trainPerCell, "\(cell) training prompts")
+            #expect(fresh.valid.filter { $0.cell == cell }.count == RLData.validCount, "\(cell) held-out prompts")
         }
     }
 
@@ -41,9 +41,14 @@ import Curriculum
     }
 
     /// "Compute 23 + 45 - 17." -> "23 + 45 - 17", the string the split rule hashes.
-    func twoStepExpression(_ prompt: String) -> String {
+    func chainExpression(_ prompt: String) -> String {
         let (n, o) = expression(prompt)
-        return "\(n[0]) \(o[0]) \(n[1]) \(o[1]) \(n[2])"
+        return zip(o, n.dropFirst()).reduce("\(n[0])") { $0 + " \($1.0) \($1.1)" }
+    }
+
+    /// Does a - b (same number of digits) borrow? Exactly when some digit of b is larger than a's.
+    func borrows(_ a: Int, _ b: Int) -> Bool {
+        zip(String(a), String(b)).contains { x, y in x < y }
     }
 
     @Test func everyAnswerIsTheValueOfItsQuestion() {
@@ -55,16 +60,23 @@ import Curriculum
             case (2, ["from"]): value = n[1] - n[0]  // "Subtract 27 from 52."
             case (2, ["+"]): value = n[0] + n[1]
             case (2, ["-"]): value = n[0] - n[1]
-            case (3, let o) where o.count == 2: value = (o[0] == "+" ? n[0] + n[1] : n[0] - n[1]) + (o[1] == "+" ? n[2] : -n[2])
+            case (let k, let o) where k >= 3 && o.count == k - 1:
+                value = zip(o, n.dropFirst()).reduce(n[0]) { $0 + ($1.0 == "+" ? $1.1 : -$1.1) }
             default: value = nil
             }
             #expect(value == p.answer, "\(p.prompt) -> \(p.answer)")
             #expect(p.answer >= 0)
-            switch p.family {
-            case .same: #expect(n.count == 2 && n[0] == n[1] && (10...999).contains(n[0]), "\(p.prompt)")
-            case .add2: #expect(n.count == 2 && n.allSatisfy { (10...99).contains($0) }, "\(p.prompt)")
-            case .add3, .sub3: #expect(n.count == 2 && n.allSatisfy { (100...999).contains($0) }, "\(p.prompt)")
-            case .twoStep: #expect(n.count == 3 && n.allSatisfy { (10...99).contains($0) } && p.answer <= 99, "\(p.prompt)")
+            // The rung is what its title says: digits, borrows, operations.
+            let digits = Set(n.map { String($0).count })
+            switch (p.family, p.rung) {
+            case (.same, let r): #expect(n.count == 2 && n[0] == n[1] && digits == [r + 1], "\(p.prompt)")
+            case (.add, let r): #expect(n.count == 2 && digits == [r], "\(p.prompt)")
+            case (.sub, let r):
+                #expect(n.count == 2 && n[0] != n[1] && digits == [[1, 2, 3, 3, 4][r - 1]], "\(p.prompt)")
+                let (a, b) = p.prompt.hasPrefix("Subtract") ? (n[1], n[0]) : (n[0], n[1])
+                if r == 3 { #expect(!borrows(a, b), "\(p.prompt)") }
+                if r == 4 { #expect(borrows(a, b), "\(p.prompt)") }
+            case (.chain, let r): #expect(n.count == r + 2 && digits == [2] && p.answer <= 99, "\(p.prompt)")
             }
         }
     }
@@ -75,25 +87,29 @@ import Curriculum
         #expect(s.valid.allSatisfy { !trainPrompts.contains($0.prompt) }, "no held-out prompt appears in RL training")
         #expect(Set(s.valid.map(\.prompt)).count == s.valid.count, "each held-out question is asked once")
         // Held-out problems take turns by family, so any prefix is balanced.
-        let families = RLData.Family.allCases
-        #expect(s.valid.prefix(2 * families.count).map(\.family) == families + families)
+        let cells = RLData.Cell.all
+        #expect(s.valid.prefix(2 * cells.count).map(\.cell) == cells + cells)
         // Held-out items are held out by the SFT files' rules, so no earlier stage trained on them either.
         for p in s.valid {
             let n = expression(p.prompt).numbers
             switch p.family {
             case .same: #expect(RLData.isHeldOutSame(n[0]), "\(p.prompt)")
-            case .add2: #expect(Arithmetic.isHeldOut(n[0], n[1]), "\(p.prompt)")
-            case .add3, .sub3: #expect(Conversations.isHeldOutAdd3(n[0], n[1]), "\(p.prompt)")
-            case .twoStep: #expect(Conversations.isHeldOutExpression(twoStepExpression(p.prompt)), "\(p.prompt)")
+            case .add, .sub:
+                let pairRule = max(n[0], n[1]) <= 9 ? RLData.isHeldOutPair(n[0], n[1])
+                    : max(n[0], n[1]) <= 99 ? Arithmetic.isHeldOut(n[0], n[1]) : Conversations.isHeldOutAdd3(n[0], n[1])
+                #expect(pairRule, "\(p.prompt)")
+            case .chain: #expect(Conversations.isHeldOutExpression(chainExpression(p.prompt)), "\(p.prompt)")
             }
         }
         for p in s.train {
             let n = expression(p.prompt).numbers
             switch p.family {
             case .same: #expect(!RLData.isHeldOutSame(n[0]), "\(p.prompt)")
-            case .add2: #expect(!Arithmetic.isHeldOut(n[0], n[1]), "\(p.prompt)")
-            case .add3, .sub3: #expect(!Conversations.isHeldOutAdd3(n[0], n[1]), "\(p.prompt)")
-            case .twoStep: #expect(!Conversations.isHeldOutExpression(twoStepExpression(p.prompt)), "\(p.prompt)")
+            case .add, .sub:
+                let pairRule = max(n[0], n[1]) <= 9 ? RLData.isHeldOutPair(n[0], n[1])
+                    : max(n[0], n[1]) <= 99 ? Arithmetic.isHeldOut(n[0], n[1]) : Conversations.isHeldOutAdd3(n[0], n[1])
+                #expect(!pairRule, "\(p.prompt)")
+            case .chain: #expect(!Conversations.isHeldOutExpression(chainExpression(p.prompt)), "\(p.prompt)")
             }
         }
         let sftTrain = Set(Conversations.generate(seed: DataFiles.defaultSeed).instructTrain.map(\.question))
@@ -101,13 +117,15 @@ import Curriculum
     }
 
     @Test func aMalformedLineIsAnErrorNamingFileAndLine() {
-        let good = #"{"prompt":"What is 4 + 5?","answer":9,"family":"add2"}"#
+        let good = #"{"prompt":"What is 4 + 5?","answer":9,"family":"add","rung":1}"#
         let cases = [
             ("{not json", "not a JSON object"),
-            (#"{"answer":9,"family":"add2"}"#, "prompt"),
-            (#"{"prompt":"What is 4 + 5?","answer":"9","family":"add2"}"#, "integer"),
-            (#"{"prompt":"What is 4 + 5?","answer":9.5,"family":"add2"}"#, "integer"),
-            (#"{"prompt":"What is 4 + 5?","answer":9,"family":"poetry"}"#, "family"),
+            (#"{"answer":9,"family":"add"}"#, "prompt"),
+            (#"{"prompt":"What is 4 + 5?","answer":"9","family":"add"}"#, "integer"),
+            (#"{"prompt":"What is 4 + 5?","answer":9.5,"family":"add"}"#, "integer"),
+            (#"{"prompt":"What is 4 + 5?","answer":9,"family":"poetry","rung":1}"#, "family"),
+            (#"{"prompt":"What is 4 + 5?","answer":9,"family":"add"}"#, "rung"),
+            (#"{"prompt":"What is 4 + 5?","answer":9,"family":"add","rung":7}"#, "rung"),
         ]
         for (bad, mentions) in cases {
             do {
