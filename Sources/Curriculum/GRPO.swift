@@ -116,15 +116,14 @@ public enum GRPO {
     ///
     /// β is far firmer than the GRPO paper's 0.04: a tiny model takes large steps, and the k3
     /// weight β·(π_ref/π - 1), 0 at the reference, is what holds the replies the reward says
-    /// nothing about. The quick chain keeps a looser leash: its tiny models move little, and
-    /// the lesson07 ablations are measured with it. The filter probes a pool of every rung
-    /// and keeps the rungs where at least a quarter of the prompts are at the edge.
+    /// nothing about. The filter probes 32 prompts of every rung and keeps the rungs where at
+    /// least a quarter of them are at the edge.
     public static func recipe(quick: Bool, seed: UInt64) -> Settings {
         let steps = quick ? 40 : 80
         let schedule = LRSchedule(peak: quick ? 1e-3 : 2e-4, warmup: 5, total: steps, minFraction: 0.1, decay: .constant)
-        return Settings(groupSize: 8, promptsPerStep: 8, steps: steps, schedule: schedule, beta: quick ? 0.1 : 0.3,
+        return Settings(groupSize: 8, promptsPerStep: 8, steps: steps, schedule: schedule, beta: 0.3,
                         maxNewTokens: quick ? 64 : 112, evalEvery: quick ? 10 : 20, evalPrompts: quick ? 40 : 80,
-                        probePerCell: quick ? 24 : 32, minEdgeShare: 0.25, seed: seed)
+                        probePerCell: 32, minEdgeShare: 0.25, seed: seed)
     }
 
     // MARK: groups and advantages
@@ -238,7 +237,8 @@ public enum GRPO {
     /// first `probePerCell` training prompts of every rung, from the starting model. A prompt
     /// whose samples are all right or all wrong gives every reply A = 0: it costs sampling and
     /// teaches nothing, so only the prompts in between are kept. A rung is trained on if at
-    /// least `minEdgeShare` of its prompts are at the edge (if none is, every rung with any).
+    /// least `minEdgeShare` of its prompts are at the edge (if none is, the rungs with at
+    /// least half the best rung's share).
     /// The held-out prompts of the trained rungs are then measured whole, never filtered
     /// one by one on the model's answers: that would show a gain by regression to the mean.
     public static func findEdge(_ model: GPT, _ prompts: [RLData.Problem], settings: Settings,
@@ -261,8 +261,10 @@ public enum GRPO {
             counts[g.problem.cell]?.rightSamples += right
         }
         let cells = RLData.Cell.all.compactMap { counts[$0] }.filter { $0.probed > 0 }
-        var trained = cells.filter { $0.edgeShare >= settings.minEdgeShare }.map(\.cell)
-        if trained.isEmpty { trained = cells.filter { $0.edge > 0 }.map(\.cell) }
+        // If no rung reaches the share, the densest ones: at least half the best rung's share.
+        let best = cells.map(\.edgeShare).max() ?? 0
+        let share = min(settings.minEdgeShare, best / 2)
+        let trained = cells.filter { $0.edge > 0 && $0.edgeShare >= share }.map(\.cell)
         let kept = groups.filter { trained.contains($0.problem.cell) && !$0.allEqual }.map(\.problem)
         let samples = groups.flatMap(\.samples)
         return Edge(cells: cells, trained: trained, prompts: kept, groups: groups, groupSize: settings.groupSize,

@@ -268,8 +268,12 @@ struct Lesson05Tests {
         let mixed = edge.groups.filter { !$0.allEqual && edge.trained.contains($0.problem.cell) }.map(\.problem)
         #expect(edge.prompts == mixed, "the kept prompts are the trained rungs' groups with mixed rewards")
         #expect(edge.groups.contains { $0.allEqual } && !edge.prompts.isEmpty, "the case is not trivial")
-        let shares = edge.cells.filter { $0.edgeShare >= settings.minEdgeShare }.map(\.cell)
-        #expect(edge.trained == (shares.isEmpty ? edge.cells.filter { $0.edge > 0 }.map(\.cell) : shares))
+        let best = edge.cells.map(\.edgeShare).max() ?? 0
+        #expect(best > 0 && edge.trained.contains { c in edge.cells.first { $0.cell == c }?.edgeShare == best }, "the densest rung is trained on")
+        for c in edge.cells {
+            let wanted = c.edge > 0 && c.edgeShare >= min(settings.minEdgeShare, best / 2)
+            #expect(edge.trained.contains(c.cell) == wanted, "\(c.cell): \(c.edge) of \(c.probed) at the edge")
+        }
         #expect(Set(edge.untrained).isDisjoint(with: edge.trained) && edge.untrained.count + edge.trained.count == edge.cells.count)
     }
 
