@@ -33,7 +33,7 @@ final class State {
 
     func corpus() throws -> (train: TokenStream, valid: TokenStream) {
         if let d = data { return d }
-        let d = try Pretrain.data()
+        let d = try Pretrain.data(quick: quick)
         data = d
         return d
     }
