@@ -77,7 +77,7 @@ let package = Package(
 
         // Tools.
         .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
-        .executableTarget(name: "make-data", dependencies: ["Curriculum"]),
+        .executableTarget(name: "make-data", dependencies: ["Curriculum", "Notebook"]),
         .executableTarget(name: "chat", dependencies: ["Curriculum", "TinyGPT", "Kernels", "Notebook"]),
         .executableTarget(name: "course", dependencies: ["Curriculum", "Notebook"]),
 

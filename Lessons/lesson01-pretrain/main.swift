@@ -54,6 +54,7 @@ final class State {
     }
 }
 let state = State()
+nb.checkRunFolders([nb.run])
 let corpusWords: Set<String> = {
     guard let dir = DataFiles.defaultDataDirectory(), let text = try? DataFiles.loadPretrain(from: dir).train else { return [] }
     return Set(Probes.words(text))

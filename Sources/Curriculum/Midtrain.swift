@@ -231,6 +231,7 @@ public enum Midtrain {
     /// (from the base checkpoint, itself trained first if missing) and saved.
     public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
                                    progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        try run.prepare()
         let path = run.checkpoint(.mid)
         if FileManager.default.fileExists(atPath: path) {
             return try loadStage(.mid, from: run).0

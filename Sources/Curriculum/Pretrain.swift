@@ -75,6 +75,7 @@ public enum Pretrain {
     /// and saved (so any later lesson works on a fresh clone). `say` explains what happens.
     public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
                                    progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        try run.prepare()
         let path = run.checkpoint(.base)
         if FileManager.default.fileExists(atPath: path) {
             return try loadStage(.base, from: run).0

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Notebook
 import TinyGPT
 
 /// The stages of the curriculum, in order, and where each keeps its checkpoint.
@@ -60,6 +61,19 @@ public struct RunDirectory: Sendable {
     }
 }
 
+extension RunDirectory {
+    /// What a lesson checks of its run folder before it computes anything, and again before
+    /// it saves: the folder can be written (it is not a file, not read-only), its report.json
+    /// can be read (it is updated at the end), and no other program is writing here. Then
+    /// this program holds the folder, and leftovers of interrupted saves are removed.
+    public func prepare() throws {
+        try checkWritableFolder(path)
+        _ = try Report.load(from: path)
+        try FileLock.holdUntilExit(URL(fileURLWithPath: path).appendingPathComponent(".lock").path, purpose: "run folder \(path)")
+        Checkpoint.removeInterruptedSaves(in: path)
+    }
+}
+
 /// A checkpoint that exists but does not fit: another vocabulary, or the wrong stage.
 public struct StageError: Error, CustomStringConvertible {
     public let description: String
@@ -94,6 +108,7 @@ public func loadStage(_ stage: Stage, from run: RunDirectory, tokenizer: Tokeniz
 public func saveStage(_ stage: Stage, model: GPT, step: Int, metrics: [String: Double], to run: RunDirectory,
                       curves: Curves? = nil, tokenizer: Tokenizer = .standard) throws {
     let info = CheckpointInfo(stage: stage.rawValue, step: step, vocab: tokenizer.pieces, metrics: metrics)
+    try run.prepare()
     try Checkpoint.save(model, info: info, to: run.checkpoint(stage))
     try Report.record(stage: stage.rawValue, metrics: metrics, in: run.path)
     try curves?.save(stage, in: run)

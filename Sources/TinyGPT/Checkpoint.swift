@@ -58,6 +58,18 @@ public enum Checkpoint {
         }
     }
 
+    /// Removes the `.NAME.PID.tmp` files that saves interrupted by a kill left in `dir`
+    /// (only those of programs no longer running: a live one may be mid-save).
+    public static func removeInterruptedSaves(in dir: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let parts = name.dropLast(4).split(separator: ".")
+            guard parts.count >= 2, let pid = Int32(parts[parts.count - 1]), pid > 0 else { continue }
+            if pid == getpid() || kill(pid, 0) == 0 || errno == EPERM { continue }
+            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
+        }
+    }
+
     /// The bytes of a checkpoint file.
     public static func encode(_ model: GPT, info: CheckpointInfo) throws -> Data {
         var header: [String: Any] = [:]
