@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "Notebook"),
 
         // Tools.
-        .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
+        .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels", "Notebook"], swiftSettings: hot),
         .executableTarget(name: "make-data", dependencies: ["Curriculum", "Notebook"]),
         .executableTarget(name: "chat", dependencies: ["Curriculum", "TinyGPT", "Kernels", "Notebook"]),
         .executableTarget(name: "course", dependencies: ["Curriculum", "Notebook"]),
