@@ -65,10 +65,13 @@ extension RunDirectory {
     /// What a lesson checks of its run folder before it computes anything, and again before
     /// it saves: the folder can be written (it is not a file, not read-only), its report.json
     /// can be read (it is updated at the end), and no other program is writing here. Then
-    /// this program holds the folder, and leftovers of interrupted saves are removed.
+    /// this program holds the folder, and leftovers of interrupted saves are removed. A folder
+    /// that does not exist yet is left uncreated until the first save, so a lesson stopped by
+    /// bad data writes nothing.
     public func prepare() throws {
         try checkWritableFolder(path)
         _ = try Report.load(from: path)
+        guard FileManager.default.fileExists(atPath: path) else { return }
         try FileLock.holdUntilExit(URL(fileURLWithPath: path).appendingPathComponent(".lock").path, purpose: "run folder \(path)")
         Checkpoint.removeInterruptedSaves(in: path)
     }

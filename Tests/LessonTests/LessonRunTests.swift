@@ -111,6 +111,7 @@ struct LessonRunTests {
             #expect(errorLine.contains(c.names), "\(c.program): the error names \(c.names):\n\(tail)")
         }
         #expect(!fm.fileExists(atPath: out("out02") + "/" + Stage.mid.checkpointFile), "nothing trained on the bad checkpoint")
+        #expect(!fm.fileExists(atPath: out("out01")), "a lesson stopped by bad data creates no out folder")
     }
 
     /// Runs one program to its end with its output in `log`: whether it exited 0, how it
