@@ -66,18 +66,19 @@ extension RunDirectory {
     /// it saves: the folder can be written (it is not a file, not read-only), its report.json
     /// can be read (it is updated at the end), and no other program is writing here. Then
     /// this program holds the folder, and leftovers of interrupted saves are removed. A folder
-    /// that does not exist yet is left uncreated until the first save, so a lesson stopped by
-    /// bad data writes nothing.
-    public func prepare() throws {
+    /// that does not exist yet is left uncreated until the first save (`saving`), so a lesson
+    /// stopped by bad data writes nothing.
+    public func prepare(saving: Bool = false) throws {
         try checkWritableFolder(path)
         _ = try Report.load(from: path)
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard saving || FileManager.default.fileExists(atPath: path) else { return }
         try FileLock.holdUntilExit(URL(fileURLWithPath: path).appendingPathComponent(".lock").path, purpose: "run folder \(path)")
         Checkpoint.removeInterruptedSaves(in: path)
     }
 }
 
-/// A checkpoint that exists but does not fit: another vocabulary, or the wrong stage.
+/// A checkpoint that exists but does not fit: another vocabulary, the wrong stage, or
+/// another recipe's model size.
 public struct StageError: Error, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
@@ -98,10 +99,10 @@ public func loadStage(_ stage: Stage, from run: RunDirectory, tokenizer: Tokeniz
     }
     let expected = stage.modelConfig(quick: run.quick)
     guard model.config == expected else {
-        let where_ = model.config != stage.modelConfig(quick: !run.quick) ? "it was written by another recipe or version"
+        let origin = model.config != stage.modelConfig(quick: !run.quick) ? "it was written by another recipe or version"
             : run.quick ? "it is a full-size model, whose place is the --out folder itself, not its quick/ subfolder"
             : "it is a --quick model, whose place is the quick/ subfolder of the --out folder (run with --quick)"
-        throw StageError(description: "checkpoint \(path): holds a model with \(model.config), but this \(run.quick ? "--quick" : "full-size") run's \(stage.rawValue) model is \(expected); \(where_). Use another --out folder, or move the file away and \(rerun).")
+        throw StageError(description: "checkpoint \(path): holds a model with \(model.config), but this \(run.quick ? "--quick" : "full-size") run's \(stage.rawValue) model is \(expected); \(origin). Use another --out folder, or move the file away and \(rerun).")
     }
     return (model, info)
 }
@@ -111,7 +112,7 @@ public func loadStage(_ stage: Stage, from run: RunDirectory, tokenizer: Tokeniz
 public func saveStage(_ stage: Stage, model: GPT, step: Int, metrics: [String: Double], to run: RunDirectory,
                       curves: Curves? = nil, tokenizer: Tokenizer = .standard) throws {
     let info = CheckpointInfo(stage: stage.rawValue, step: step, vocab: tokenizer.pieces, metrics: metrics)
-    try run.prepare()
+    try run.prepare(saving: true)
     try Checkpoint.save(model, info: info, to: run.checkpoint(stage))
     try Report.record(stage: stage.rawValue, metrics: metrics, in: run.path)
     try curves?.save(stage, in: run)

@@ -41,6 +41,15 @@ struct RunFolderTests {
         flock(fd, LOCK_UN)
         try run.prepare()
         try run.prepare()  // this program holds it now; asking again is fine
+
+        // A folder that does not exist yet is created and held by the first save, not before.
+        let fresh = RunDirectory(outDir: runFolder("busy-fresh") + "/new", quick: true)
+        try fresh.prepare()
+        #expect(!FileManager.default.fileExists(atPath: fresh.path))
+        try saveStage(.base, model: try GPT(config: Stage.base.modelConfig(quick: true), seed: 1), step: 1, metrics: [:], to: fresh)
+        let other = open(fresh.path + "/.lock", O_RDWR)
+        defer { close(other) }
+        #expect(flock(other, LOCK_EX | LOCK_NB) != 0, "the saving program holds the folder")
     }
 
     @Test("temporary files of an interrupted save are removed at the next start, a live program's kept")
