@@ -76,8 +76,8 @@ let package = Package(
         .target(name: "Notebook"),
 
         // Tools.
-        .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels"], swiftSettings: hot),
-        .executableTarget(name: "make-data", dependencies: ["Curriculum"]),
+        .executableTarget(name: "bench", dependencies: ["TinyGPT", "Kernels", "Notebook"], swiftSettings: hot),
+        .executableTarget(name: "make-data", dependencies: ["Curriculum", "Notebook"]),
         .executableTarget(name: "chat", dependencies: ["Curriculum", "TinyGPT", "Kernels", "Notebook"]),
         .executableTarget(name: "course", dependencies: ["Curriculum", "Notebook"]),
 

@@ -33,7 +33,7 @@ final class State {
 
     func corpus() throws -> (train: TokenStream, valid: TokenStream) {
         if let d = data { return d }
-        let d = try Pretrain.data()
+        let d = try Pretrain.data(quick: quick)
         data = d
         return d
     }
@@ -54,6 +54,7 @@ final class State {
     }
 }
 let state = State()
+nb.checkRunFolders([nb.run])
 let corpusWords: Set<String> = {
     guard let dir = DataFiles.defaultDataDirectory(), let text = try? DataFiles.loadPretrain(from: dir).train else { return [] }
     return Set(Probes.words(text))

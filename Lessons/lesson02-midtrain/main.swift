@@ -83,6 +83,7 @@ final class State {
     }
 }
 let state = State()
+nb.checkRunFolders([nb.run])
 
 /// One line of model output, newlines shown as ⏎.
 func oneLine(_ s: String, _ n: Int = 60) -> String { String(s.prefix(n)).replacingOccurrences(of: "\n", with: "⏎") }

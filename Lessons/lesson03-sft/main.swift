@@ -67,6 +67,7 @@ final class State {
     }
 }
 let state = State()
+nb.checkRunFolders([nb.run])
 
 /// Special tokens drawn short in token strips: one id each, however many letters their name has.
 func piece(_ id: Int) -> String {

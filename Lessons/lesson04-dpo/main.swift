@@ -136,6 +136,7 @@ final class State {
     }
 }
 let state = State()
+nb.checkRunFolders(saveRun.path == nb.run.path ? [nb.run] : [nb.run, saveRun])
 
 func oneLine(_ s: String, _ n: Int = 60) -> String {
     let flat = s.replacingOccurrences(of: "\n", with: "⏎")

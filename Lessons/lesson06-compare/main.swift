@@ -79,6 +79,7 @@ final class State {
     }
 }
 let state = State()
+nb.checkRunFolders([nb.run])
 
 nb.step("Every stage's checkpoint", """
     Each earlier lesson left a checkpoint in \(nb.run.path). We load them all; a stage whose \

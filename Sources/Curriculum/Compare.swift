@@ -112,7 +112,7 @@ public enum Compare {
     /// else; how far this loss rises is what the stage forgot.
     public static func textBatches(quick: Bool) throws -> [Batch] {
         let T = Pretrain.recipe(quick: quick, seed: 0).model.blockSize
-        return Pretrain.evalBatches(try Pretrain.data().valid, seqLen: T, quick: quick)
+        return Pretrain.evalBatches(try Pretrain.data(quick: quick).valid, seqLen: T, quick: quick)
     }
 
     /// The share of positions in `batches` where the model's most likely next token is a special

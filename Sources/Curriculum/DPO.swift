@@ -708,6 +708,7 @@ public enum DPO {
     /// think model (itself trained first if missing) and saved with its metrics and curves.
     public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
                                    progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        try run.prepare()
         let path = run.checkpoint(.dpo)
         if FileManager.default.fileExists(atPath: path) {
             return try loadStage(.dpo, from: run).0

@@ -132,9 +132,53 @@ public enum DataFiles {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                 throw DataError("\(file) line \(i + 1): not a JSON object")
             }
+            for text in strings(in: object) {
+                if let error = vocabularyError(text) { throw DataError("\(file) line \(i + 1): \(error.description)") }
+            }
             out.append(JSONLine(object: object, file: file, number: i + 1))
         }
         return out
+    }
+
+    /// Every string inside a parsed JSON value, at any depth: the text a lesson will tokenize.
+    static func strings(in value: Any) -> [String] {
+        if let text = value as? String { return [text] }
+        if let list = value as? [Any] { return list.flatMap(strings(in:)) }
+        if let object = value as? [String: Any] { return object.keys.sorted().flatMap { strings(in: object[$0] as Any) } }
+        return []
+    }
+
+    /// Why `text` cannot be tokenized (a character outside the vocabulary), or nil if it can.
+    static func vocabularyError(_ text: String, tokenizer: Tokenizer = .standard) -> TokenizerError? {
+        do {
+            _ = try tokenizer.encode(text)
+            return nil
+        } catch {
+            return error as? TokenizerError ?? TokenizerError("\(error)")
+        }
+    }
+
+    /// Reads a text corpus (pretraining or mid-training documents) and checks what every
+    /// lesson assumes of it: it holds some text, and every character is in the vocabulary.
+    /// A bad character is reported with its file and line here, when loaded, not mid-lesson.
+    public static func loadCorpus(_ url: URL) throws -> String {
+        let text = try loadText(url)
+        guard text.contains(where: { !$0.isWhitespace }) else {
+            throw DataError("\(url.path) is empty: it holds no documents. Regenerate it with `swift run make-data`.")
+        }
+        if let error = vocabularyError(text) {
+            let line = 1 + text.unicodeScalars.prefix(error.offset ?? 0).lazy.filter { $0 == "\n" }.count
+            throw DataError("\(url.path) line \(line): \(error.description)")
+        }
+        return text
+    }
+
+    /// Throws, naming the file, unless a token stream read from it holds at least `minimum`
+    /// tokens; `purpose` says what needs them ("one training window of 65 tokens").
+    public static func requireTokens(_ stream: TokenStream, _ minimum: Int, in url: URL, for purpose: String) throws {
+        guard stream.tokens.count >= minimum else {
+            throw DataError("\(url.path) holds \(stream.tokens.count) tokens, too few for \(purpose) (\(minimum) tokens). Regenerate it with `swift run make-data`.")
+        }
     }
 
     /// Reads a generated text file. Windows line endings (a checkout with
@@ -157,16 +201,26 @@ public enum DataFiles {
         return text.contains("\r\n") ? text.replacingOccurrences(of: "\r\n", with: "\n") : text
     }
 
-    /// Loads both pretraining splits from a data directory.
+    /// Loads both pretraining splits from a data directory (see `loadCorpus` for the checks).
     public static func loadPretrain(from dataDir: URL) throws -> (train: String, valid: String) {
-        (try loadText(dataDir.appendingPathComponent(pretrainTrain)),
-         try loadText(dataDir.appendingPathComponent(pretrainValid)))
+        (try loadCorpus(dataDir.appendingPathComponent(pretrainTrain)),
+         try loadCorpus(dataDir.appendingPathComponent(pretrainValid)))
     }
 
-    /// Loads both mid-training splits from a data directory.
+    /// Loads both mid-training splits from a data directory (see `loadCorpus` for the checks).
     public static func loadMidtrain(from dataDir: URL) throws -> (train: String, valid: String) {
-        (try loadText(dataDir.appendingPathComponent(midtrainTrain)),
-         try loadText(dataDir.appendingPathComponent(midtrainValid)))
+        (try loadCorpus(dataDir.appendingPathComponent(midtrainTrain)),
+         try loadCorpus(dataDir.appendingPathComponent(midtrainValid)))
+    }
+
+    /// A JSONL file's records, refusing an empty file: a lesson measured on an empty
+    /// held-out set would report nan, or a rate out of zero, as if it were a result.
+    static func loadRecords<T>(_ url: URL, _ what: String, _ parse: (String, String) throws -> [T]) throws -> [T] {
+        let records = try parse(try loadText(url), url.path)
+        guard !records.isEmpty else {
+            throw DataError("\(url.path) holds no \(what) (an empty file). Regenerate it with `swift run make-data`.")
+        }
+        return records
     }
 
     /// The four SFT files' paths and contents, as `swift run make-data` writes them.
@@ -185,8 +239,7 @@ public enum DataFiles {
     /// Loads the four SFT files; a malformed line is an error naming the file and the line.
     public static func loadSFT(from dataDir: URL) throws -> Conversations.Splits {
         func load(_ path: String) throws -> [Conversations.Conversation] {
-            let url = dataDir.appendingPathComponent(path)
-            return try Conversations.parse(try loadText(url), file: url.path)
+            try loadRecords(dataDir.appendingPathComponent(path), "conversations", Conversations.parse)
         }
         return Conversations.Splits(instructTrain: try load(sftInstructTrain), instructValid: try load(sftInstructValid),
                                     thinkTrain: try load(sftThinkTrain), thinkValid: try load(sftThinkValid))
@@ -207,8 +260,7 @@ public enum DataFiles {
     /// Loads both preference files; a malformed line is an error naming the file and the line.
     public static func loadDPO(from dataDir: URL) throws -> PreferenceData.Splits {
         func load(_ path: String) throws -> [PreferenceData.Pair] {
-            let url = dataDir.appendingPathComponent(path)
-            return try PreferenceData.parse(try loadText(url), file: url.path)
+            try loadRecords(dataDir.appendingPathComponent(path), "preference pairs", PreferenceData.parse)
         }
         return PreferenceData.Splits(train: try load(dpoTrain), valid: try load(dpoValid))
     }
@@ -228,8 +280,7 @@ public enum DataFiles {
     /// Loads both RL prompt files; a malformed line is an error naming the file and the line.
     public static func loadRL(from dataDir: URL) throws -> RLData.Splits {
         func load(_ path: String) throws -> [RLData.Problem] {
-            let url = dataDir.appendingPathComponent(path)
-            return try RLData.parse(try loadText(url), file: url.path)
+            try loadRecords(dataDir.appendingPathComponent(path), "prompts", RLData.parse)
         }
         return RLData.Splits(train: try load(rlTrain), valid: try load(rlValid))
     }

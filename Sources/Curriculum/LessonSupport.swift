@@ -7,6 +7,12 @@ extension Notebook {
     /// Where this run keeps checkpoints and report.json (`--out`, plus `quick/` with `--quick`).
     public var run: RunDirectory { RunDirectory(outDir: options.outDir, quick: options.quick) }
 
+    /// Checks the run folders a lesson saves into before its first step (see
+    /// `RunDirectory.prepare`), so a bad one stops it before any work is done.
+    public func checkRunFolders(_ runs: [RunDirectory]) {
+        checks.append { for run in runs { try run.prepare() } }
+    }
+
     /// A progress bar fed by a training loop: loss, held-out loss when measured, tokens/s.
     /// A closure passed down a chain of prerequisites (train base, then mid, ...) sees
     /// several runs; each new run (its step count restarts) gets a bar of its own.

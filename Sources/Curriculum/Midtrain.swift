@@ -55,10 +55,15 @@ public enum Midtrain {
         }
         let (train, valid) = try DataFiles.loadMidtrain(from: dir)
         let replay = PretrainCorpus.documents(in: try DataFiles.loadPretrain(from: dir).train)
-        func byKind(_ text: String) -> [MidtrainCorpus.Kind: [String]] {
-            Dictionary(grouping: PretrainCorpus.documents(in: text), by: MidtrainCorpus.kind(of:))
+        /// The documents by kind; the mix and the measurements need every kind in both files.
+        func byKind(_ text: String, _ file: String) throws -> [MidtrainCorpus.Kind: [String]] {
+            let kinds = Dictionary(grouping: PretrainCorpus.documents(in: text), by: MidtrainCorpus.kind(of:))
+            if let missing = MidtrainCorpus.Kind.allCases.first(where: { kinds[$0]?.isEmpty ?? true }) {
+                throw DataFiles.DataError("\(dir.appendingPathComponent(file).path) has no \(missing.rawValue) documents; mid-training needs every kind. Regenerate it with `swift run make-data`.")
+            }
+            return kinds
         }
-        return Corpus(train: byKind(train), valid: byKind(valid), replay: replay)
+        return Corpus(train: try byKind(train, DataFiles.midtrainTrain), valid: try byKind(valid, DataFiles.midtrainValid), replay: replay)
     }
 
     /// One token stream in which each ingredient fills its share of `totalBytes`.
@@ -128,6 +133,9 @@ public enum Midtrain {
             }
             batches.append(Batch(inputs: inputs, targets: targets, B: B, T: 2 * T))
         }
+        guard !batches.isEmpty else {
+            throw DataFiles.DataError("\(DataFiles.dataDirectory)/\(DataFiles.midtrainValid) has \(rows.count) long documents of \(2 * T + 1) tokens or more; measuring the long context needs \(B). Regenerate it with `swift run make-data`.")
+        }
         return batches
     }
 
@@ -141,7 +149,7 @@ public enum Midtrain {
 
     public static func yardsticks(_ corpus: Corpus, quick: Bool, seed: UInt64) throws -> Yardsticks {
         let T = Pretrain.recipe(quick: quick, seed: seed).model.blockSize
-        let valid = try Pretrain.data().valid
+        let valid = try Pretrain.data(quick: quick).valid
         return Yardsticks(problems: Arithmetic.evalProblems(count: evalProblemCount(quick: quick)),
                           longBatches: try longContextBatches(corpus, oldContext: T),
                           textBatches: Pretrain.evalBatches(valid, seqLen: T, quick: quick),
@@ -223,6 +231,7 @@ public enum Midtrain {
     /// (from the base checkpoint, itself trained first if missing) and saved.
     public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
                                    progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        try run.prepare()
         let path = run.checkpoint(.mid)
         if FileManager.default.fileExists(atPath: path) {
             return try loadStage(.mid, from: run).0

@@ -17,19 +17,35 @@ public enum Pretrain {
         return (model, TrainConfig(steps: 1200, batchSize: 16, seqLen: 128, schedule: schedule, evalEvery: 100, seed: seed))
     }
 
-    /// The pretraining corpus from data/, as token streams (train and held-out).
-    public static func data(tokenizer: Tokenizer = .standard) throws -> (train: TokenStream, valid: TokenStream) {
+    /// The pretraining corpus from data/, as token streams (train and held-out), each checked
+    /// to be long enough for the `quick` or full recipe: a random training window needs
+    /// T + 2 tokens, and the held-out loss at least one batch of `evalRows` windows.
+    public static func data(quick: Bool, tokenizer: Tokenizer = .standard) throws -> (train: TokenStream, valid: TokenStream) {
         guard let dir = DataFiles.defaultDataDirectory() else {
             throw DataFiles.DataError("cannot find the package's data/ folder (run from inside the package, or run `swift run make-data`)")
         }
-        let (train, valid) = try DataFiles.loadPretrain(from: dir)
-        return (try TokenStream(documents: PretrainCorpus.documents(in: train), tokenizer: tokenizer),
-                try TokenStream(documents: PretrainCorpus.documents(in: valid), tokenizer: tokenizer))
+        return try data(in: dir, quick: quick, tokenizer: tokenizer)
     }
+
+    /// `data(quick:)` from a given data directory.
+    public static func data(in dir: URL, quick: Bool, tokenizer: Tokenizer = .standard) throws -> (train: TokenStream, valid: TokenStream) {
+        let (train, valid) = try DataFiles.loadPretrain(from: dir)
+        let streams = (train: try TokenStream(documents: PretrainCorpus.documents(in: train), tokenizer: tokenizer),
+                       valid: try TokenStream(documents: PretrainCorpus.documents(in: valid), tokenizer: tokenizer))
+        let T = recipe(quick: quick, seed: 0).train.seqLen
+        try DataFiles.requireTokens(streams.train, T + 2, in: dir.appendingPathComponent(DataFiles.pretrainTrain),
+                                    for: "one training window of \(T) tokens and their targets")
+        try DataFiles.requireTokens(streams.valid, evalRows * T + 1, in: dir.appendingPathComponent(DataFiles.pretrainValid),
+                                    for: "one held-out batch of \(evalRows) windows of \(T) tokens")
+        return streams
+    }
+
+    /// Windows per held-out batch.
+    public static let evalRows = 16
 
     /// Held-out batches used for every `val_loss` the course reports.
     public static func evalBatches(_ valid: TokenStream, seqLen: Int, quick: Bool) -> [Batch] {
-        valid.evaluationBatches(B: 16, T: seqLen, maxBatches: quick ? 4 : 8)
+        valid.evaluationBatches(B: evalRows, T: seqLen, maxBatches: quick ? 4 : 8)
     }
 
     /// What one pretraining run produced.
@@ -42,7 +58,7 @@ public enum Pretrain {
     /// Trains a fresh model from the seed: the whole of stage `base`.
     public static func run(quick: Bool, seed: UInt64, progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
         let (modelConfig, trainConfig) = recipe(quick: quick, seed: seed)
-        let (train, valid) = try data()
+        let (train, valid) = try data(quick: quick)
         let model = try GPT(config: modelConfig, seed: seed)
         let evals = evalBatches(valid, seqLen: trainConfig.seqLen, quick: quick)
         let log = try trainLanguageModel(model, data: train, evalBatches: evals, config: trainConfig, progress: progress)
@@ -59,6 +75,7 @@ public enum Pretrain {
     /// and saved (so any later lesson works on a fresh clone). `say` explains what happens.
     public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
                                    progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        try run.prepare()
         let path = run.checkpoint(.base)
         if FileManager.default.fileExists(atPath: path) {
             return try loadStage(.base, from: run).0

@@ -17,22 +17,35 @@ public enum Report {
     public static func load(from outDir: String) throws -> [String: [String: Double]] {
         let url = URL(fileURLWithPath: outDir).appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return [:] }
+        let data: Data
         do {
-            let data = try Data(contentsOf: url)
-            return try JSONDecoder().decode([String: [String: Double]].self, from: data)
+            data = try Data(contentsOf: url)
         } catch {
-            throw ReportError(description: "\(url.path): not a valid report (an object of stage -> metric -> number): \(error.localizedDescription). Move it away and rerun the lesson.")
+            throw ReportError(description: "\(url.path): cannot be read: \(error.localizedDescription)")
+        }
+        guard (try? JSONSerialization.jsonObject(with: data)) != nil else {
+            throw ReportError(description: "\(url.path): not valid JSON (corrupted?). Move it away and rerun the lesson.")
+        }
+        guard let report = try? JSONDecoder().decode([String: [String: Double]].self, from: data) else {
+            throw ReportError(description: "\(url.path): not a valid report (an object of stage -> metric -> number). Move it away and rerun the lesson.")
+        }
+        return report
+    }
+
+    /// Replaces `stage`'s metrics, keeping every other stage. Written atomically, and read,
+    /// changed and written under a lock, so two programs recording at once both keep theirs.
+    public static func record(stage: String, metrics: [String: Double], in outDir: String) throws {
+        let dir = URL(fileURLWithPath: outDir)
+        try FileLock.withLock(dir.appendingPathComponent(lockName).path) {
+            var report = try load(from: outDir)
+            report[stage] = metrics.filter { $0.value.isFinite }
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: dir.appendingPathComponent(fileName), options: .atomic)
         }
     }
 
-    /// Replaces `stage`'s metrics, keeping every other stage. Written atomically.
-    public static func record(stage: String, metrics: [String: Double], in outDir: String) throws {
-        var report = try load(from: outDir)
-        report[stage] = metrics.filter { $0.value.isFinite }
-        let dir = URL(fileURLWithPath: outDir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(report).write(to: dir.appendingPathComponent(fileName), options: .atomic)
-    }
+    /// The lock file `record` holds while it updates the report.
+    static let lockName = ".report.json.lock"
 }

@@ -248,6 +248,7 @@ public enum SFT {
     /// `mid` (itself trained first if missing) and saved.
     public static func loadOrTrain(_ style: Style, run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
                                    progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+        try run.prepare()
         let stage = stage(style)
         let path = run.checkpoint(stage)
         if FileManager.default.fileExists(atPath: path) {

@@ -48,6 +48,10 @@ public final class Notebook {
     /// Seconds on a monotonic clock, for timings and ETAs; replaceable for tests.
     public var now: () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
+    /// Checks of the lesson's inputs (files it will update, say) run after the flags and
+    /// before the first step, so a bad input stops the lesson before any work is done.
+    public var checks: [() throws -> Void] = []
+
     private var steps: [(title: String, prose: String, action: () throws -> Void)] = []
     private var results: [(name: String, value: String)] = []
     private var files: [String] = []
@@ -169,8 +173,15 @@ public final class Notebook {
         }
         do {
             _ = try selectedSteps()
+            try checkWritableFolder(options.outDir)
         } catch {
             return usageFailure(error as? UsageError ?? UsageError("\(error)"))
+        }
+        do {
+            for check in checks { try check() }
+        } catch {
+            writeError(errorLine(for: error) + "\n")
+            return 1
         }
         let start = now()
         banner()

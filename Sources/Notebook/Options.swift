@@ -46,31 +46,10 @@ public struct Options: Equatable {
     public static func parse(_ args: [String], defaultOutDir: @autoclosure () -> String = Options.defaultOutDir()) throws -> Options {
         var options = Options(outDir: "")
         var outDir: String? = nil
-        var i = 0
-        while i < args.count {
-            let arg = args[i]
-            i += 1
-            guard arg.hasPrefix("-") else { throw UsageError("unexpected argument '\(arg)'") }
-            var name = arg
-            var inlineValue: String? = nil
-            if let eq = arg.firstIndex(of: "=") {
-                name = String(arg[..<eq])
-                inlineValue = String(arg[arg.index(after: eq)...])
-            }
-
-            /// The flag's value: inline (`--x=v`) or the next argument (`--x v`).
-            func value() throws -> String {
-                if let v = inlineValue {
-                    guard !v.isEmpty else { throw UsageError("missing value for \(name)") }
-                    return v
-                }
-                guard i < args.count, !args[i].hasPrefix("--") else { throw UsageError("missing value for \(name)") }
-                i += 1
-                return args[i - 1]
-            }
-            func noValue() throws {
-                if inlineValue != nil { throw UsageError("\(name) takes no value") }
-            }
+        var flags = FlagReader(args)
+        while let name = try flags.next() {
+            func value() throws -> String { try flags.value() }
+            func noValue() throws { try flags.noValue() }
             func stepNumber() throws -> Int {
                 let v = try value()
                 guard let n = Int(v), n >= 1 else {
@@ -102,6 +81,79 @@ public struct Options: Equatable {
         }
         options.outDir = outDir ?? defaultOutDir()
         return options
+    }
+}
+
+/// The flag grammar every program of the course shares (lessons, chat, make-data, course):
+/// `--name value` or `--name=value`; a value is never empty and never the next flag; a
+/// word that is not a flag is an error. Each program says which names it knows.
+public struct FlagReader {
+    let args: [String]
+    var i = 0
+    /// The flag being read and its `=value`, if it had one.
+    public private(set) var name = ""
+    var inlineValue: String? = nil
+
+    public init(_ args: [String]) { self.args = args }
+
+    /// The next flag's name (`--seed` of `--seed=7`), or nil when the arguments are done.
+    public mutating func next() throws -> String? {
+        guard i < args.count else { return nil }
+        let arg = args[i]
+        i += 1
+        guard arg.hasPrefix("-"), arg.count > 1 else { throw UsageError("unexpected argument '\(arg)'") }
+        if let eq = arg.firstIndex(of: "=") {
+            name = String(arg[..<eq])
+            inlineValue = String(arg[arg.index(after: eq)...])
+        } else {
+            name = arg
+            inlineValue = nil
+        }
+        return name
+    }
+
+    /// The current flag's value: inline (`--x=v`) or the next argument (`--x v`).
+    public mutating func value() throws -> String {
+        if let v = inlineValue {
+            guard !v.isEmpty else { throw UsageError("missing value for \(name)") }
+            return v
+        }
+        guard i < args.count, !args[i].hasPrefix("--") else { throw UsageError("missing value for \(name)") }
+        guard !args[i].isEmpty else { throw UsageError("\(name) needs a value, got an empty one") }
+        i += 1
+        return args[i - 1]
+    }
+
+    /// Refuses `--flag=value` for a flag that takes none.
+    public func noValue() throws {
+        if inlineValue != nil { throw UsageError("\(name) takes no value") }
+    }
+
+    /// The error for a flag the program does not know.
+    public var unknown: UsageError { UsageError("unknown flag '\(name)'") }
+}
+
+/// Checks before any work that `path` (given with `flag`) is a folder this program can write
+/// in, or can create: a file there, or a folder without write access, would otherwise be
+/// found only when the first result is saved.
+public func checkWritableFolder(_ path: String, flag: String = "--out") throws {
+    let fm = FileManager.default
+    var url = URL(fileURLWithPath: path).standardizedFileURL
+    var isDirectory: ObjCBool = false
+    if fm.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw UsageError("\(flag) \(path) is a file, not a folder") }
+        guard fm.isWritableFile(atPath: url.path) else { throw UsageError("\(flag) \(path): the folder is not writable") }
+        return
+    }
+    // It does not exist yet: the nearest folder above it that does must let us create it.
+    while !fm.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+        let parent = url.deletingLastPathComponent()
+        if parent.path == url.path { break }
+        url = parent
+    }
+    guard isDirectory.boolValue else { throw UsageError("\(flag) \(path) cannot be created: \(url.path) is a file") }
+    guard fm.isWritableFile(atPath: url.path) else {
+        throw UsageError("\(flag) \(path) cannot be created: \(url.path) is not writable")
     }
 }
 

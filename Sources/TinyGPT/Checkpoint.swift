@@ -58,6 +58,18 @@ public enum Checkpoint {
         }
     }
 
+    /// Removes the `.NAME.PID.tmp` files that saves interrupted by a kill left in `dir`
+    /// (only those of programs no longer running: a live one may be mid-save).
+    public static func removeInterruptedSaves(in dir: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let parts = name.dropLast(4).split(separator: ".")
+            guard parts.count >= 2, let pid = Int32(parts[parts.count - 1]), pid > 0 else { continue }
+            if pid == getpid() || kill(pid, 0) == 0 || errno == EPERM { continue }
+            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(name))
+        }
+    }
+
     /// The bytes of a checkpoint file.
     public static func encode(_ model: GPT, info: CheckpointInfo) throws -> Data {
         var header: [String: Any] = [:]
@@ -86,8 +98,13 @@ public enum Checkpoint {
     }
 
     /// Reads and validates a checkpoint: header length, JSON, dtypes, shapes against the
-    /// config it declares, offsets inside the file. Any problem is a `CheckpointError`.
+    /// config it declares, byte ranges against the file and each other. Any problem is a
+    /// `CheckpointError`, found before the model's memory is allocated.
     public static func load(_ path: String) throws -> (model: GPT, info: CheckpointInfo) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CheckpointError(path: path, problem: "is a folder, not a file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -96,6 +113,14 @@ public enum Checkpoint {
             throw CheckpointError(path: path, problem: exists ? "cannot read the file: \(error.localizedDescription)" : "no such file")
         }
         return try decode(data, path: path)
+    }
+
+    /// One tensor entry of the header, every field checked to be what it claims.
+    struct Entry {
+        let name: String
+        let shape: [Int]
+        let begin: Int
+        let end: Int
     }
 
     public static func decode(_ data: Data, path: String) throws -> (model: GPT, info: CheckpointInfo) {
@@ -127,40 +152,43 @@ public enum Checkpoint {
         let metrics = meta["metrics"].flatMap { try? JSONDecoder().decode([String: Double].self, from: Data($0.utf8)) } ?? [:]
         let info = CheckpointInfo(stage: meta["stage"] ?? "", step: Int(meta["step"] ?? "") ?? 0, vocab: vocab, metrics: metrics)
 
-        let layout = ParameterLayout(config)
+        // Every size comes from the file first: each entry's shape must be whole numbers whose
+        // product matches its byte range, and the ranges must tile the data section exactly.
+        // Only then is the declared config trusted enough to allocate a model for it.
         let dataStart = 8 + n
         let dataCount = data.count - dataStart
+        var entries: [Entry] = []
+        for name in header.keys.sorted() where name != "__metadata__" {
+            entries.append(try entry(name, header[name], dataCount: dataCount, fail: fail))
+        }
+        try checkTiling(entries, dataCount: dataCount, fail: fail)
+
+        let layout = ParameterLayout(config)
         let expected = Set(layout.tensors.map(\.name))
-        let found = Set(header.keys).subtracting(["__metadata__"])
+        let found = Set(entries.map(\.name))
         if let extra = found.subtracting(expected).sorted().first {
             throw fail("unexpected tensor '\(extra)' for a model with \(config)")
         }
         if let missing = expected.subtracting(found).sorted().first {
             throw fail("missing tensor '\(missing)' (a model with \(config) needs \(expected.count) tensors)")
         }
+        let byName = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })
+        for t in layout.tensors {
+            guard let e = byName[t.name], e.shape == t.shape else {
+                throw fail("tensor '\(t.name)' has shape \(byName[t.name]?.shape ?? []), expected \(t.shape) for \(config)")
+            }
+        }
+        guard dataCount == layout.count * 4 else {  // implied by the checks above; kept as the allocation's guard
+            throw fail("data section is \(dataCount) bytes, a model with \(config) needs \(layout.count * 4)")
+        }
+
         let model = GPT(config: config, layout: layout)
         for t in layout.tensors {
-            guard let entry = header[t.name] as? [String: Any] else { throw fail("tensor '\(t.name)' entry is not an object") }
-            guard let dtype = entry["dtype"] as? String, dtype == "F32" else {
-                throw fail("tensor '\(t.name)' has dtype \(entry["dtype"] ?? "none"), expected F32")
-            }
-            guard let shape = (entry["shape"] as? [Any])?.compactMap({ $0 as? Int }), shape == t.shape else {
-                throw fail("tensor '\(t.name)' has shape \(entry["shape"] ?? "none"), expected \(t.shape) for \(config)")
-            }
-            guard let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ $0 as? Int }), offsets.count == 2 else {
-                throw fail("tensor '\(t.name)' has no valid data_offsets")
-            }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard begin >= 0, end >= begin, end <= dataCount else {
-                throw fail("tensor '\(t.name)' data [\(begin), \(end)) lies outside the \(dataCount)-byte data section (truncated file?)")
-            }
-            guard end - begin == t.count * 4 else {
-                throw fail("tensor '\(t.name)' holds \(end - begin) bytes, expected \(t.count * 4)")
-            }
+            guard let e = byName[t.name] else { continue }
             data.withUnsafeBytes { raw in
-                let src = raw.baseAddress! + dataStart + begin
+                let src = raw.baseAddress! + dataStart + e.begin
                 let dst = UnsafeMutableRawPointer(model.params.ptr + t.offset)
-                dst.copyMemory(from: src, byteCount: end - begin)
+                dst.copyMemory(from: src, byteCount: e.end - e.begin)
             }
         }
         for i in 0..<layout.count where !model.params[i].isFinite {
@@ -168,6 +196,66 @@ public enum Checkpoint {
             throw fail("tensor '\(name)' contains NaN or infinity")
         }
         return (model, info)
+    }
+
+    /// A header entry, checked on its own: an object with dtype F32, a shape of whole
+    /// numbers, and data_offsets [begin, end] inside the data section that hold exactly
+    /// the shape's floats.
+    static func entry(_ name: String, _ value: Any?, dataCount: Int, fail: (String) -> CheckpointError) throws -> Entry {
+        guard let entry = value as? [String: Any] else { throw fail("tensor '\(name)' entry is not an object") }
+        guard let dtype = entry["dtype"] as? String, dtype == "F32" else {
+            throw fail("tensor '\(name)' has dtype \(entry["dtype"] ?? "none"), expected F32")
+        }
+        guard let list = entry["shape"] as? [Any], list.count <= 8 else {
+            throw fail("tensor '\(name)' has no shape list")
+        }
+        let shape = list.compactMap { jsonInt($0) }.filter { $0 >= 0 }
+        guard shape.count == list.count else {
+            throw fail("tensor '\(name)' has shape \(entry["shape"] ?? "none"), which is not a list of whole numbers")
+        }
+        var floats = 1
+        for d in shape {
+            let (product, overflow) = floats.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= dataCount else {
+                throw fail("tensor '\(name)' has shape \(shape), more than the \(dataCount)-byte data section holds")
+            }
+            floats = product
+        }
+        guard let pair = entry["data_offsets"] as? [Any], pair.count == 2,
+              let begin = jsonInt(pair[0]), let end = jsonInt(pair[1]) else {
+            throw fail("tensor '\(name)' has no valid data_offsets")
+        }
+        guard begin >= 0, end >= begin, end <= dataCount else {
+            throw fail("tensor '\(name)' data [\(begin), \(end)) lies outside the \(dataCount)-byte data section (truncated file?)")
+        }
+        guard end - begin == floats * 4 else {
+            throw fail("tensor '\(name)' holds \(end - begin) bytes, its shape \(shape) needs \(floats * 4)")
+        }
+        return Entry(name: name, shape: shape, begin: begin, end: end)
+    }
+
+    /// The entries' byte ranges, in file order, must cover the data section exactly once:
+    /// no two tensors share bytes, no bytes lie between them, none follow the last.
+    static func checkTiling(_ entries: [Entry], dataCount: Int, fail: (String) -> CheckpointError) throws {
+        var next = 0
+        var previous = "the header"
+        for e in entries.sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
+            if e.begin < next { throw fail("tensor '\(e.name)' overlaps '\(previous)' (bytes \(e.begin) to \(next))") }
+            if e.begin > next { throw fail("\(e.begin - next) bytes between '\(previous)' and '\(e.name)' belong to no tensor") }
+            next = e.end
+            previous = e.name
+        }
+        if next != dataCount {
+            throw fail("\(dataCount - next) trailing bytes after the last tensor (the data section is \(dataCount) bytes)")
+        }
+    }
+
+    /// A JSON whole number, strictly: not a boolean, not a fraction or exponent, within Int.
+    static func jsonInt(_ value: Any) -> Int? {
+        guard let number = value as? NSNumber else { return nil }
+        let kind = String(cString: number.objCType)
+        guard kind != "c", kind != "d", kind != "f" else { return nil }
+        return value as? Int
     }
 
     static func jsonString<T: Encodable>(_ value: T) throws -> String {

@@ -10,6 +10,7 @@
 
 import Foundation
 import Kernels
+import Notebook
 import TinyGPT
 
 struct BenchError: Error, CustomStringConvertible { let description: String }
@@ -20,16 +21,12 @@ func parse() throws -> (config: String, json: Bool, steps: Int, threads: Int?, p
     var config = "classroom", json = false, steps = 20
     var positions: GPTConfig.Positions?
     var threads: Int?
-    var args = Array(CommandLine.arguments.dropFirst())
-    while !args.isEmpty {
-        let a = args.removeFirst()
-        func value() throws -> String {
-            guard !args.isEmpty else { throw BenchError(description: "\(a) needs a value") }
-            return args.removeFirst()
-        }
+    var flags = FlagReader(Array(CommandLine.arguments.dropFirst()))
+    while let a = try flags.next() {
+        func value() throws -> String { try flags.value() }
         switch a {
         case "--config": config = try value()
-        case "--json": json = true
+        case "--json": try flags.noValue(); json = true
         case "--positions":
             let v = try value()
             guard let p = GPTConfig.Positions(rawValue: v) else { throw BenchError(description: "--positions is rotary or learned, not '\(v)'") }
@@ -41,8 +38,8 @@ func parse() throws -> (config: String, json: Bool, steps: Int, threads: Int?, p
             guard let n = Int(try value()), n >= 1 else { throw BenchError(description: "--threads needs a positive integer") }
             threads = n
         case "--help", "-h":
-            print(usage); exit(0)
-        default: throw BenchError(description: "unknown option '\(a)'")
+            try flags.noValue(); print(usage); exit(0)
+        default: throw flags.unknown
         }
     }
     return (config, json, steps, threads, positions)

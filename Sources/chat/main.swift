@@ -30,45 +30,48 @@ var temperature: Float = 0
 var seed: UInt64 = 1337
 var outDir: String?
 var quick = false
-var args = CommandLine.arguments.dropFirst()
-func value(for flag: String) -> String {
-    guard let v = args.popFirst(), !v.hasPrefix("--") else { fail("\(flag) needs a value\n\(usage)", code: 2) }
-    return v
-}
-while let arg = args.popFirst() {
-    switch arg {
-    case "--stage":
-        let name = value(for: arg)
-        guard let s = Stage(rawValue: name) else {
-            fail("unknown stage '\(name)'; the stages are \(Stage.allCases.map(\.rawValue).joined(separator: ", "))", code: 2)
+/// The shared flag grammar (`--stage think` or `--stage=think`); a bad flag exits 2.
+do {
+    var flags = FlagReader(Array(CommandLine.arguments.dropFirst()))
+    while let flag = try flags.next() {
+        switch flag {
+        case "--stage":
+            let name = try flags.value()
+            guard let s = Stage(rawValue: name) else {
+                throw UsageError("unknown stage '\(name)'; the stages are \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            stage = s
+        case "--temperature":
+            let v = try flags.value()
+            guard let t = Float(v), t >= 0, t.isFinite else { throw UsageError("--temperature needs a number >= 0, got '\(v)'") }
+            temperature = t
+        case "--seed":
+            let v = try flags.value()
+            guard let s = UInt64(v) else { throw UsageError("--seed needs a whole number >= 0, got '\(v)'") }
+            seed = s
+        case "--out":
+            outDir = try flags.value()
+        case "--quick":
+            try flags.noValue()
+            quick = true
+        case "-h", "--help":
+            try flags.noValue()
+            print(usage)
+            print("""
+                  --stage S        which checkpoint to talk to (default instruct)
+                  --temperature T  0 = always the most likely token (default); higher = more varied
+                  --seed N         seed for sampling when T > 0 (default 1337)
+                  --out DIR        where the lessons wrote their checkpoints (default runs/ in the package)
+                  --quick          use the tiny models of --quick lesson runs (runs/quick/)
+                Flags also accept the --flag=value form. Each line you type is one question; Ctrl-D ends the chat.
+                """)
+            exit(0)
+        default:
+            throw flags.unknown
         }
-        stage = s
-    case "--temperature":
-        let v = value(for: arg)
-        guard let t = Float(v), t >= 0, t.isFinite else { fail("--temperature needs a number >= 0, got '\(v)'", code: 2) }
-        temperature = t
-    case "--seed":
-        let v = value(for: arg)
-        guard let s = UInt64(v) else { fail("--seed needs a whole number >= 0, got '\(v)'", code: 2) }
-        seed = s
-    case "--out":
-        outDir = value(for: arg)
-    case "--quick":
-        quick = true
-    case "-h", "--help":
-        print(usage)
-        print("""
-              --stage S        which checkpoint to talk to (default instruct)
-              --temperature T  0 = always the most likely token (default); higher = more varied
-              --seed N         seed for sampling when T > 0 (default 1337)
-              --out DIR        where the lessons wrote their checkpoints (default runs/ in the package)
-              --quick          use the tiny models of --quick lesson runs (runs/quick/)
-            Each line you type is one question; Ctrl-D ends the chat.
-            """)
-        exit(0)
-    default:
-        fail("unknown argument '\(arg)'\n\(usage)", code: 2)
     }
+} catch {
+    fail("\(error)\n\(usage)", code: 2)
 }
 
 // MARK: load

@@ -9,6 +9,7 @@
 
 import Curriculum
 import Foundation
+import Notebook
 
 let usage = "usage: swift run make-data [--out DIR] [--check] [--help]"
 
@@ -21,22 +22,31 @@ func fail(_ message: String, code: Int32) -> Never {
 
 var outDir: URL?
 var check = false
-var args = CommandLine.arguments.dropFirst()
-while let arg = args.popFirst() {
-    switch arg {
-    case "--out":
-        guard let dir = args.popFirst(), !dir.hasPrefix("--") else { fail("make-data: --out needs a directory\n\(usage)", code: 2) }
-        outDir = URL(fileURLWithPath: dir, isDirectory: true)
-    case "--check":
-        check = true
-    case "-h", "--help":
-        print(usage)
-        print("  --out DIR  write into DIR instead of <package root>/data")
-        print("  --check    regenerate in memory and compare with the files on disk (exit 1 if they differ)")
-        exit(0)
-    default:
-        fail("make-data: unknown argument '\(arg)'\n\(usage)", code: 2)
+/// The shared flag grammar (`--out DIR` or `--out=DIR`); a bad flag exits 2.
+do {
+    var flags = FlagReader(Array(CommandLine.arguments.dropFirst()))
+    while let flag = try flags.next() {
+        switch flag {
+        case "--out":
+            outDir = URL(fileURLWithPath: try flags.value(), isDirectory: true)
+        case "--check":
+            try flags.noValue()
+            check = true
+        case "-h", "--help":
+            try flags.noValue()
+            print(usage)
+            print("  --out DIR  write into DIR instead of <package root>/data")
+            print("  --check    regenerate in memory and compare with the files on disk (exit 1 if they differ)")
+            print("Flags also accept the --flag=value form.")
+            exit(0)
+        default:
+            throw flags.unknown
+        }
     }
+    // Writing: the folder must be one we can write in, checked before minutes of generation.
+    if let outDir, !check { try checkWritableFolder(outDir.path) }
+} catch {
+    fail("make-data: \(error)\n\(usage)", code: 2)
 }
 
 guard let dataDir = outDir ?? DataFiles.defaultDataDirectory() else {

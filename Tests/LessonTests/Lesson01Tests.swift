@@ -53,4 +53,34 @@ struct Lesson01Tests {
         // Loading it as another stage is refused with a clear message.
         #expect(throws: Error.self) { try loadStage(.mid, from: run) }
     }
+
+    @Test("a checkpoint of the other recipe's size is refused with the folder it belongs in")
+    func checkpointOfAnotherSize() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lesson01-size-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        // A quick model copied into a full-size folder (the --out folder itself).
+        let full = RunDirectory(outDir: out, quick: false), quick = RunDirectory(outDir: out, quick: true)
+        let tiny = try GPT(config: Stage.base.modelConfig(quick: true), seed: 1)
+        let info = CheckpointInfo(stage: "base", step: 1, vocab: Tokenizer.standard.pieces)
+        try Checkpoint.save(tiny, info: info, to: full.checkpoint(.base))
+        do {
+            _ = try loadStage(.base, from: full)
+            Issue.record("a quick model was accepted by a full-size run")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(full.checkpoint(.base)) && text.contains("--quick model") && text.contains("rerun lesson01-pretrain"), "\(text)")
+        }
+        // A classroom-size model in the quick/ folder.
+        let big = try GPT(config: Stage.base.modelConfig(quick: false), seed: 1)
+        try Checkpoint.save(big, info: info, to: quick.checkpoint(.base))
+        do {
+            _ = try loadStage(.base, from: quick)
+            Issue.record("a full-size model was accepted by a quick run")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(quick.checkpoint(.base)) && text.contains("full-size model") && text.contains("--quick"), "\(text)")
+        }
+        // Later stages expect mid-training's doubled context.
+        #expect(Stage.mid.modelConfig(quick: true).blockSize == 2 * Stage.base.modelConfig(quick: true).blockSize)
+    }
 }

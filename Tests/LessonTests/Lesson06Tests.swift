@@ -97,7 +97,7 @@ struct Lesson06Tests {
         #expect(try Curves.load(.rlvr, from: run) == nil, "no file: nothing recorded, not an error")
 
         // A run whose base curves are missing (a checkpoint from before curves were kept).
-        let other = RunDirectory(outDir: run.path + "-nocurves", quick: false)
+        let other = RunDirectory(outDir: run.path + "-nocurves", quick: true)
         try saveStage(.base, model: base.model, step: 600, metrics: base.metrics, to: other)
         let card = try ReportCard.gather(run: other, quick: true)
         #expect(card.curves[.base] == nil)

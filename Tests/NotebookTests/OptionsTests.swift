@@ -54,6 +54,8 @@ import Testing
         (["--quick=yes"], "--quick"),
         (["--step", "1", "--from", "2"], "--step"),
         (["lesson"], "lesson"),
+        (["--out", ""], "--out"),
+        (["--out="], "--out"),
     ])
     func badFlagsThrowAUsageErrorNamingTheFlag(args: [String], flag: String) {
         #expect {
@@ -86,5 +88,53 @@ import Testing
                                      variants: [Variant("plain", "the default"), Variant("other-way", "one thing changed")])
         #expect(withVariants.contains("--variant V") && withVariants.contains("(default: plain)"))
         #expect(withVariants.contains("plain      the default") && withVariants.contains("other-way  one thing changed"))
+    }
+
+    @Test func theSharedGrammarReadsBothFormsForAnyProgram() throws {
+        var flags = FlagReader(["--stage=think", "--out", "/tmp/x", "--quick"])
+        var seen: [String] = []
+        while let name = try flags.next() {
+            switch name {
+            case "--stage", "--out": seen.append("\(name) \(try flags.value())")
+            default: try flags.noValue(); seen.append(name)
+            }
+        }
+        #expect(seen == ["--stage think", "--out /tmp/x", "--quick"])
+        var bad = FlagReader(["--quick=1"])
+        _ = try bad.next()
+        #expect(throws: UsageError.self) { try bad.noValue() }
+    }
+
+    @Test func theOutFolderIsCheckedBeforeAnyWork() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nb-out-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let file = root.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        #expect(throws: Never.self) { try checkWritableFolder(root.path) }
+        #expect(throws: Never.self) { try checkWritableFolder(root.appendingPathComponent("new/deeper").path) }
+        for (path, why) in [(file.path, "is a file"), (file.appendingPathComponent("inside").path, "is a file")] {
+            #expect { try checkWritableFolder(path) } throws: { error in
+                "\(error)".contains(path) && "\(error)".contains(why)
+            }
+        }
+        if geteuid() != 0 {  // root may write anywhere, so a read-only folder is only read-only for others
+            let readOnly = root.appendingPathComponent("read-only")
+            try FileManager.default.createDirectory(at: readOnly, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: readOnly.path)
+            defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: readOnly.path) }
+            #expect { try checkWritableFolder(readOnly.path) } throws: { "\($0)".contains("not writable") }
+        }
+
+        // A lesson given such a folder stops with exit 2 before its first step.
+        let ran = Box<[Int]>([])
+        let (nb, c) = testNotebook(["--out", file.path], ran: ran)
+        #expect(nb.execute() == 2)
+        #expect(ran.value.isEmpty && c.err.contains("error: --out \(file.path) is a file"))
+        // And a failing input check stops it with exit 1, one line, before its first step.
+        let (nb2, c2) = testNotebook(["--out", root.path], ran: ran)
+        nb2.checks.append { throw Failure() }
+        #expect(nb2.execute() == 1)
+        #expect(ran.value.isEmpty && c2.err == "error: the data file is missing\n" && c2.out.isEmpty)
     }
 }

@@ -111,6 +111,82 @@ struct CheckpointTests {
         expectLoadFails(tempPath("does-not-exist.safetensors"), mentioning: "no such file")
     }
 
+    /// A file from a header object and `dataBytes` bytes of zeros after it.
+    func safetensors(_ header: [String: Any], dataBytes: Int) throws -> Data {
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var data = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(json)
+        data.append(Data(count: dataBytes))
+        return data
+    }
+
+    /// A good file's header, edited, with its data section unchanged (plus `extraBytes` zeros).
+    func edited(_ edit: (inout [String: Any]) -> Void, extraBytes: Int = 0) throws -> Data {
+        let good = try Checkpoint.encode(try smallModel(seed: 7), info: CheckpointInfo(stage: "base", step: 1, vocab: vocab11))
+        let n = Int(good.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        var header = try #require(try JSONSerialization.jsonObject(with: good.subdata(in: 8..<(8 + n))) as? [String: Any])
+        edit(&header)
+        var data = try safetensors(header, dataBytes: 0)
+        data.append(good.suffix(from: 8 + n))
+        data.append(Data(count: extraBytes))
+        return data
+    }
+
+    @Test("a small file whose config asks for a huge model is refused before anything is allocated")
+    func hugeConfig() throws {
+        let config = GPTConfig(vocabSize: 11, blockSize: 8, layers: 64, heads: 16, channels: 16_384)
+        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try JSONEncoder().encode(value), as: UTF8.self) }
+        var header: [String: Any] = ["__metadata__": ["config": try json(config), "vocab": try json(vocab11), "stage": "base", "step": "1"]]
+        let names = ParameterLayout(config).tensors.map(\.name)
+        for (i, name) in names.enumerated() {
+            header[name] = ["dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]] as [String: Any]
+        }
+        let path = tempPath("huge.safetensors")
+        try safetensors(header, dataBytes: 4 * names.count).write(to: URL(fileURLWithPath: path))
+        expectLoadFails(path, mentioning: "shape [1], expected")
+
+        // The same names with their true shapes but 4-byte ranges: the shapes are checked against the file.
+        for (i, t) in ParameterLayout(config).tensors.enumerated() {
+            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [4 * i, 4 * i + 4]] as [String: Any]
+        }
+        try safetensors(header, dataBytes: 4 * names.count).write(to: URL(fileURLWithPath: path))
+        expectLoadFails(path, mentioning: "more than the \(4 * names.count)-byte data section holds")
+    }
+
+    @Test("overlapping or gapped byte ranges, junk in a shape and trailing bytes are each refused")
+    func byteRanges() throws {
+        func set(_ name: String, _ key: String, _ value: Any) -> (inout [String: Any]) -> Void {
+            { header in
+                var entry = header[name] as? [String: Any] ?? [:]
+                entry[key] = value
+                header[name] = entry
+            }
+        }
+        let wteBytes = 11 * 16 * 4
+        let total = try smallModel().parameterCount * 4
+        let cases: [(String, Data, String)] = [
+            ("overlap", try edited { h in
+                // ln_f.bias claims wte's first bytes; every tensor keeps its size.
+                var e = h["ln_f.bias"] as? [String: Any] ?? [:]
+                e["data_offsets"] = [0, 16 * 4]
+                h["ln_f.bias"] = e
+            }, "overlaps"),
+            // The last tensor moved 4 bytes on: 4 bytes between it and the one before, none after.
+            ("gap", try edited(set("ln_f.bias", "data_offsets", [total - 16 * 4 + 4, total + 4]), extraBytes: 4), "belong to no tensor"),
+            ("junk-shape", try edited(set("wte", "shape", [11, 16, "x"])), "whole numbers"),
+            ("bool-shape", try edited(set("wte", "shape", [11, 16, true])), "whole numbers"),
+            ("fraction-offsets", try edited(set("wte", "data_offsets", [0, Double(wteBytes) + 0.5])), "data_offsets"),
+            ("trailing", try edited({ _ in }, extraBytes: 8), "trailing bytes"),
+        ]
+        for (name, data, fragment) in cases {
+            let path = tempPath("ranges-\(name).safetensors")
+            try data.write(to: URL(fileURLWithPath: path))
+            expectLoadFails(path, mentioning: fragment)
+        }
+    }
+
     @Test("a failed save leaves the previous checkpoint untouched")
     func atomicReplace() throws {
         let model = try smallModel(seed: 6)
