@@ -97,8 +97,8 @@ final class State {
         let reference = try model(), plan = try planned()
         let model = reference.copy()
         let bar = nb.progress(total: settings.steps, label: "GRPO")
-        let log = try GRPO.train(model, reference: reference, prompts: plan.edge.prompts, heldOut: plan.heldOut,
-                                 settings: settings) { step, log in
+        let log = try GRPO.train(model, reference: reference, prompts: plan.edge.targetPrompts, anchors: plan.edge.anchorPrompts,
+                                 heldOut: plan.heldOut, settings: settings) { step, log in
             guard let s = log.steps.last else { return }
             var metrics = [("reward", s.meanReward), ("pass@1", log.heldOut.last?.pass1 ?? .nan),
                            ("kl", s.kl), ("len", s.meanLength), ("all-equal", s.allEqualFraction)]
@@ -111,6 +111,7 @@ final class State {
     }
 }
 let state = State()
+nb.checkRunFolders([nb.run])
 
 func oneLine(_ s: String, _ n: Int = 60) -> String {
     let flat = s.replacingOccurrences(of: "\n", with: "⏎")
@@ -163,8 +164,10 @@ nb.step("Which prompts can teach: groups, advantages, and the edge", """
     wrong, every reply equals the mean and every A is 0: the group cost G replies and teaches \
     nothing. So before training we probe: \(settings.probePerCell) training prompts from every rung of \
     every family's ladder (more digits, more operations, borrows), G replies each, and keep the \
-    prompts at the edge, right sometimes but not always. Rungs where at least \
-    \(pct(settings.minEdgeShare)) of the prompts are at the edge are the ones RL trains on.
+    prompts at the edge, right sometimes but not always: those are the training prompts. The \
+    greedy reply of each is decoded too. An edge prompt whose greedy reply is wrong has room: \
+    the model can write the right answer but does not give it when asked once. A rung has room \
+    when at least \(pct(settings.minRoomShare)) of its prompts do; that is where pass@1 can rise.
     """) {
     let plan = try state.planned()
     let edge = plan.edge
@@ -184,10 +187,10 @@ nb.step("Which prompts can teach: groups, advantages, and the edge", """
         nb.emit("      right: \(oneLine(shown(good.reply), nb.width - 15))")
         nb.emit("      wrong: \(oneLine(shown(bad.reply), nb.width - 15))")
     }
-    nb.table(["rung", "probed", "always right", "never right", "at the edge", "right samples", "trained on"],
+    nb.table(["rung", "probed", "always right", "never right", "at the edge", "with room", "right samples", "room"],
              edge.cells.map { c in
-                 [c.cell.title, String(c.probed), String(c.always), String(c.never), "\(c.edge) (\(pct(c.edgeShare)))",
-                  "\(c.rightSamples) of \(c.probed * edge.groupSize)", edge.trained.contains(c.cell) ? "yes" : "no"]
+                 [c.cell.title, String(c.probed), String(c.always), String(c.never), String(c.edge), "\(c.room) (\(pct(c.roomShare)))",
+                  "\(c.rightSamples) of \(c.probed * edge.groupSize)", edge.target.contains(c.cell) ? "yes" : "-"]
              })
     let probed = edge.cells.map(\.probed).reduce(0, +), atEdge = edge.cells.map(\.edge).reduce(0, +)
     let easy = edge.cells.filter { $0.always == $0.probed }.map(\.cell.title)
@@ -200,16 +203,18 @@ nb.step("Which prompts can teach: groups, advantages, and the edge", """
     if !easy.isEmpty { reading += " Always right: \(easy.joined(separator: ", ")): nothing to add there." }
     if !hopeless.isEmpty { reading += " Never right: \(hopeless.joined(separator: ", ")): no right reply to reinforce." }
     reading += """
-     RL trains on \(edge.prompts.count) edge prompts of \(edge.trained.map(\.title).joined(separator: ", ")). \
-    The lesson does not pick these rungs by hand: the probe picks them from whatever model lessons \
-    01-04 made, so a change upstream moves the choice, not the lesson's footing.
+     RL trains on all \(edge.prompts.count) edge prompts: half of every step from the \(edge.targetPrompts.count) with \
+    room, and half from the \(edge.anchorPrompts.count) it already answers right greedily, so that RL \
+    does not trade what the model does for what it learns. Its gain is measured on the \
+    rungs with room: \(edge.target.map(\.title).joined(separator: ", ")). Nobody picked these rungs: the probe found them in whatever model lessons 01-04 made, \
+    so a change upstream moves the choice, not the lesson's footing.
     """
     nb.say(reading)
-    nb.result("edge prompts kept", "\(edge.prompts.count) of \(probed) probed; rungs: \(edge.trained.map(\.title).joined(separator: ", "))")
+    nb.result("edge prompts kept", "\(edge.prompts.count) of \(probed) probed; rungs with room: \(edge.target.map(\.title).joined(separator: ", "))")
 }
 
 nb.step("Before: pass@1, pass@8, and the noise", """
-    The held-out prompts of the rungs RL trains on, all of them, fixed before training: never \
+    The held-out prompts of the rungs with room, all of them, fixed before training: never \
     filtered one by one on the model's answers (keeping only the ones it got wrong would show a \
     "gain" on a second try by luck alone). pass@1 is the greedy reply, the one the model gives \
     when asked once: it does not depend on a seed. pass@8 is the chance that at least one of 8 \
@@ -225,7 +230,7 @@ nb.step("Before: pass@1, pass@8, and the noise", """
         ["sampled pass@1", pct(b.sampledAccuracy), pct(c.sampledAccuracy)],
         ["mean sampled reply length (tokens)", fmt(b.meanLength, 1), fmt(c.meanLength, 1)],
     ])
-    nb.table(["rung RL trains on", "prompts", "pass@1", "pass@8"], plan.edge.trained.map { cell in
+    nb.table(["rung with room", "prompts", "pass@1", "pass@8"], plan.edge.target.map { cell in
         let m = b.cell(cell)
         return [cell.title, String(m.graded.count), pct(m.pass1), pct(m.pass(at: 8))]
     })
@@ -286,7 +291,7 @@ nb.step("Before and after", """
     """) {
     let plan = try state.planned(), s = try state.measuredStart(), e = try state.measuredEnd()
     let b = s.before, a = e.after, n = plan.heldOut.count
-    nb.table(["held-out, rungs RL trains on", "\(startStage.rawValue)", "control", "rlvr"], [
+    nb.table(["held-out, rungs with room", "\(startStage.rawValue)", "control", "rlvr"], [
         ["pass@1 (greedy)", pct(b.pass1), pct(s.control.pass1), pct(a.pass1)],
         ["pass@8 (any of 8 samples)", pct(b.pass(at: 8)), pct(s.control.pass(at: 8)), pct(a.pass(at: 8))],
         ["sampled pass@1", pct(b.sampledAccuracy), pct(s.control.sampledAccuracy), pct(a.sampledAccuracy)],
@@ -294,14 +299,14 @@ nb.step("Before and after", """
         ["mean sampled reply length (tokens)", fmt(b.meanLength, 1), fmt(s.control.meanLength, 1), fmt(a.meanLength, 1)],
         ["KL to the reference (nats/token)", fmt(0, 3), fmt(0, 3), fmt(e.kl, 3)],
     ])
-    var rows: [[String]] = plan.edge.trained.map { cell in
+    var rows: [[String]] = plan.edge.target.map { cell in
         let x = b.cell(cell), y = a.cell(cell)
         return [cell.title, "yes", "\(pct(x.pass1)) -> \(pct(y.pass1))", "\(pct(x.pass(at: 8))) -> \(pct(y.pass(at: 8)))"]
     }
-    rows += plan.edge.untrained.map { cell in
-        [cell.title, "no", "\(pct(s.others.cell(cell).pass1)) -> \(pct(e.others.cell(cell).pass1))", "-"]
+    rows += plan.edge.others.map { cell in
+        [cell.title, "-", "\(pct(s.others.cell(cell).pass1)) -> \(pct(e.others.cell(cell).pass1))", "-"]
     }
-    nb.table(["rung", "trained on", "pass@1", "pass@8"], rows)
+    nb.table(["rung", "room", "pass@1", "pass@8"], rows)
     let need = Noise.margin(b.pass1, a.pass1, n: n, floor: 0.15)
     let pass8Noise = Noise.standardErrors * Noise.standardError(b.pass(at: 8), a.pass(at: 8), n: n)
     let lost = s.others.pass1 - e.others.pass1
@@ -310,7 +315,7 @@ nb.step("Before and after", """
         ("pass@8 not lower (beyond \(fmt(100 * pass8Noise, 1)) points of noise)", b.pass(at: 8) - a.pass(at: 8) <= pass8Noise),
         ("KL to the reference bounded (< 1 nat per token)", e.kl < 1),
         ("mean reply length between half and twice the start's", a.meanLength >= 0.5 * b.meanLength && a.meanLength <= 2 * b.meanLength),
-        ("rungs not trained on lose at most 5 points (\(pct(s.others.pass1)) -> \(pct(e.others.pass1)))", lost <= 0.05),
+        ("the other rungs lose at most 5 points (\(pct(s.others.pass1)) -> \(pct(e.others.pass1)))", lost <= 0.05),
     ]
     nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
     // Sharpening or discovery: of the problems greedy gets right after, how many had a right

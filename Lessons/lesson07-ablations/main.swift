@@ -114,6 +114,7 @@ final class State {
     }
 }
 let state = State()
+nb.checkRunFolders([nb.run])
 
 func oneLine(_ s: String, _ n: Int = 60) -> String {
     let flat = s.replacingOccurrences(of: "\n", with: "⏎")

@@ -94,21 +94,26 @@ public enum GRPO {
         public var evalPrompts: Int
         /// The difficulty filter (`findEdge`): training prompts it samples from each rung.
         public var probePerCell: Int
-        /// A rung is trained on if at least this share of its probed prompts is at the edge.
-        public var minEdgeShare: Double
+        /// A rung is a target if at least this share of its probed prompts has room: greedy
+        /// wrong, some sample right.
+        public var minRoomShare: Double
+        /// Share of each step's prompts drawn from the edge prompts with room (the rest: the
+        /// other edge prompts, which hold what the model already does).
+        public var targetShare: Double
         public var seed: UInt64
 
         public init(groupSize: Int = 8, promptsPerStep: Int, steps: Int, schedule: LRSchedule,
                     adam: AdamWConfig = AdamWConfig(weightDecay: 0), clipNorm: Float = 1, beta: Double,
                     normalizeStd: Bool = true, stdEpsilon: Double = 1e-4, innerEpochs: Int = 1, clipEpsilon: Double = 0.2,
                     maxNewTokens: Int = 112, temperature: Float = 1, reward: Reward = .verified,
-                    evalEvery: Int, evalPrompts: Int, probePerCell: Int = 32, minEdgeShare: Double = 0.25, seed: UInt64) {
+                    evalEvery: Int, evalPrompts: Int, probePerCell: Int = 32, minRoomShare: Double = 0.125, targetShare: Double = 0.5, seed: UInt64) {
             self.groupSize = groupSize; self.promptsPerStep = promptsPerStep; self.steps = steps
             self.schedule = schedule; self.adam = adam; self.clipNorm = clipNorm; self.beta = beta
             self.normalizeStd = normalizeStd; self.stdEpsilon = stdEpsilon; self.innerEpochs = innerEpochs
             self.clipEpsilon = clipEpsilon; self.maxNewTokens = maxNewTokens; self.temperature = temperature
             self.reward = reward; self.evalEvery = evalEvery; self.evalPrompts = evalPrompts
-            self.probePerCell = probePerCell; self.minEdgeShare = minEdgeShare; self.seed = seed
+            self.probePerCell = probePerCell; self.minRoomShare = minRoomShare; self.targetShare = targetShare
+            self.seed = seed
         }
     }
 
@@ -117,13 +122,13 @@ public enum GRPO {
     /// β is far firmer than the GRPO paper's 0.04: a tiny model takes large steps, and the k3
     /// weight β·(π_ref/π - 1), 0 at the reference, is what holds the replies the reward says
     /// nothing about. The filter probes 32 prompts of every rung and keeps the rungs where at
-    /// least a quarter of them are at the edge.
+    /// least one in eight has room (4 of 32: fewer could be luck).
     public static func recipe(quick: Bool, seed: UInt64) -> Settings {
         let steps = quick ? 40 : 80
         let schedule = LRSchedule(peak: quick ? 1e-3 : 2e-4, warmup: 5, total: steps, minFraction: 0.1, decay: .constant)
         return Settings(groupSize: 8, promptsPerStep: 8, steps: steps, schedule: schedule, beta: 0.3,
                         maxNewTokens: quick ? 64 : 112, evalEvery: quick ? 10 : 20, evalPrompts: quick ? 40 : 80,
-                        probePerCell: 32, minEdgeShare: 0.25, seed: seed)
+                        probePerCell: 32, minRoomShare: 0.125, seed: seed)
     }
 
     // MARK: groups and advantages
@@ -198,76 +203,97 @@ public enum GRPO {
         public var always = 0
         public var never = 0
         public var edge = 0
+        /// Of the edge prompts, those whose greedy reply is wrong: a sample shows RL a right
+        /// reply to reinforce, and greedy pass@1 can rise there.
+        public var room = 0
         /// Right samples, out of probed × G.
         public var rightSamples = 0
         public var probed: Int { always + never + edge }
         public var edgeShare: Double { probed == 0 ? 0 : Double(edge) / Double(probed) }
+        public var roomShare: Double { probed == 0 ? 0 : Double(room) / Double(probed) }
 
         public init(cell: RLData.Cell) { self.cell = cell }
     }
 
-    /// The difficulty filter's result: every rung's counts, the rungs RL trains on, and the
-    /// training prompts (the edge prompts of those rungs).
+    /// The difficulty filter's result: every rung's counts, the rungs whose pass@1 RL aims
+    /// to raise, and the training prompts (every edge prompt).
     public struct Edge: Sendable {
         /// Every probed rung, in ladder order.
         public let cells: [CellEdge]
-        /// The rungs RL trains on (and is measured on).
-        public let trained: [RLData.Cell]
-        /// The training prompts: those of the trained rungs with some but not all samples right.
+        /// The rungs with room: RL's gain is measured on their held-out problems.
+        public let target: [RLData.Cell]
+        /// The training prompts: every probed prompt with some but not all samples right. Those
+        /// of the other rungs keep RL from trading what the model does for what it learns.
         public let prompts: [RLData.Problem]
         /// The probe's groups, every one (for showing examples).
         public let groups: [Group]
+        /// For each group: was the starting model's greedy reply right?
+        public let greedyRight: [Bool]
         public let groupSize: Int
         /// What the probe cost: replies and reply tokens sampled, and seconds.
         public let replies: Int
         public let tokens: Int
         public let seconds: Double
 
-        public init(cells: [CellEdge], trained: [RLData.Cell], prompts: [RLData.Problem], groups: [Group],
+        public init(cells: [CellEdge], target: [RLData.Cell], prompts: [RLData.Problem], groups: [Group], greedyRight: [Bool],
                     groupSize: Int, replies: Int, tokens: Int, seconds: Double) {
-            self.cells = cells; self.trained = trained; self.prompts = prompts; self.groups = groups
+            self.cells = cells; self.target = target; self.prompts = prompts; self.groups = groups; self.greedyRight = greedyRight
             self.groupSize = groupSize; self.replies = replies; self.tokens = tokens; self.seconds = seconds
         }
 
-        /// The rungs not trained on.
-        public var untrained: [RLData.Cell] { cells.map(\.cell).filter { !trained.contains($0) } }
+        /// The other rungs: RL must not lose what the model does there.
+        public var others: [RLData.Cell] { cells.map(\.cell).filter { !target.contains($0) } }
+        /// The edge prompts with room (greedy wrong, some sample right), from every rung: where
+        /// pass@1 can rise. The rest of the edge prompts, greedy right, anchor what the model
+        /// already does.
+        public var targetPrompts: [RLData.Problem] { zip(groups, greedyRight).filter { !$0.0.allEqual && !$0.1 }.map(\.0.problem) }
+        public var anchorPrompts: [RLData.Problem] { zip(groups, greedyRight).filter { !$0.0.allEqual && $0.1 }.map(\.0.problem) }
     }
 
     /// Which rungs RL can learn on: G samples (the training temperature) for each of the
     /// first `probePerCell` training prompts of every rung, from the starting model. A prompt
     /// whose samples are all right or all wrong gives every reply A = 0: it costs sampling and
-    /// teaches nothing, so only the prompts in between are kept. A rung is trained on if at
-    /// least `minEdgeShare` of its prompts are at the edge (if none is, the rungs with at
-    /// least half the best rung's share).
-    /// The held-out prompts of the trained rungs are then measured whole, never filtered
+    /// teaches nothing, so only the prompts in between are kept, from every rung. The greedy
+    /// reply of each is decoded too: an edge prompt whose greedy reply is wrong has room, the
+    /// gap between pass@1 and pass@G. A rung is a target if at least `minRoomShare` of its
+    /// prompts have room (if none has, the rungs with at least half the best rung's share): a
+    /// rung answered right nearly every time has edge prompts too, but little pass@1 to gain;
+    /// its edge prompts are trained on so that RL does not lose it.
+    /// The held-out prompts of the target rungs are then measured whole, never filtered
     /// one by one on the model's answers: that would show a gain by regression to the mean.
     public static func findEdge(_ model: GPT, _ prompts: [RLData.Problem], settings: Settings,
                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> Edge {
         let start = Date()
         let pool = RLData.Cell.all.flatMap { c in prompts.filter { $0.cell == c }.prefix(settings.probePerCell) }
         var rng = RNG(seed: settings.seed &+ 11)
-        var groups: [Group] = []
+        var greedy = settings
+        greedy.groupSize = 1
+        greedy.temperature = 0
+        var groups: [Group] = [], greedyRight: [Bool] = []
         for first in stride(from: 0, to: pool.count, by: 16) {
-            groups += try sampleGroups(model, Array(pool[first..<min(first + 16, pool.count)]), settings: settings, rng: &rng)
+            let chunk = Array(pool[first..<min(first + 16, pool.count)])
+            groups += try sampleGroups(model, chunk, settings: settings, rng: &rng)
+            greedyRight += try sampleGroups(model, chunk, settings: greedy, rng: &rng).map { $0.samples[0].reward > 0 }
             progress(groups.count, pool.count)
         }
         var counts = Dictionary(uniqueKeysWithValues: RLData.Cell.all.map { ($0, CellEdge(cell: $0)) })
-        for g in groups {
+        for (g, greedyOK) in zip(groups, greedyRight) {
             // "Right" is the training reward's say (the verifier's, unless a run changes it).
             let right = g.samples.filter { $0.reward > 0 }.count
             if !g.allEqual { counts[g.problem.cell]?.edge += 1 }
             else if right > 0 { counts[g.problem.cell]?.always += 1 }
             else { counts[g.problem.cell]?.never += 1 }
+            if !g.allEqual && !greedyOK { counts[g.problem.cell]?.room += 1 }
             counts[g.problem.cell]?.rightSamples += right
         }
         let cells = RLData.Cell.all.compactMap { counts[$0] }.filter { $0.probed > 0 }
         // If no rung reaches the share, the densest ones: at least half the best rung's share.
-        let best = cells.map(\.edgeShare).max() ?? 0
-        let share = min(settings.minEdgeShare, best / 2)
-        let trained = cells.filter { $0.edge > 0 && $0.edgeShare >= share }.map(\.cell)
-        let kept = groups.filter { trained.contains($0.problem.cell) && !$0.allEqual }.map(\.problem)
+        let best = cells.map(\.roomShare).max() ?? 0
+        let share = best >= settings.minRoomShare ? settings.minRoomShare : best / 2
+        let target = cells.filter { $0.room > 0 && $0.roomShare >= share }.map(\.cell)
+        let kept = groups.filter { !$0.allEqual }.map(\.problem)
         let samples = groups.flatMap(\.samples)
-        return Edge(cells: cells, trained: trained, prompts: kept, groups: groups, groupSize: settings.groupSize,
+        return Edge(cells: cells, target: target, prompts: kept, groups: groups, greedyRight: greedyRight, groupSize: settings.groupSize,
                     replies: samples.count, tokens: samples.map(\.length).reduce(0, +), seconds: Date().timeIntervalSince(start))
     }
 
@@ -530,15 +556,32 @@ public enum GRPO {
         return Double(right) / Double(problems.count)
     }
 
+    /// Shuffled passes over a list of prompts, one after another: `next` gives the next `k` indices.
+    struct Passes {
+        let count: Int
+        var order: [Int] = []
+
+        mutating func next(_ k: Int, rng: inout RNG) -> [Int] {
+            while order.count < k {
+                var fresh = Array(0..<count)
+                rng.shuffle(&fresh)
+                order = fresh + order
+            }
+            defer { order.removeLast(k) }
+            return Array(order.suffix(k))
+        }
+    }
+
     /// Trains `policy` in place with GRPO against the frozen `reference`.
     ///
-    /// Each step draws `promptsPerStep` prompts (a shuffled pass over `prompts`, then
-    /// another), samples `groupSize` replies to each, computes advantages, runs the
-    /// reference once over the replies, then takes `innerEpochs` AdamW steps on the batch.
-    /// `heldOut` (its first `evalPrompts`) is measured greedily at step 0, every
-    /// `evalEvery` steps and at the end.
-    public static func train(_ policy: GPT, reference: GPT, prompts: [RLData.Problem], heldOut: [RLData.Problem],
-                             settings: Settings, progress: (Int, Log) -> Void = { _, _ in }) throws -> Log {
+    /// Each step draws `promptsPerStep` prompts (shuffled passes over `prompts`; with
+    /// `anchors`, `targetShare` of them from `prompts` and the rest from `anchors`), samples
+    /// `groupSize` replies to each, computes advantages, runs the reference once over the
+    /// replies, then takes `innerEpochs` AdamW steps on the batch. `heldOut` (its first
+    /// `evalPrompts`) is measured greedily at step 0, every `evalEvery` steps and at the end.
+    public static func train(_ policy: GPT, reference: GPT, prompts: [RLData.Problem], anchors: [RLData.Problem] = [],
+                             heldOut: [RLData.Problem], settings: Settings,
+                             progress: (Int, Log) -> Void = { _, _ in }) throws -> Log {
         guard !prompts.isEmpty, settings.promptsPerStep >= 1, settings.groupSize >= 1 else {
             throw StageError(description: "GRPO has no training prompts: no rung had a prompt the starting model gets right sometimes but not always")
         }
@@ -552,15 +595,12 @@ public enum GRPO {
             log.heldOut.append((step, try greedyAccuracy(policy, evalSet, maxNewTokens: settings.maxNewTokens)))
         }
         try measureHeldOut(0)
-        var order: [Int] = []
+        var targetPasses = Passes(count: prompts.count), anchorPasses = Passes(count: anchors.count)
+        let fromTarget = anchors.isEmpty ? settings.promptsPerStep
+            : min(settings.promptsPerStep, max(1, Int((Double(settings.promptsPerStep) * settings.targetShare).rounded())))
         for step in 0..<settings.steps {
-            while order.count < settings.promptsPerStep {
-                var fresh = Array(prompts.indices)
-                rng.shuffle(&fresh)
-                order = fresh + order
-            }
-            let picked = order.suffix(settings.promptsPerStep).map { prompts[$0] }
-            order.removeLast(settings.promptsPerStep)
+            let picked = targetPasses.next(fromTarget, rng: &rng).map { prompts[$0] }
+                + anchorPasses.next(settings.promptsPerStep - fromTarget, rng: &rng).map { anchors[$0] }
 
             let t0 = Date()
             let groups = try sampleGroups(policy, picked, settings: settings, rng: &rng)
@@ -710,12 +750,12 @@ extension GRPO {
         public let log: Log
         /// The difficulty filter: which rungs and prompts RL trained on.
         public let edge: Edge
-        /// The held-out problems of the trained rungs, before and after (greedy + 8 samples).
+        /// The held-out problems of the target rungs, before and after (greedy + 8 samples).
         public let before: Measurement
         public let after: Measurement
         /// The starting model on the same problems with a second sampling seed.
         public let control: Measurement
-        /// The rungs RL did not train on, greedy only, before and after.
+        /// The other rungs, greedy only, before and after.
         public let othersBefore: Measurement
         public let othersAfter: Measurement
         /// KL(π ‖ π_ref) per token on the after-measurement's sampled replies.
@@ -732,7 +772,7 @@ extension GRPO {
     public static let passSamples = 8
 
     /// What RL will train and be measured on, chosen from the starting model: the filter's
-    /// result, and the held-out problems of the trained rungs and of the others.
+    /// result, and the held-out problems of the target rungs and of the others.
     public struct Plan: Sendable {
         public let edge: Edge
         public let heldOut: [RLData.Problem]
@@ -743,10 +783,10 @@ extension GRPO {
     public static func plan(_ start: GPT, data: RLData.Splits, settings: Settings,
                             progress: (Int, Int) -> Void = { _, _ in }) throws -> Plan {
         let edge = try findEdge(start, data.train, settings: settings, progress: progress)
-        return Plan(edge: edge, heldOut: heldOut(data, cells: edge.trained), others: heldOut(data, cells: edge.untrained))
+        return Plan(edge: edge, heldOut: heldOut(data, cells: edge.target), others: heldOut(data, cells: edge.others))
     }
 
-    /// The starting model measured: the trained rungs' held-out problems (greedy and
+    /// The starting model measured: the target rungs' held-out problems (greedy and
     /// `passSamples` samples), again with the control seed, and the other rungs greedily.
     public static func measureStart(_ start: GPT, _ plan: Plan, settings: Settings, seed: UInt64) throws
         -> (before: Measurement, control: Measurement, others: Measurement) {
@@ -774,8 +814,8 @@ extension GRPO {
         let reference = start.copy(), policy = start.copy()
         let plan = try plan(reference, data: data, settings: settings)
         let s = try measureStart(reference, plan, settings: settings, seed: seed)
-        let log = try train(policy, reference: reference, prompts: plan.edge.prompts, heldOut: plan.heldOut,
-                            settings: settings, progress: progress)
+        let log = try train(policy, reference: reference, prompts: plan.edge.targetPrompts, anchors: plan.edge.anchorPrompts,
+                            heldOut: plan.heldOut, settings: settings, progress: progress)
         let e = try measureEnd(policy, reference: reference, plan, settings: settings, seed: seed)
         return Result(model: policy, log: log, edge: plan.edge, before: s.before, after: e.after, control: s.control,
                       othersBefore: s.others, othersAfter: e.others, kl: e.kl)
@@ -791,7 +831,7 @@ extension GRPO {
             "pass8_before": r.before.pass(at: 8), "pass8": r.after.pass(at: 8),
             "sampled_acc_before": r.before.sampledAccuracy, "sampled_acc": r.after.sampledAccuracy,
             "pass1_control": r.control.sampledAccuracy, "pass8_control": r.control.pass(at: 8),
-            "edge_prompts": Double(r.edge.prompts.count), "trained_rungs": Double(r.edge.trained.count),
+            "edge_prompts": Double(r.edge.prompts.count), "target_rungs": Double(r.edge.target.count),
             "probe_seconds": r.edge.seconds,
             "others_pass1_before": r.othersBefore.pass1, "others_pass1": r.othersAfter.pass1,
             "reward_first": r.log.mean(\.meanReward, first: 0.1), "reward_last": r.log.mean(\.meanReward, last: 0.1),

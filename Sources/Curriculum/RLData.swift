@@ -117,7 +117,7 @@ public enum RLData {
     /// choose from on every rung.
     public static let trainPerCell = 128
     /// Held-out prompts per cell (every cell, so a lesson can measure each one).
-    public static let validCount = 32
+    public static let validCount = 64
 
     /// Generates both splits from the seed.
     public static func generate(seed: UInt64) -> Splits {
@@ -145,8 +145,9 @@ public enum RLData {
         return s
     }
 
-    /// The split rule of `same`: the number is held out iff FNV-1a of it is divisible by 10.
-    public static func isHeldOutSame(_ n: Int) -> Bool { PretrainCorpus.fnv1a("\(n)") % 10 == 0 }
+    /// The split rule of `same`: the number is held out iff FNV-1a of it is divisible by 5 (one in
+    /// ten would leave too few two-digit numbers for a full held-out rung).
+    public static func isHeldOutSame(_ n: Int) -> Bool { PretrainCorpus.fnv1a("\(n)") % 5 == 0 }
 
     /// The split rule of a pair of operands: the SFT files' rule for their size. One-digit
     /// pairs, which no file before this one asks, hold out one unordered pair in three (there

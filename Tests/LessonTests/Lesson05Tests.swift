@@ -245,7 +245,7 @@ struct Lesson05Tests {
 
     // MARK: the difficulty filter
 
-    @Test("the difficulty filter: every probed prompt is counted once, only prompts with mixed rewards are kept, rungs by their share")
+    @Test("the difficulty filter: every probed prompt is counted once, only prompts with mixed rewards are kept, rungs by their room")
     func edgeFilter() throws {
         let model = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
         var settings = GRPO.recipe(quick: true, seed: 1)
@@ -263,18 +263,21 @@ struct Lesson05Tests {
             let groups = edge.groups.filter { $0.problem.cell == c.cell }
             #expect(c.edge == groups.filter { !$0.allEqual }.count)
             #expect(c.always == groups.filter { $0.allEqual && $0.meanReward == 1 }.count)
+            let greedyWrong = zip(edge.groups, edge.greedyRight).filter { $0.0.problem.cell == c.cell && !$0.0.allEqual && !$0.1 }
+            #expect(c.room == greedyWrong.count)
             #expect(c.rightSamples == groups.flatMap(\.samples).filter { $0.reward > 0 }.count)
         }
-        let mixed = edge.groups.filter { !$0.allEqual && edge.trained.contains($0.problem.cell) }.map(\.problem)
-        #expect(edge.prompts == mixed, "the kept prompts are the trained rungs' groups with mixed rewards")
+        let mixed = edge.groups.filter { !$0.allEqual }.map(\.problem)
+        #expect(edge.prompts == mixed, "the kept prompts are the groups with mixed rewards")
+        #expect(Set(edge.targetPrompts).union(edge.anchorPrompts) == Set(mixed) && Set(edge.targetPrompts).isDisjoint(with: edge.anchorPrompts))
         #expect(edge.groups.contains { $0.allEqual } && !edge.prompts.isEmpty, "the case is not trivial")
-        let best = edge.cells.map(\.edgeShare).max() ?? 0
-        #expect(best > 0 && edge.trained.contains { c in edge.cells.first { $0.cell == c }?.edgeShare == best }, "the densest rung is trained on")
+        let best = edge.cells.map(\.roomShare).max() ?? 0
+        #expect(best > 0 && edge.target.contains { c in edge.cells.first { $0.cell == c }?.roomShare == best }, "the roomiest rung is a target")
         for c in edge.cells {
-            let wanted = c.edge > 0 && c.edgeShare >= min(settings.minEdgeShare, best / 2)
-            #expect(edge.trained.contains(c.cell) == wanted, "\(c.cell): \(c.edge) of \(c.probed) at the edge")
+            let wanted = c.room > 0 && c.roomShare >= (best >= settings.minRoomShare ? settings.minRoomShare : best / 2)
+            #expect(edge.target.contains(c.cell) == wanted, "\(c.cell): \(c.room) of \(c.probed) with room")
         }
-        #expect(Set(edge.untrained).isDisjoint(with: edge.trained) && edge.untrained.count + edge.trained.count == edge.cells.count)
+        #expect(Set(edge.others).isDisjoint(with: edge.target) && edge.others.count + edge.target.count == edge.cells.count)
     }
 
     @Test("the held-out problems of a rung are its whole fixed set, whatever the model answers")
@@ -304,10 +307,9 @@ struct Lesson05Tests {
         let r = try QuickChain.rlvr.get()
         let data = try RLData.load()
         // What RL trained and was measured on came from the filter, and the held-out set is whole.
-        #expect(!r.edge.prompts.isEmpty && !r.edge.trained.isEmpty)
-        #expect(r.edge.prompts.allSatisfy { r.edge.trained.contains($0.cell) })
-        #expect(r.before.graded.map(\.problem) == GRPO.heldOut(data, cells: r.edge.trained))
-        #expect(r.othersBefore.graded.map(\.problem) == GRPO.heldOut(data, cells: r.edge.untrained))
+        #expect(!r.edge.targetPrompts.isEmpty && !r.edge.target.isEmpty)
+        #expect(r.before.graded.map(\.problem) == GRPO.heldOut(data, cells: r.edge.target))
+        #expect(r.othersBefore.graded.map(\.problem) == GRPO.heldOut(data, cells: r.edge.others))
         // Greedy replies do not depend on the sampling seed; the control differs only in its samples.
         #expect(r.control.pass1 == r.before.pass1)
         let n = r.after.graded.count
@@ -323,7 +325,7 @@ struct Lesson05Tests {
         }
         #expect(r.kl.isFinite && r.kl > 0 && r.kl < 1, "KL to the reference \(r.kl)")
         #expect(r.after.meanLength > 0.5 * r.before.meanLength, "mean reply length \(r.before.meanLength) -> \(r.after.meanLength)")
-        #expect(r.othersBefore.pass1 - r.othersAfter.pass1 <= 0.05, "rungs not trained on: \(r.othersBefore.pass1) -> \(r.othersAfter.pass1)")
+        #expect(r.othersBefore.pass1 - r.othersAfter.pass1 <= 0.05, "the other rungs: \(r.othersBefore.pass1) -> \(r.othersAfter.pass1)")
         #expect(r.log.steps.count == GRPO.recipe(quick: true, seed: QuickChain.seed).steps)
         #expect(r.log.heldOut.first?.step == 0 && r.log.heldOut.last?.step == r.log.steps.count)
     }
