@@ -333,6 +333,13 @@ nb.step("Before and after", """
     story += fresh.count * 4 < max(newlyRight.count, 1)
         ? " Mostly sharpening, then: pass@1 rises towards what pass@8 showed was there."
         : " A good part is new: what was rewarded on the training prompts carried over to problems where no sample had been right."
+    let fell = plan.edge.others.compactMap { cell -> String? in
+        let x = s.others.cell(cell).pass1, y = e.others.cell(cell).pass1
+        return y <= x - 0.1 ? "\(cell.title) \(pct(x)) -> \(pct(y))" : nil
+    }
+    if !fell.isEmpty {
+        story += " RL is not free: \(fell.joined(separator: ", ")). The average over the other rungs hides it; the table per rung does not. The reward is averaged over every prompt of a step, so an update that pays on one rung can cost another."
+    }
     let zeroB = b.graded.filter { $0.problem.answer != 0 && Verifier.finalInteger($0.greedy.reply) == 0 }.count
     let zeroA = a.graded.filter { $0.problem.answer != 0 && Verifier.finalInteger($0.greedy.reply) == 0 }.count
     if zeroA > zeroB + n / 10 {

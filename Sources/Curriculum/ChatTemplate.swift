@@ -15,7 +15,7 @@
 /// of its reply, the `<think>` and `</think>` around a trace, and the `<|end|>` that
 /// closes its turn. Everything up to and including `<|assistant|>` is given at
 /// inference time, so learning to predict it would spend capacity on imitating users
-/// (and on guessing questions) instead of answering them. DESIGN.md §3: the mask is
+/// (and on guessing questions) instead of answering them. GUIDE.md, "Where things are": the mask is
 /// the per-token weight of the SFT objective, 1 on assistant tokens, 0 elsewhere.
 public enum ChatTemplate {
     /// Who speaks a message.

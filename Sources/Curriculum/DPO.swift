@@ -24,7 +24,7 @@ import TinyGPT
 /// small move from the reference already saturates σ and the gradient dies out; with a
 /// small β the policy must move further. β is a leash to the reference.
 ///
-/// The gradient is a weight on grad log p of every response token (DESIGN.md §3):
+/// The gradient is a weight on grad log p of every response token (GUIDE.md, "Where things are"):
 ///
 ///     d loss / d logp_c = -β σ(-margin)     d loss / d logp_r = +β σ(-margin)
 ///

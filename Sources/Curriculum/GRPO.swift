@@ -21,7 +21,7 @@ import TinyGPT
 ///            k3 = π_ref/π - log(π_ref/π) - 1        (an estimate of KL(π ‖ π_ref) that is never negative)
 ///            J  = Σ ℓ / (completion tokens in the batch)      ("token-level" averaging)
 ///
-/// As everywhere in the course (GUIDE.md, "One idea behind every stage"), the gradient is a weight on grad log π of
+/// As everywhere in the course (GUIDE.md, "Where things are"), the gradient is a weight on grad log π of
 /// each sampled token, handed to `crossentropy_backward`:
 ///
 ///     weight = -dℓ/d log π = ρ·A (0 where clipped)  +  β·(π_ref/π - 1)

@@ -119,8 +119,11 @@ public enum RLData {
     /// Held-out prompts per cell (every cell, so a lesson can measure each one).
     public static let validCount = 64
 
-    /// Generates both splits from the seed.
+    /// Generates both splits from the seed (the SFT files' seed: their training questions are
+    /// kept out of the held-out prompts).
     public static func generate(seed: UInt64) -> Splits {
+        let sft = Conversations.generate(seed: seed)
+        let sftQuestions = Set((sft.instructTrain + sft.thinkTrain).map(\.question))
         var writer = ConversationWriter(rng: RNG(seed: seed &+ 5), world: .standard)
         var s = Splits()
         for cell in Cell.all {
@@ -131,7 +134,7 @@ public enum RLData {
                 while seen.count < want && attempts < 200 * max(want, 1) {
                     attempts += 1
                     let p = problem(cell, heldOut: heldOut, writer: &writer)
-                    guard seen.insert(p.prompt).inserted else { continue }
+                    guard !(heldOut && sftQuestions.contains(p.prompt)), seen.insert(p.prompt).inserted else { continue }
                     if heldOut { s.valid.append(p) } else { s.train.append(p) }
                 }
             }
@@ -145,8 +148,9 @@ public enum RLData {
         return s
     }
 
-    /// The split rule of `same`: the number is held out iff FNV-1a of it is divisible by 5 (one in
-    /// ten would leave too few two-digit numbers for a full held-out rung).
+    /// The split rule of `same`: n is held out iff FNV-1a of it is divisible by 5. SFT's rule for
+    /// two-digit differences holds out no pair (n, n), and SFT asks a few two-digit n - n, so
+    /// `generate` also keeps every SFT training question out of the held-out prompts.
     public static func isHeldOutSame(_ n: Int) -> Bool { PretrainCorpus.fnv1a("\(n)") % 5 == 0 }
 
     /// The split rule of a pair of operands: the SFT files' rule for their size. One-digit

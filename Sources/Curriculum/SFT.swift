@@ -4,7 +4,7 @@ import TinyGPT
 
 /// Stages `instruct` and `think`: supervised fine-tuning on chat conversations.
 ///
-/// SFT is pretraining's training step with a different weight per token (DESIGN.md §3):
+/// SFT is pretraining's training step with a different weight per token (GUIDE.md, "Where things are"):
 /// each conversation is rendered with the chat template, and only the assistant's tokens
 /// have targets; prompt and padding positions get target -1 and count for nothing.
 /// Everything else (forward, cross-entropy, backward, AdamW) is `trainStep`, unchanged.

@@ -3,7 +3,7 @@ import Kernels
 /// One training or evaluation batch for next-token prediction.
 ///
 /// inputs[b, t] is a token; targets[b, t] is the token that follows it (or -1: no
-/// target); weights[b, t] is how much that position's loss counts (DESIGN.md §3:
+/// target); weights[b, t] is how much that position's loss counts (GUIDE.md, "Where things are":
 /// every stage of the course is a different choice of these weights).
 public struct Batch: Sendable {
     public var inputs: [Int32]

@@ -76,7 +76,7 @@ struct DataFileCheckTests {
     func emptyHeldOut(file: String) throws {
         let conversation = #"{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello."}],"task":"fact"}"#
         let pair = #"{"prompt":"Hi","chosen":"Hello.","rejected":"Go away.","family":"caution"}"#
-        let problem = #"{"prompt":"What is 2 + 3?","answer":5,"family":"add2"}"#
+        let problem = #"{"prompt":"What is 2 + 3?","answer":5,"family":"add","rung":1}"#
         let line: [String: String] = [
             DataFiles.sftInstructTrain: conversation, DataFiles.sftInstructValid: conversation,
             DataFiles.sftThinkTrain: conversation, DataFiles.sftThinkValid: conversation,

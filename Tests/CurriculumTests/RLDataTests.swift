@@ -112,7 +112,8 @@ import Curriculum
             case .chain: #expect(!Conversations.isHeldOutExpression(chainExpression(p.prompt)), "\(p.prompt)")
             }
         }
-        let sftTrain = Set(Conversations.generate(seed: DataFiles.defaultSeed).instructTrain.map(\.question))
+        let sft = Conversations.generate(seed: DataFiles.defaultSeed)
+        let sftTrain = Set((sft.instructTrain + sft.thinkTrain).map(\.question))
         #expect(s.valid.allSatisfy { !sftTrain.contains($0.prompt) }, "no held-out RL prompt is an SFT training question")
     }
 

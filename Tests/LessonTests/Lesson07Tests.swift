@@ -150,8 +150,9 @@ struct Lesson07Tests {
         let n = a.after.problems
         // Two standard errors of (a.after - a.before) - (m.after - m.before), four rates on n problems each.
         let margin = Ablations.noise([a.after.pass1, a.before.pass1, m.after.pass1, m.before.pass1], n: n)
-        // The think model is at its edge on some of the arms' rungs; the mid model, asked in the
-        // chat template it never saw, gets no reward and no gradient (the test above).
+        // The think model is at its edge on a few of the arms' rungs (n - n above all); the mid
+        // model, asked in the chat template it never saw, gets no reward and no gradient (the
+        // test above).
         #expect(a.pass1Gain - m.pass1Gain > margin,
                 "pass@1 gain after SFT \(a.pass1Gain) vs from mid \(m.pass1Gain), needs > \(margin)")
         #expect(Ablations.WithoutSFT(fromMid: m, afterSFT: a).verdict.holds)

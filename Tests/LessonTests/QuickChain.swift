@@ -2,8 +2,8 @@ import Curriculum
 import Kernels
 import TinyGPT
 
-/// The quick-mode curriculum, trained once per test run and shared by every lesson suite
-/// (DESIGN.md §7: the suite's cost grows with the number of stages, not of tests).
+/// The quick-mode curriculum, trained once per test run and shared by every lesson suite,
+/// so the suite's cost grows with the number of stages, not of tests.
 /// Tests take `.copy()` of a model before using it: a forward pass writes the model's
 /// activation buffers, and suites run in parallel.
 enum QuickChain {
