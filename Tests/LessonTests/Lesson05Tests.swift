@@ -223,16 +223,22 @@ struct Lesson05Tests {
         #expect(ignored > GradientCheck.tolerance, "ratio ignored: relative error \(ignored)")
     }
 
+    /// Quick settings with G = 4, short replies, and a reward that is 1 for replies of even
+    /// length, so an untrained model gives groups with mixed rewards and all-equal ones.
+    func evenLengthSettings(maxNewTokens: Int) -> GRPO.Settings {
+        var settings = GRPO.recipe(quick: true, seed: 1)
+        settings.groupSize = 4
+        settings.maxNewTokens = maxNewTokens
+        settings.reward = GRPO.Reward(name: "even length") { reply, _ in reply.text.count % 2 == 0 ? 1 : 0 }
+        return settings
+    }
+
     @Test("sampled groups: G replies per prompt, advantages that sum to 0, all-equal groups with A = 0")
     func sampledGroups() throws {
         let model = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
-        var settings = GRPO.recipe(quick: true, seed: 1)
-        settings.groupSize = 4
-        settings.maxNewTokens = 8
-        // A reward that is 1 for replies of even length: groups with mixed rewards are likely.
-        settings.reward = GRPO.Reward(name: "even length") { reply, _ in reply.text.count % 2 == 0 ? 1 : 0 }
+        let settings = evenLengthSettings(maxNewTokens: 8)
         let problems = [RLData.Problem(prompt: "What is 4 + 5?", answer: 9, family: .add),
-                        RLData.Problem(prompt: "What is 7 - 3?", answer: 4, family: .add)]
+                        RLData.Problem(prompt: "What is 7 - 3?", answer: 4, family: .sub)]
         var rng = RNG(seed: 9)
         let groups = try GRPO.sampleGroups(model, problems, settings: settings, rng: &rng)
         #expect(groups.count == 2 && groups.allSatisfy { $0.samples.count == 4 })
@@ -248,12 +254,8 @@ struct Lesson05Tests {
     @Test("the difficulty filter: every probed prompt is counted once, only prompts with mixed rewards are kept, rungs by their room")
     func edgeFilter() throws {
         let model = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
-        var settings = GRPO.recipe(quick: true, seed: 1)
-        settings.groupSize = 4
-        settings.maxNewTokens = 6
+        var settings = evenLengthSettings(maxNewTokens: 6)
         settings.probePerCell = 3
-        // A reward that is 1 for replies of even length: some groups mixed, some all equal.
-        settings.reward = GRPO.Reward(name: "even length") { reply, _ in reply.text.count % 2 == 0 ? 1 : 0 }
         let data = try RLData.load()
         let edge = try GRPO.findEdge(model, data.train, settings: settings)
         #expect(edge.cells.map(\.cell) == RLData.Cell.all, "every rung probed, in ladder order")
