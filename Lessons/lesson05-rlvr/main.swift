@@ -167,7 +167,8 @@ nb.step("Which prompts can teach: groups, advantages, and the edge", """
     prompts at the edge, right sometimes but not always: those are the training prompts. The \
     greedy reply of each is decoded too. An edge prompt whose greedy reply is wrong has room: \
     the model can write the right answer but does not give it when asked once. A rung has room \
-    when at least \(pct(settings.minRoomShare)) of its prompts do; that is where pass@1 can rise.
+    when at least \(Int((settings.minRoomShare * Double(settings.probePerCell)).rounded())) of its \(settings.probePerCell) \
+    probed prompts do; that is where pass@1 can rise.
     """) {
     let plan = try state.planned()
     let edge = plan.edge
@@ -200,17 +201,18 @@ nb.step("Which prompts can teach: groups, advantages, and the edge", """
     (\(edge.tokens) tokens) in \(fmt(edge.seconds, 1)) s. Without it, \(probed - atEdge) of every \(probed) \
     prompts drawn would be groups with A = 0 everywhere.
     """
-    if !easy.isEmpty { reading += " Always right: \(easy.joined(separator: ", ")): nothing to add there." }
-    if !hopeless.isEmpty { reading += " Never right: \(hopeless.joined(separator: ", ")): no right reply to reinforce." }
+    if !easy.isEmpty { reading += " Always right: \(easy.joined(separator: "; ")): nothing to add there." }
+    if !hopeless.isEmpty { reading += " Never right: \(hopeless.joined(separator: "; ")): no right reply to reinforce." }
+    reading += edge.anchorPrompts.isEmpty
+        ? " RL trains on all \(edge.prompts.count) edge prompts, every one with room: greedy answers none of them right, so there is nothing to anchor."
+        : " RL trains on all \(edge.prompts.count) edge prompts: half of every step from the \(edge.targetPrompts.count) with room, and half from the \(edge.anchorPrompts.count) it already answers right greedily, so that RL does not trade what the model does for what it learns."
     reading += """
-     RL trains on all \(edge.prompts.count) edge prompts: half of every step from the \(edge.targetPrompts.count) with \
-    room, and half from the \(edge.anchorPrompts.count) it already answers right greedily, so that RL \
-    does not trade what the model does for what it learns. Its gain is measured on the \
-    rungs with room: \(edge.target.map(\.title).joined(separator: ", ")). Nobody picked these rungs: the probe found them in whatever model lessons 01-04 made, \
-    so a change upstream moves the choice, not the lesson's footing.
+     Its gain is measured on the rungs with room: \(edge.target.map(\.title).joined(separator: "; ")). \
+    Nobody picked these rungs: the probe found them in whatever model lessons 01-04 made, so a \
+    change upstream moves the choice, not the lesson's footing.
     """
     nb.say(reading)
-    nb.result("edge prompts kept", "\(edge.prompts.count) of \(probed) probed; rungs with room: \(edge.target.map(\.title).joined(separator: ", "))")
+    nb.result("edge prompts kept", "\(edge.prompts.count) of \(probed) probed; rungs with room: \(edge.target.map(\.title).joined(separator: "; "))")
 }
 
 nb.step("Before: pass@1, pass@8, and the noise", """
@@ -235,10 +237,12 @@ nb.step("Before: pass@1, pass@8, and the noise", """
         return [cell.title, String(m.graded.count), pct(m.pass1), pct(m.pass(at: 8))]
     })
     let gap = b.pass(at: 8) - b.pass1
+    let se = String(format: "%.0f", 100 * (b.pass1 * (1 - b.pass1) / Double(max(n, 1))).squareRoot())
     nb.say("""
     On \(n) held-out prompts the standard error of a rate near \(pct(b.pass1)) is about \
-    \(String(format: "%.0f", 100 * (b.pass1 * (1 - b.pass1) / Double(max(n, 1))).squareRoot())) points, and the two seeds' \
-    sampled pass@1 differ by \(String(format: "%.1f", 100 * abs(b.sampledAccuracy - c.sampledAccuracy))) points. \
+    \(se) point\(se == "1" ? "" : "s"); the two seeds' \
+    sampled pass@1 differ by \(String(format: "%.1f", 100 * abs(b.sampledAccuracy - c.sampledAccuracy))) points and their \
+    pass@8 by \(String(format: "%.0f", 100 * abs(b.pass(at: 8) - c.pass(at: 8)))). \
     pass@8 is \(String(format: "%.0f", 100 * gap)) points above greedy pass@1: that gap is the room RL has, replies \
     the model can write but does not write every time. \(s.others.graded.count) held-out prompts of \
     the other rungs are measured too (greedy pass@1 \(pct(s.others.pass1))): RL must not lose them.

@@ -65,10 +65,10 @@ public enum RLData {
 
         public var title: String {
             switch (family, rung) {
-            case (.same, _): return "n - n, \(digits) digits"
+            case (.same, _): return "n - n of \(digits) digits"
             case (.add, _): return "\(digits)-digit +"
-            case (.sub, 3): return "3-digit -, no borrow"
-            case (.sub, 4): return "3-digit -, a borrow"
+            case (.sub, 3): return "3-digit - without a borrow"
+            case (.sub, 4): return "3-digit - with a borrow"
             case (.sub, _): return "\(digits)-digit -"
             case (.chain, _): return "\(rung + 1) operations"
             }
