@@ -20,7 +20,6 @@ extension GRPO {
         /// Right samples, out of probed × G.
         public var rightSamples = 0
         public var probed: Int { always + never + edge }
-        public var edgeShare: Double { probed == 0 ? 0 : Double(edge) / Double(probed) }
         public var roomShare: Double { probed == 0 ? 0 : Double(room) / Double(probed) }
 
         public init(cell: RLData.Cell) { self.cell = cell }
