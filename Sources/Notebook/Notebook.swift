@@ -174,6 +174,7 @@ public final class Notebook {
         do {
             _ = try selectedSteps()
             try checkWritableFolder(options.outDir)
+            if let path = options.timings { try checkWritableFile(path, flag: "--timings") }
         } catch {
             return usageFailure(error as? UsageError ?? UsageError("\(error)"))
         }
@@ -183,7 +184,7 @@ public final class Notebook {
             writeError(errorLine(for: error) + "\n")
             return 1
         }
-        let start = now()
+        let start = now(), phases = PhaseClock.totals()
         banner()
         do {
             _ = try runSteps()
@@ -195,8 +196,23 @@ public final class Notebook {
             writeError(errorLine(for: error) + "\n")
             return 1
         }
-        summary(seconds: now() - start)
+        let split = TimeSplit(total: now() - start, from: phases, to: PhaseClock.totals())
+        summary(split)
+        if let path = options.timings {
+            do {
+                try writeTimings(split, to: path)
+            } catch {
+                writeError("error: cannot write --timings \(path): \(error.localizedDescription)\n")
+                return 1
+            }
+        }
         return 0
+    }
+
+    /// `--timings FILE`: the split as one JSON object, written whole or not at all.
+    private func writeTimings(_ split: TimeSplit, to path: String) throws {
+        let data = try JSONSerialization.data(withJSONObject: split.json, options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// The step numbers (1-based) that `--step` / `--from` select.
@@ -256,7 +272,7 @@ public final class Notebook {
         if !intro.isEmpty { say(intro) }
     }
 
-    private func summary(seconds: Double) {
+    private func summary(_ split: TimeSplit) {
         emit("")
         emit(ruleLine("Summary · \(name)", width: width))
         if !results.isEmpty {
@@ -269,7 +285,9 @@ public final class Notebook {
             emit("  wrote:")
             for file in files { emit("    " + file) }
         }
-        emit("  total time: \(formatDuration(seconds))")
+        for (i, line) in wrapText("total time: \(split.line)", width: width - 4).enumerated() {
+            emit((i == 0 ? "  " : "    ") + line)
+        }
         if !next.isEmpty { emit("Next: \(next)") }
     }
 

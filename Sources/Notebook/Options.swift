@@ -27,6 +27,8 @@ public struct Options: Equatable {
     public var variant: String? = nil
     public var help = false
     public var list = false
+    /// `--timings FILE`: also write where the run's time went, as JSON (`course` collects these).
+    public var timings: String? = nil
 
     public init(outDir: String = Options.defaultOutDir()) {
         self.outDir = outDir
@@ -73,6 +75,7 @@ public struct Options: Equatable {
                 options.seed = seed
             case "--out": outDir = try value()
             case "--variant": options.variant = try value()
+            case "--timings": options.timings = try value()
             default: throw UsageError("unknown flag '\(name)'")
             }
         }
@@ -157,6 +160,22 @@ public func checkWritableFolder(_ path: String, flag: String = "--out") throws {
     }
 }
 
+/// Checks before any work that a file can be written at `path` (given with `flag`): it is
+/// not a folder, and the folder it goes in exists and can be written.
+public func checkWritableFile(_ path: String, flag: String) throws {
+    let fm = FileManager.default
+    let url = URL(fileURLWithPath: path).standardizedFileURL
+    var isDirectory: ObjCBool = false
+    if fm.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw UsageError("\(flag) \(path) is a folder, not a file")
+    }
+    let folder = url.deletingLastPathComponent()
+    guard fm.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw UsageError("\(flag) \(path): there is no folder \(folder.path)")
+    }
+    guard fm.isWritableFile(atPath: folder.path) else { throw UsageError("\(flag) \(path): the folder \(folder.path) is not writable") }
+}
+
 /// The nearest directory at or above `directory` that holds a Package.swift.
 public func findPackageRoot(from directory: String) -> String? {
     var url = URL(fileURLWithPath: directory).standardizedFileURL
@@ -196,7 +215,8 @@ public func usageText(name: String, title: String, variants: [Variant] = []) -> 
       --quick       tiny configuration that runs in seconds
       --seed N      random seed (default 1337); same seed, same numbers
       --pause       wait for Enter between steps
-      --out DIR     where checkpoints go (default: runs/ in the package root)\(variantLines)
+      --out DIR     where checkpoints go (default: runs/ in the package root)
+      --timings F   also write where the time went (training, sampling, evaluation) to F as JSON\(variantLines)
 
     Flags also accept the --flag=value form.
 
