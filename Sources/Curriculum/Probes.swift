@@ -1,4 +1,5 @@
 import Kernels
+import Notebook
 import TinyGPT
 
 /// Small measurements of what a model does with text: sampling, fact recall, word rate.
@@ -16,7 +17,7 @@ public enum Probes {
         let room = model.config.blockSize - (ids.map(\.count).max() ?? 0)
         let options = SamplingOptions(temperature: temperature, stopToken: stopAt.map { tokenizer.id($0) },
                                       maxNewTokens: max(1, min(maxTokens, room)))
-        return model.generate(prompts: ids, options: options, rng: &rng).map { tokenizer.decode($0.tokens) }
+        return PhaseClock.measure(.sample) { model.generate(prompts: ids, options: options, rng: &rng) }.map { tokenizer.decode($0.tokens) }
     }
 
     /// A fact statement cut before its object, e.g. ("Mia lives", "by the lake").

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Notebook
 import TinyGPT
 
 /// Stages `instruct` and `think`: supervised fine-tuning on chat conversations.
@@ -200,7 +201,8 @@ public enum SFT {
             throw ChatTemplate.TemplateError("a question is too long for the model's context (\(model.config.blockSize) tokens)")
         }
         let options = SamplingOptions(temperature: temperature, stopToken: tokenizer.id(.end), maxNewTokens: min(112, room))
-        return model.generate(prompts: prompts, options: options, rng: &rng).map { Verifier.parse($0.tokens, tokenizer: tokenizer) }
+        return PhaseClock.measure(.sample) { model.generate(prompts: prompts, options: options, rng: &rng) }
+            .map { Verifier.parse($0.tokens, tokenizer: tokenizer) }
     }
 
     // MARK: the stages

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Notebook
 import TinyGPT
 
 /// How long and how hard to train.
@@ -47,6 +48,10 @@ public struct TrainProgress: Sendable {
 
 /// Mean loss in nats per target token over the batches (forward only).
 public func evaluateLoss(_ model: GPT, _ batches: [Batch]) -> Double {
+    PhaseClock.measure(.eval) { heldOutLoss(model, batches) }
+}
+
+private func heldOutLoss(_ model: GPT, _ batches: [Batch]) -> Double {
     var total = 0.0, count = 0
     for batch in batches {
         model.forward(batch.inputs, B: batch.B, T: batch.T)
@@ -87,9 +92,11 @@ public func trainLoop(_ model: GPT, config: TrainConfig, evalBatches: [Batch],
     let start = Date()
     log.evalLoss.append((0, evaluateLoss(model, evalBatches)))
     for step in 0..<config.steps {
-        let batch = try nextBatch(&rng)
         let lr = config.schedule.lr(step)
-        let loss = try trainStep(model, optimizer, batch, lr: lr, clipNorm: config.clipNorm, step: step + 1)
+        let (batch, loss) = try PhaseClock.measure(.train) {
+            let batch = try nextBatch(&rng)
+            return (batch, try trainStep(model, optimizer, batch, lr: lr, clipNorm: config.clipNorm, step: step + 1))
+        }
         log.trainLoss.append(loss)
         log.tokensSeen += batch.B * batch.T
         var evalLoss: Double?
