@@ -57,4 +57,55 @@ public enum Course {
     public static func command(_ lesson: String, _ args: [String]) -> String {
         (["swift", "run", lesson] + args.map { $0.contains(" ") ? "'\($0)'" : $0 }).joined(separator: " ")
     }
+
+    // MARK: where the time went
+
+    /// The file in the run folder that holds each lesson's time split.
+    public static let timingsFile = "timings.json"
+
+    /// The lessons' splits recorded in `folder` (none if the file does not exist yet).
+    public static func loadTimings(in folder: String) throws -> [String: TimeSplit] {
+        let url = URL(fileURLWithPath: folder).appendingPathComponent(timingsFile)
+        guard FileManager.default.fileExists(atPath: url.path) else { return [:] }
+        let object = try? JSONSerialization.jsonObject(with: try Data(contentsOf: url))
+        guard let lessons = object as? [String: Any] else {
+            throw DataFiles.DataError("\(url.path) is not a JSON object of lessons; move it away and run the course again")
+        }
+        var out: [String: TimeSplit] = [:]
+        for (name, value) in lessons {
+            guard let fields = value as? [String: Any], let split = TimeSplit(json: fields) else {
+                throw DataFiles.DataError("\(url.path): the entry for \(name) is not a time split (total, train, sample, eval, other)")
+            }
+            out[name] = split
+        }
+        return out
+    }
+
+    /// Writes the splits to `folder`'s timings file, keeping the lessons recorded there before
+    /// (a course resumed with `--from` keeps the earlier lessons' times).
+    public static func saveTimings(_ splits: [String: TimeSplit], in folder: String) throws {
+        var all = try loadTimings(in: folder)
+        all.merge(splits) { _, new in new }
+        let data = try JSONSerialization.data(withJSONObject: all.mapValues(\.json), options: [.prettyPrinted, .sortedKeys])
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: folder).appendingPathComponent(timingsFile), options: .atomic)
+    }
+
+    /// One row per lesson, in course order, and the sum: where the course's time went.
+    public static func timingsTable(_ splits: [String: TimeSplit]) -> (header: [String], rows: [[String]]) {
+        let header = ["lesson", "total"] + Phase.allCases.map(\.label) + ["other"]
+        func row(_ name: String, _ s: TimeSplit) -> [String] {
+            [name, formatDuration(s.total)] + Phase.allCases.map { formatDuration(s.seconds[$0] ?? 0) } + [formatDuration(s.other)]
+        }
+        let known = lessons.map(\.name).filter { splits[$0] != nil }
+        var rows = known.compactMap { name in splits[name].map { row(name, $0) } }
+        let listed = known.compactMap { splits[$0] }
+        if listed.count > 1 {
+            let sum = TimeSplit(total: listed.reduce(0) { $0 + $1.total },
+                                seconds: Dictionary(uniqueKeysWithValues: Phase.allCases.map { p in (p, listed.reduce(0) { $0 + ($1.seconds[p] ?? 0) }) }))
+            rows.append(row("all lessons", sum))
+        }
+        return (header, rows)
+    }
 }
+

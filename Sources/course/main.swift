@@ -99,7 +99,10 @@ for (index, lesson) in Course.lessons.enumerated() {
         }
         nb.emit("  $ \(Course.command(lesson.name, lessonArgs))")
         let start = nb.now()
-        let status = try launch(binary, lessonArgs)
+        // The lesson writes where its time went here; the course keeps it in timings.json.
+        let splitFile = FileManager.default.temporaryDirectory.appendingPathComponent("course-\(getpid())-\(lesson.name).json")
+        defer { try? FileManager.default.removeItem(at: splitFile) }
+        let status = try launch(binary, lessonArgs + ["--timings", splitFile.path])
         guard status == 0 else {
             throw CourseError(description: """
                 \(lesson.name) stopped with exit status \(status) (its error is above). Run it alone with \
@@ -108,6 +111,11 @@ for (index, lesson) in Course.lessons.enumerated() {
                 """)
         }
         nb.result(lesson.name, formatDuration(nb.now() - start))
+        if let data = try? Data(contentsOf: splitFile),
+           let fields = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+           let split = TimeSplit(json: fields) {
+            try Course.saveTimings([lesson.name: split], in: run.path)
+        }
     }
 }
 
@@ -130,6 +138,22 @@ nb.step("The report card", """
     } else {
         nb.say("No report.html in \(run.path) yet: lesson06-compare writes it (swift run lesson06-compare\(quick ? " --quick" : "")).")
     }
+}
+
+nb.step("Where the time went", """
+    Each lesson's wall time, split into training (forward, backward and optimizer steps), \
+    sampling (writing replies token by token, greedy evaluations included), evaluation \
+    (forward passes that score text) and everything else (data, printing, saving). The \
+    biggest cells are where a faster course has to start.
+    """) {
+    let splits = try Course.loadTimings(in: run.path)
+    guard !splits.isEmpty else {
+        nb.say("No lesson has run in this course yet, so there are no times to show.")
+        return
+    }
+    let t = Course.timingsTable(splits)
+    nb.table(t.header, t.rows)
+    nb.produced(URL(fileURLWithPath: run.path).appendingPathComponent(Course.timingsFile).path)
 }
 
 nb.run()

@@ -197,4 +197,22 @@ struct Lesson06Tests {
         #expect(Course.configuration(binDirectory: URL(fileURLWithPath: "/p/.build/x86_64-unknown-linux-gnu/debug")) == "debug")
         #expect(Course.buildArguments(configuration: "release") == ["build", "-c", "release"])
     }
+
+    @Test("course: timings.json keeps each lesson's split, merges later lessons in, and refuses a broken file")
+    func courseTimings() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("course-timings-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try Course.loadTimings(in: dir).isEmpty, "no file yet: no lessons")
+        let a = TimeSplit(total: 10, seconds: [.train: 6, .sample: 2, .eval: 1])
+        let b = TimeSplit(total: 20, seconds: [.train: 15, .sample: 0, .eval: 4])
+        try Course.saveTimings(["lesson01-pretrain": a], in: dir)
+        try Course.saveTimings(["lesson02-midtrain": b], in: dir)
+        #expect(try Course.loadTimings(in: dir) == ["lesson01-pretrain": a, "lesson02-midtrain": b])
+        let t = Course.timingsTable(try Course.loadTimings(in: dir))
+        #expect(t.header == ["lesson", "total", "training", "sampling", "evaluation", "other"])
+        #expect(t.rows.map(\.first) == ["lesson01-pretrain", "lesson02-midtrain", "all lessons"])
+        #expect(t.rows.last == ["all lessons", "30 s", "21 s", "2.0 s", "5.0 s", "2.0 s"])
+        try Data("[1, 2]".utf8).write(to: URL(fileURLWithPath: dir).appendingPathComponent(Course.timingsFile))
+        #expect(throws: DataFiles.DataError.self) { try Course.loadTimings(in: dir) }
+    }
 }
