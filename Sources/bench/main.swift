@@ -4,7 +4,8 @@
 //
 // Prints matmul GFLOP/s at the shapes one training step uses, training and
 // forward tokens/s (B x T tokens per step), batched KV-cache generation
-// tokens/s, and peak memory. Compare with the PyTorch yardstick in
+// tokens/s (16 and 64 sequences), one held-out evaluation pass, and peak
+// memory. Compare with the PyTorch yardstick in
 // ../shared/anchors (same configs) run on the same machine just before or after;
 // `--positions learned` gives exactly the yardstick's model (GPT-2 position table).
 
@@ -140,19 +141,37 @@ for r in 0..<(opts.steps + 3) {
 }
 let forwardTokensPerSec = Double(B * T) / median(fwdTimes)
 
-// 4. Generation: 16 sequences at once, KV cache, sampling at temperature 1.
-let genBatch = 16, promptLength = 8
+// 4. Generation: batches of 16 and 64 sequences, KV cache, sampling at temperature 1
+//    (evaluations sample 16 to 64 replies at once; GRPO samples whole groups).
+let promptLength = 8
 let newTokens = T - promptLength
-var genTimes: [Double] = []
-for r in 0..<4 {
-    let prompts = (0..<genBatch).map { _ in (0..<promptLength).map { _ in rng.int(below: V) } }
-    let t0 = now()
-    let out = model.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: newTokens), rng: &rng)
-    let dt = now() - t0
-    precondition(out.allSatisfy { $0.tokens.count == newTokens })
-    if r >= 1 { genTimes.append(dt) }
+func generateTokensPerSec(batch: Int) -> Double {
+    var times: [Double] = []
+    for r in 0..<4 {
+        let prompts = (0..<batch).map { _ in (0..<promptLength).map { _ in rng.int(below: V) } }
+        let t0 = now()
+        let out = model.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: newTokens), rng: &rng)
+        let dt = now() - t0
+        precondition(out.allSatisfy { $0.tokens.count == newTokens })
+        if r >= 1 { times.append(dt) }
+    }
+    return Double(batch * newTokens) / median(times)
 }
-let generateTokensPerSec = Double(genBatch * newTokens) / median(genTimes)
+let generate16 = generateTokensPerSec(batch: 16)
+let generate64 = generateTokensPerSec(batch: 64)
+
+// 5. One held-out evaluation pass as pretraining measures it: 8 batches of 16 windows, forward + loss.
+let evalBatches = 8
+var evalTimes: [Double] = []
+for r in 0..<4 {
+    let t0 = now()
+    for _ in 0..<evalBatches {
+        model.forward(tokens, B: B, T: T)
+        model.crossEntropy(targets)
+    }
+    if r >= 1 { evalTimes.append(now() - t0) }
+}
+let evalPassSeconds = median(evalTimes)
 let rss = peakRSSMegabytes()
 
 #if DEBUG
@@ -168,7 +187,9 @@ if opts.json {
         "train_tokens_per_s": Int(trainTokensPerSec.rounded()),
         "train_step_ms": (stepMs * 100).rounded() / 100,
         "forward_tokens_per_s": Int(forwardTokensPerSec.rounded()),
-        "generate_tokens_per_s": Int(generateTokensPerSec.rounded()),
+        "generate_tokens_per_s": Int(generate16.rounded()),
+        "generate64_tokens_per_s": Int(generate64.rounded()),
+        "eval_pass_s": (evalPassSeconds * 1000).rounded() / 1000,
         "matmul_gflops": (matmulGflops * 10).rounded() / 10,
         "peak_rss_mb": (rss * 10).rounded() / 10,
     ]
@@ -185,6 +206,8 @@ if opts.json {
     print("")
     print(String(format: "train     %9.0f tokens/s  (%.1f ms/step, loss %.3f -> %.3f)", trainTokensPerSec, stepMs, firstLoss, lastLoss))
     print(String(format: "forward   %9.0f tokens/s", forwardTokensPerSec))
-    print(String(format: "generate  %9.0f tokens/s  (%d sequences, KV cache)", generateTokensPerSec, genBatch))
+    print(String(format: "generate  %9.0f tokens/s  (16 sequences, KV cache)", generate16))
+    print(String(format: "generate  %9.0f tokens/s  (64 sequences, KV cache)", generate64))
+    print(String(format: "eval pass %9.3f s         (%d batches of %d x %d, forward + loss)", evalPassSeconds, evalBatches, B, T))
     print(String(format: "peak memory %7.1f MB", rss))
 }
