@@ -99,13 +99,16 @@ public enum Course {
         }
         let known = lessons.map(\.name).filter { splits[$0] != nil }
         var rows = known.compactMap { name in splits[name].map { row(name, $0) } }
-        let listed = known.compactMap { splits[$0] }
-        if listed.count > 1 {
-            let sum = TimeSplit(total: listed.reduce(0) { $0 + $1.total },
-                                seconds: Dictionary(uniqueKeysWithValues: Phase.allCases.map { p in (p, listed.reduce(0) { $0 + ($1.seconds[p] ?? 0) }) }))
-            rows.append(row("all lessons", sum))
-        }
+        if known.count > 1, let sum = total(splits) { rows.append(row("all lessons", sum)) }
         return (header, rows)
+    }
+
+    /// The course lessons' splits added up, or nil if none has one.
+    public static func total(_ splits: [String: TimeSplit]) -> TimeSplit? {
+        let listed = lessons.compactMap { splits[$0.name] }
+        guard !listed.isEmpty else { return nil }
+        return TimeSplit(total: listed.reduce(0) { $0 + $1.total },
+                         seconds: Dictionary(uniqueKeysWithValues: Phase.allCases.map { p in (p, listed.reduce(0) { $0 + ($1.seconds[p] ?? 0) }) }))
     }
 }
 

@@ -28,6 +28,8 @@ public final class Notebook {
     public let parseError: UsageError?
     /// The alternatives `--variant` may name, the default first (empty: the flag is refused).
     public let variants: [Variant]
+    /// Flags only this program knows, listed in its usage text.
+    public let extraFlags: [ExtraFlag]
 
     /// Where all normal output goes. Tests replace it to capture the text.
     public var write: (String) -> Void = { text in
@@ -61,14 +63,15 @@ public final class Notebook {
     /// `arguments` are the command-line arguments after the program name. `variants`, if
     /// any, are what `--variant` may name, the default first.
     public init(name: String, title: String, intro: String = "", next: String = "", variants: [Variant] = [],
-                arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+                extraFlags: [ExtraFlag] = [], arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         self.name = name
         self.title = title
         self.intro = intro
         self.next = next
         self.variants = variants
+        self.extraFlags = extraFlags
         do {
-            options = try Options.parse(arguments)
+            options = try Options.parse(arguments, extraFlags: extraFlags)
             if let v = options.variant, !variants.contains(where: { $0.name == v }) {
                 throw UsageError(variants.isEmpty
                     ? "--variant: \(name) has no variants"
@@ -164,7 +167,7 @@ public final class Notebook {
     public func execute() -> Int32 {
         if let error = parseError { return usageFailure(error) }
         if options.help {
-            write(usageText(name: name, title: title, variants: variants))
+            write(usageText(name: name, title: title, variants: variants, extraFlags: extraFlags))
             return 0
         }
         if options.list {
@@ -175,6 +178,9 @@ public final class Notebook {
             _ = try selectedSteps()
             try checkWritableFolder(options.outDir)
             if let path = options.timings { try checkWritableFile(path, flag: "--timings") }
+            for flag in extraFlags where flag.writesFile {
+                if let path = options.extra[flag.name] { try checkWritableFile(path, flag: flag.name) }
+            }
         } catch {
             return usageFailure(error as? UsageError ?? UsageError("\(error)"))
         }
@@ -292,7 +298,7 @@ public final class Notebook {
     }
 
     private func usageFailure(_ error: UsageError) -> Int32 {
-        writeError("error: \(error.description)\n\n" + usageText(name: name, title: title, variants: variants))
+        writeError("error: \(error.description)\n\n" + usageText(name: name, title: title, variants: variants, extraFlags: extraFlags))
         return 2
     }
 }

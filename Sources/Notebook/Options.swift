@@ -29,6 +29,8 @@ public struct Options: Equatable {
     public var list = false
     /// `--timings FILE`: also write where the run's time went, as JSON (`course` collects these).
     public var timings: String? = nil
+    /// Values of the flags only this program knows (`ExtraFlag`), by name (`--results` -> path).
+    public var extra: [String: String] = [:]
 
     public init(outDir: String = Options.defaultOutDir()) {
         self.outDir = outDir
@@ -45,7 +47,8 @@ public struct Options: Equatable {
     /// `--seed=7` work; the last occurrence of a flag wins.
     /// Step numbers are checked against the lesson's length later, in `Notebook`,
     /// because the steps are not known yet when the lesson starts.
-    public static func parse(_ args: [String], defaultOutDir: @autoclosure () -> String = Options.defaultOutDir()) throws -> Options {
+    public static func parse(_ args: [String], extraFlags: [ExtraFlag] = [],
+                             defaultOutDir: @autoclosure () -> String = Options.defaultOutDir()) throws -> Options {
         var options = Options(outDir: "")
         var outDir: String? = nil
         var flags = FlagReader(args)
@@ -76,6 +79,7 @@ public struct Options: Equatable {
             case "--out": outDir = try value()
             case "--variant": options.variant = try value()
             case "--timings": options.timings = try value()
+            case _ where extraFlags.contains { $0.name == name }: options.extra[name] = try value()
             default: throw UsageError("unknown flag '\(name)'")
             }
         }
@@ -84,6 +88,19 @@ public struct Options: Equatable {
         }
         options.outDir = outDir ?? defaultOutDir()
         return options
+    }
+}
+
+/// A flag that one program adds to the shared ones, with a value (course's `--results FILE`).
+public struct ExtraFlag: Sendable, Equatable {
+    public let name: String
+    /// The value's placeholder in the usage text, e.g. `F`.
+    public let value: String
+    public let about: String
+    /// The value is a file the program will write: checked before any step, like `--timings`.
+    public let writesFile: Bool
+    public init(_ name: String, value: String, about: String, writesFile: Bool = false) {
+        self.name = name; self.value = value; self.about = about; self.writesFile = writesFile
     }
 }
 
@@ -198,10 +215,14 @@ public struct Variant: Equatable, Sendable {
 }
 
 /// The `--help` text, also printed after a usage error. Lessons with variants list them.
-public func usageText(name: String, title: String, variants: [Variant] = []) -> String {
+public func usageText(name: String, title: String, variants: [Variant] = [], extraFlags: [ExtraFlag] = []) -> String {
     let width = variants.map(\.name.count).max() ?? 0
     let variantLines = variants.isEmpty ? "" : "\n  --variant V   train another way (default: \(variants[0].name)); V is one of:" + variants.map {
         "\n                \($0.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.about)"
+    }.joined()
+    let extraLines = extraFlags.map { f -> String in
+        let head = "\(f.name) \(f.value)"
+        return "\n  " + head.padding(toLength: max(12, head.count + 1), withPad: " ", startingAt: 0) + " " + f.about
     }.joined()
     return """
     \(name): \(title)
@@ -216,7 +237,7 @@ public func usageText(name: String, title: String, variants: [Variant] = []) -> 
       --seed N      random seed (default 1337); same seed, same numbers
       --pause       wait for Enter between steps
       --out DIR     where checkpoints go (default: runs/ in the package root)
-      --timings F   also write where the time went (training, sampling, evaluation) to F as JSON\(variantLines)
+      --timings F   also write where the time went (training, sampling, evaluation) to F as JSON\(extraLines)\(variantLines)
 
     Flags also accept the --flag=value form.
 

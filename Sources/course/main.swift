@@ -2,6 +2,7 @@
 //
 //     swift run course            # every lesson's default run, one after the other
 //     swift run course --quick    # the tiny models: the whole course in about a minute (after the first build)
+//     swift run course --results docs/results.md   # also write the reference results of this run
 //
 // Each lesson runs as its own program, exactly as `swift run lessonNN-...` runs it, so its
 // source stays one readable file in Lessons/. The course builds them first (one `swift build`)
@@ -22,7 +23,8 @@ let nb = Notebook(
     lesson is one step below and prints exactly what it prints when run alone; each starts from \
     the checkpoints the ones before it wrote. The last step prints the report card.
     """,
-    next: "open report.html in a browser, or talk to any stage: swift run chat --stage dpo\(quickHint)")
+    next: "open report.html in a browser, or talk to any stage: swift run chat --stage dpo\(quickHint)",
+    extraFlags: [ExtraFlag("--results", value: "F", about: "also write this run's reference results (markdown) to F", writesFile: true)])
 
 let quick = nb.options.quick
 let run = RunDirectory(outDir: nb.options.outDir, quick: quick)
@@ -154,6 +156,50 @@ nb.step("Where the time went", """
     let t = Course.timingsTable(splits)
     nb.table(t.header, t.rows)
     nb.produced(URL(fileURLWithPath: run.path).appendingPathComponent(Course.timingsFile).path)
+}
+
+/// A program's standard output, or nil if it cannot run or fails.
+func capture(_ executable: URL, _ arguments: [String], in directory: URL? = nil) -> String? {
+    let p = Process(), pipe = Pipe()
+    p.executableURL = executable
+    p.arguments = arguments
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    if let directory { p.currentDirectoryURL = directory }
+    guard (try? p.run()) != nil else { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { return nil }
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+if let resultsPath = nb.options.extra["--results"] {
+    nb.step("The reference results", """
+        The numbers of this run in one markdown file: the sitting (commit, machine, and the \
+        engine's speed measured now by bench), the report card, where the time went, and every \
+        number the lessons recorded. The course book's tables are copied from this file.
+        """) {
+        let card = try ReportCard.gather(run: run, quick: quick)
+        var benchFigure: Int?
+        if let bin = binDirectory,
+           let json = capture(bin.appendingPathComponent("bench"), ["--json"]),
+           let fields = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] {
+            benchFigure = fields["train_tokens_per_s"] as? Int
+        }
+        let git = URL(fileURLWithPath: "/usr/bin/env")
+        var commit = capture(git, ["git", "rev-parse", "--short", "HEAD"], in: packageRoot) ?? "unknown"
+        if let status = capture(git, ["git", "status", "--porcelain", "--untracked-files=no"], in: packageRoot), !status.isEmpty {
+            commit += " with uncommitted changes"
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        let sitting = Results.Sitting(commit: commit, date: formatter.string(from: Date()), machine: Results.machine(),
+                                      benchTrainTokensPerSecond: benchFigure, quick: quick, seed: nb.options.seed)
+        let text = Results.markdown(card: card, timings: try Course.loadTimings(in: run.path), sitting: sitting)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: resultsPath), options: .atomic)
+        nb.say("Engine speed now: \(benchFigure.map { "\(formatNumber(Double($0))) training tokens/s" } ?? "bench did not run").")
+        nb.produced(resultsPath)
+    }
 }
 
 nb.run()
