@@ -95,7 +95,8 @@ public enum Course {
     public static func timingsTable(_ splits: [String: TimeSplit]) -> (header: [String], rows: [[String]]) {
         let header = ["lesson", "total"] + Phase.allCases.map(\.label) + ["other"]
         func row(_ name: String, _ s: TimeSplit) -> [String] {
-            [name, formatDuration(s.total)] + Phase.allCases.map { formatDuration(s.seconds[$0] ?? 0) } + [formatDuration(s.other)]
+            [name, formatDuration(s.total)] + Phase.allCases.map { p in (s.seconds[p] ?? 0) > 0 ? formatDuration(s.seconds[p] ?? 0) : "–" }
+                + [formatDuration(s.other)]
         }
         let known = lessons.map(\.name).filter { splits[$0] != nil }
         var rows = known.compactMap { name in splits[name].map { row(name, $0) } }

@@ -97,8 +97,9 @@ public struct TimeSplit: Equatable, Sendable {
 
     /// "1m 49s: training 1m 20s, sampling 15 s, evaluation 10 s, other 4.0 s".
     public var line: String {
-        let parts = Phase.allCases.map { "\($0.label) \(formatDuration(seconds[$0] ?? 0))" } + ["other \(formatDuration(other))"]
-        return "\(formatDuration(total)): " + parts.joined(separator: ", ")
+        let parts = Phase.allCases.compactMap { p in (seconds[p] ?? 0) > 0 ? "\(p.label) \(formatDuration(seconds[p] ?? 0))" : nil }
+        guard !parts.isEmpty else { return formatDuration(total) }  // a program whose time is all in other programs
+        return "\(formatDuration(total)): " + (parts + ["other \(formatDuration(other))"]).joined(separator: ", ")
     }
 
     /// The JSON object `course` collects: `{"total": s, "train": s, "sample": s, "eval": s, "other": s}`.

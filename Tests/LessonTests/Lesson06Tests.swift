@@ -212,6 +212,7 @@ struct Lesson06Tests {
         #expect(t.header == ["lesson", "total", "training", "sampling", "evaluation", "other"])
         #expect(t.rows.map(\.first) == ["lesson01-pretrain", "lesson02-midtrain", "all lessons"])
         #expect(t.rows.last == ["all lessons", "30 s", "21 s", "2.0 s", "5.0 s", "2.0 s"])
+        #expect(t.rows[1] == ["lesson02-midtrain", "20 s", "15 s", "–", "4.0 s", "1.0 s"], "a phase that took nothing shows a dash")
         try Data("[1, 2]".utf8).write(to: URL(fileURLWithPath: dir).appendingPathComponent(Course.timingsFile))
         #expect(throws: DataFiles.DataError.self) { try Course.loadTimings(in: dir) }
     }
