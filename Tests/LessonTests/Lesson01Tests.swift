@@ -21,6 +21,29 @@ struct Lesson01Tests {
         #expect(lastTenth < firstTenth - 1, "training loss: first tenth \(firstTenth), last tenth \(lastTenth)")
     }
 
+    @Test("evaluateLoss is the mean over real target tokens, pooled across batches; -1 targets count for nothing")
+    func evaluateLossAveragesTargetTokens() throws {
+        let model = try GPT(config: .tiny(vocabSize: 96), seed: 5)
+        let a = Batch(inputs: [1, 2, 3, 4, 5, 6, 7, 8], targets: [2, 3, -1, -1, 6, -1, 8, 9], B: 2, T: 4)
+        let b = Batch(inputs: [10, 11, 12], targets: [11, 12, 13], B: 1, T: 3)
+        // By hand: -log softmax(logits)[target] at each real target, from the logits themselves.
+        var sum = 0.0, count = 0
+        for batch in [a, b] {
+            model.forward(batch.inputs, B: batch.B, T: batch.T)
+            let V = model.config.vocabSize
+            for (i, target) in batch.targets.enumerated() where target >= 0 {
+                let row = (0..<V).map { Double(model.logits[i * V + $0]) }
+                let top = row.max() ?? 0
+                let logZ = top + log(row.map { exp($0 - top) }.reduce(0, +))
+                sum += logZ - row[Int(target)]
+                count += 1
+            }
+        }
+        #expect(count == 8)
+        let got = evaluateLoss(model, [a, b])
+        #expect(abs(got - sum / Double(count)) < 1e-4, "expected the mean over 8 real targets, \(sum / Double(count)), got \(got)")
+    }
+
     @Test("samples after training are mostly toy-world words; the untrained model's are not")
     func samplesBecomeWords() throws {
         let trained = try QuickChain.base.get().model.copy()
