@@ -90,19 +90,13 @@ public enum Conversations {
 
     /// Conversations per task in each training file, and per task in each held-out file.
     ///
-    /// SFT reads 64,000 conversations (8,000 steps of 8). With a third as many in the files
-    /// each one was read about nine times, and the model learned the training words more
-    /// than the skill. Measured (instruct, seed 1337, both runs from one mid model and scored
-    /// on one held-out file): three times the conversations for the tasks that have many
-    /// items to draw from took the held-out loss on replies from 0.82 to 0.55, and basic
-    /// accuracy from 45% to 49%, at the same cost (the time is set by the steps).
-    ///
-    /// Pet requests are tripled too, although the world has only a few hundred of them and
-    /// most are repeats: what matters is their share of the steps. Left at 400, a third of
-    /// their old share, the think model answered 75% of them (95% before) and lesson04's DPO
-    /// then refused 69% of the harmful ones instead of 93%. Facts are not multiplied: there
-    /// are about 250 distinct fact questions, and the longer SFT reads the training ones, the
-    /// more of the held-out ones it loses (GUIDE chapter 03).
+    /// SFT reads 64,000 conversations (8,000 steps of 8): with fewer in the files, each is read
+    /// many times and the model learns the training words more than the skill. Pet requests
+    /// keep their share of the steps although most are repeats (the think model's care, and
+    /// lesson04's refusals, depend on it). Facts are not multiplied: there are about 250
+    /// distinct fact questions, and the longer SFT reads the training ones, the more of the
+    /// held-out ones it loses (GUIDE chapter 03). The runs behind these counts are in
+    /// docs/experiments.md.
     public static let trainCounts: [Task: Int] = [
         .arithmetic: 4500, .reverse: 2400, .palindrome: 1800, .count: 2400, .uppercase: 1800, .fact: 700,
         .add3: 2400, .twoStep: 2400, .care: 1200,
@@ -424,8 +418,8 @@ struct ConversationWriter {
     }
 
     /// Counting a letter. The count is drawn first, 0, 1 and 2 equally often, then a word and
-    /// a letter with that count. Drawn from the word, a letter is usually there once: in the
-    /// old held-out file 41 of 60 answers were "1", so saying "1" every time scored 68%.
+    /// a letter with that count. Drawn from the word, a letter is usually there once, and
+    /// answering "1" every time would score well without counting anything.
     mutating func count(heldOut: Bool) -> Item {
         let want = rng.int(in: 0...2)
         var w = "", letter: Character = "a"

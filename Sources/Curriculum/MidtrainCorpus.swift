@@ -106,9 +106,6 @@ struct MidtrainWriter {
     ///
     /// Why so few worked examples and word problems (one line in 40 each): a direct answer is
     /// learned from Q/A lines only, and each long line costs the bytes of four of them.
-    /// Measured (classroom, 2,400 steps of 8 x 256, held-out sums): pure Q/A text 85%; Q/A lines
-    /// as 61% of the tokens 52%; as 22% (the old 13-in-20 mix, where they were 37% of the
-    /// arithmetic bytes) 23%.
     mutating func arithmetic(heldOut: Bool) -> String {
         var lines: [String] = []
         for i in 0..<rng.int(in: 4...9) {

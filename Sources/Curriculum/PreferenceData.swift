@@ -172,10 +172,8 @@ public enum PreferenceData {
     public static let calibrationTasks: Set<Conversations.Task> = [.fact, .palindrome, .uppercase]
     static let calibrationTrainCount = 900
     /// The tasks whose trace does work: it carries digits, spells a word out letter by letter,
-    /// or keeps a running count. Measured (seed 1337, lesson04 on a think model that traces
-    /// nearly everything): with stepwise pairs for the multi-step problems only, DPO taught the
-    /// model to drop the trace on reversals too, and basic accuracy fell from 63% to 55%; with
-    /// these tasks it ends at 60%, while simple questions go from 2% to 94% concise.
+    /// or keeps a running count. Without stepwise pairs for all of them, the calibration pairs
+    /// teach the model to drop useful traces too (docs/experiments.md).
     public static let stepwiseTasks: Set<Conversations.Task> = Set(Conversations.Task.multiStep + [.arithmetic, .reverse, .count])
     static let stepwiseTrainCount = 300, stepwiseValidCount = 80
     static let stepwiseBasicTrainCount = 300, stepwiseBasicValidPerTask = 16

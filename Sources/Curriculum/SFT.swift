@@ -22,11 +22,8 @@ public enum SFT {
     ///
     /// Many small steps, because what SFT has to learn here is copying from the prompt: the
     /// word to reverse, the digits of a column. That is learned late and suddenly, after a
-    /// plateau where the model writes well-formed replies with the wrong letters. Measured
-    /// (think, seed 1337, 8,000 steps of 8 conversations, held-out multi-step accuracy): 3% at
-    /// step 2,000, 41% at 4,000, 79% at 6,000, 96% at the end; basic tasks 14%, 27%, 53%, 55%.
-    /// Four conversations a step learn it later (76% at 8,000). The old 300 steps of 32 stopped
-    /// on the plateau (1%).
+    /// plateau where the model writes well-formed replies with the wrong letters; fewer,
+    /// bigger steps stop on the plateau (docs/experiments.md).
     public static func recipe(_ style: Style, quick: Bool, seed: UInt64) -> TrainConfig {
         if quick {
             let steps = 200
@@ -68,18 +65,12 @@ public enum SFT {
 
     /// The think set keeps one in this many of the basic tasks' direct replies. A think model
     /// that writes a trace for everything, even "Is pop a palindrome?", is what lesson04's
-    /// calibration pairs exist to correct. Measured (seed 1337, greedy, held-out; lesson04's
-    /// DPO after): every direct reply kept (1), the think model was already concise on 89% of
-    /// simple questions (76% sampled at temperature 1), basic accuracy 53%, and DPO had only
-    /// 10 points to add (99%); one in three, it is concise 2% of the time (22% sampled), basic
-    /// accuracy 63% (2-digit sums 92% against 30%), and DPO makes it concise 94% with basic
-    /// accuracy 60%. None at all (traces only, on an earlier chain): concise 0%, and DPO took
-    /// basic accuracy from 65% to 47%, as the model had never answered those tasks bare.
+    /// calibration pairs exist to correct: with every direct reply kept, the think model is
+    /// concise already and DPO has little to show; with none, DPO must teach bare answers the
+    /// model never wrote (docs/experiments.md).
     ///
-    /// The quick recipe keeps every direct reply. Its tiny think model, taught to trace more
-    /// (one in three), lost what quick GRPO gained on it (held-out pass@1 fell 1.7 points
-    /// instead of rising); with the pet requests once instead of twice, it followed the chat
-    /// format on 43% of held-out questions instead of 100%.
+    /// The quick recipe keeps every direct reply (and the pet requests twice): its tiny think
+    /// model, taught to trace more, lost the chat format and what quick GRPO gained on it.
     public static func thinkDirectEvery(quick: Bool) -> Int { quick ? 1 : 3 }
 
     /// The held-out conversations whose loss the training curve tracks.
