@@ -98,9 +98,12 @@ nb.step("Every stage's checkpoint", """
     }
     nb.table(["stage", "made by", "parameters", "tokens trained on", "training time", "status"], rows)
     if let base = models[.base], let mid = models[.mid] {
+        let added = mid.parameterCount - base.parameterCount
+        let contextNote = added == 0
+            ? "Mid-training doubled the context without adding a parameter (rotary positions are computed, not stored)"
+            : "Mid-training added \(added) parameters (position rows for the doubled context)"
         nb.say("""
-        It is one network throughout. Mid-training added \(mid.parameterCount - base.parameterCount) \
-        parameters (position rows for the doubled context); after that no stage adds or removes any: \
+        It is one network throughout. \(contextNote); after that no stage adds or removes any: \
         each only changes the weights. A missing training time means the checkpoint was written \
         before the lessons recorded it: rerun that lesson to fill it in.
         """)
