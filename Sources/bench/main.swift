@@ -2,8 +2,9 @@
 //
 //     swift run -c release bench --config classroom [--positions rotary|learned] [--json] [--steps N] [--threads N]
 //
-// Prints matmul GFLOP/s at the shapes one training step uses, training and
-// forward tokens/s (B x T tokens per step), batched KV-cache generation
+// Prints matmul GFLOP/s at the shapes one training step uses, training tokens/s
+// with where one step's time goes (matmuls, attention, norms, elementwise, loss,
+// optimizer, other), forward tokens/s (B x T tokens per step), batched KV-cache generation
 // tokens/s (16 and 64 sequences), one held-out evaluation pass, and peak
 // memory. Compare with the PyTorch yardstick in
 // ../shared/anchors (same configs) run on the same machine just before or after;
@@ -77,6 +78,7 @@ var rng = RNG(seed: 1)
 let M = B * T
 let shapes = [(C, 3 * C, "qkv"), (C, C, "attn proj"), (C, 4 * C, "mlp fc"), (4 * C, C, "mlp proj"), (C, V, "logits")]
 var matmulRows: [(String, Double, Double)] = []
+var matmulSeconds: [String: Double] = [:]  // one forward + backward at each shape
 var totalFlops = 0.0, totalTime = 0.0
 for (K, N, name) in shapes {
     let a = FloatBuffer(count: M * K), w = FloatBuffer(count: N * K), o = FloatBuffer(count: M * N)
@@ -95,6 +97,7 @@ for (K, N, name) in shapes {
     }
     let flops = 2.0 * Double(M * K * N)
     matmulRows.append(("\(name) \(M)x\(K)x\(N)", flops / median(tf) / 1e9, 2 * flops / median(tb) / 1e9))
+    matmulSeconds[name] = median(tf) + median(tb)
     totalFlops += 3 * flops
     totalTime += median(tf) + median(tb)
 }
@@ -130,6 +133,77 @@ for step in 0..<(opts.steps + 3) {
 }
 let stepMs = median(trainTimes) * 1000
 let trainTokensPerSec = Double(B * T) / median(trainTimes)
+
+// 2b. Where one training step's time goes: each kind of kernel run alone at the step's
+//     shapes, as many times as one step calls it (L layers); "other" is the rest of the
+//     measured step (buffers, copies, the loss's arrays, starting threads).
+let L = cfg.layers, H = cfg.heads
+func seconds(_ reps: Int = 7, _ body: () -> Void) -> Double {
+    var times: [Double] = []
+    for r in 0..<(reps + 2) {
+        let t0 = now()
+        body()
+        if r >= 2 { times.append(now() - t0) }
+    }
+    return median(times)
+}
+func filled(_ n: Int) -> FloatBuffer {
+    let b = FloatBuffer(count: n)
+    for i in 0..<n { b[i] = rng.normal() * 0.1 }
+    return b
+}
+let x = filled(M * C), y = filled(M * C), dx = filled(M * C), w = filled(C), bias = filled(C), dw = filled(C), db = filled(C)
+let mean = filled(M), rstd = FloatBuffer(count: M)
+for i in 0..<M { rstd[i] = 1 }
+let qkvBuf = filled(M * 3 * C), dqkvBuf = filled(M * 3 * C), attBuf = FloatBuffer(count: B * H * T * T)
+let fc = filled(M * 4 * C), fcOut = filled(M * 4 * C), dfc = filled(M * 4 * C)
+let logitsBuf = filled(M * V), probsBuf = FloatBuffer(count: M * V), lossBuf = FloatBuffer(count: M)
+let rope: RopeTables? = cfg.positions == .rotary ? RopeTables(T: T, headSize: C / H) : nil
+attention_forward(y.ptr, attBuf.ptr, qkvBuf.ptr, B: B, T: T, C: C, H: H)  // a valid softmax in att for the backward
+let breakdown: [(String, Double)] = [
+    ("matmuls", Double(L) * ["qkv", "attn proj", "mlp fc", "mlp proj"].reduce(0) { $0 + (matmulSeconds[$1] ?? 0) }
+        + (matmulSeconds["logits"] ?? 0)),
+    ("attention", seconds {
+        for _ in 0..<L {
+            if let rope { rope_forward(qkvBuf.ptr, rope, B: B, T: T, C: C, H: H) }
+            attention_forward(y.ptr, attBuf.ptr, qkvBuf.ptr, B: B, T: T, C: C, H: H)
+            attention_backward(dqkvBuf.ptr, dx.ptr, qkvBuf.ptr, attBuf.ptr, B: B, T: T, C: C, H: H)
+            if let rope { rope_backward(dqkvBuf.ptr, rope, B: B, T: T, C: C, H: H) }
+        }
+    }),
+    ("norms", seconds {
+        for _ in 0..<(2 * L + 1) {
+            layernorm_forward(y.ptr, mean.ptr, rstd.ptr, x.ptr, w.ptr, bias.ptr, N: M, C: C)
+            layernorm_backward(dx.ptr, dw.ptr, db.ptr, y.ptr, x.ptr, w.ptr, mean.ptr, rstd.ptr, N: M, C: C)
+        }
+    }),
+    ("elementwise", seconds {
+        tokens.withUnsafeBufferPointer { tp in
+            embedding_forward(y.ptr, tp.baseAddress!, model.params.ptr, nil, B: B, T: T, C: C)
+            embedding_backward(model.grads.ptr, nil, dx.ptr, tp.baseAddress!, B: B, T: T, C: C)
+        }
+        for _ in 0..<L {
+            gelu_forward(fcOut.ptr, fc.ptr, N: M * 4 * C)
+            gelu_backward(dfc.ptr, fc.ptr, fcOut.ptr, N: M * 4 * C)
+            residual_forward(y.ptr, x.ptr, dx.ptr, N: M * C)
+            residual_forward(y.ptr, x.ptr, dx.ptr, N: M * C)
+        }
+    }),
+    ("loss", seconds {
+        targets.withUnsafeBufferPointer { tp in
+            weights.withUnsafeBufferPointer { wp in
+                softmax_crossentropy_forward(lossBuf.ptr, probsBuf.ptr, logitsBuf.ptr, tp.baseAddress!, N: M, V: V)
+                crossentropy_backward(logitsBuf.ptr, probsBuf.ptr, tp.baseAddress!, wp.baseAddress!, N: M, V: V)
+            }
+        }
+    }),
+    ("optimizer", seconds {
+        clip_grad_norm(model.grads.ptr, N: model.parameterCount, maxNorm: 1)
+        opt.update(model, lr: 0)
+    }),
+]
+let kernelSeconds = breakdown.reduce(0) { $0 + $1.1 }
+let stepBreakdown = breakdown + [("other", max(0, median(trainTimes) - kernelSeconds))]
 
 // 3. Forward only (+ loss), as in evaluation.
 var fwdTimes: [Double] = []
@@ -191,6 +265,7 @@ if opts.json {
         "generate64_tokens_per_s": Int(generate64.rounded()),
         "eval_pass_s": (evalPassSeconds * 1000).rounded() / 1000,
         "matmul_gflops": (matmulGflops * 10).rounded() / 10,
+        "step_breakdown_ms": Dictionary(uniqueKeysWithValues: stepBreakdown.map { ($0.0, ($0.1 * 1e4).rounded() / 10) }),
         "peak_rss_mb": (rss * 10).rounded() / 10,
     ]
     let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -204,7 +279,11 @@ if opts.json {
     }
     print("  all shapes, forward + backward     \(String(format: "%10.1f", matmulGflops))")
     print("")
-    print(String(format: "train     %9.0f tokens/s  (%.1f ms/step, loss %.3f -> %.3f)", trainTokensPerSec, stepMs, firstLoss, lastLoss))
+    print(String(format: "train     %9.0f tokens/s  (%.1f ms/step, loss %.3f -> %.3f); one step's time:", trainTokensPerSec, stepMs, firstLoss, lastLoss))
+    for (name, t) in stepBreakdown {
+        print("  " + name.padding(toLength: 12, withPad: " ", startingAt: 0)
+              + String(format: "%7.1f ms  %3.0f%%", t * 1000, 100 * t / median(trainTimes)))
+    }
     print(String(format: "forward   %9.0f tokens/s", forwardTokensPerSec))
     print(String(format: "generate  %9.0f tokens/s  (16 sequences, KV cache)", generate16))
     print(String(format: "generate  %9.0f tokens/s  (64 sequences, KV cache)", generate64))
