@@ -114,6 +114,29 @@ struct LessonRunTests {
         #expect(!fm.fileExists(atPath: out("out01")), "a lesson stopped by bad data creates no out folder")
     }
 
+    @Test("bench --json: training, sampling at 16 and 64 replies, one evaluation pass, and a step's time by kernel kind")
+    func benchFigures() throws {
+        let candidates = ([Bundle.main.executableURL] + Bundle.allBundles.map { $0.bundleURL })
+            .compactMap { $0?.resolvingSymlinksInPath().deletingLastPathComponent() }
+        guard let bin = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("bench").path) }) else {
+            Issue.record("cannot find bench next to the tests (looked in \(candidates.map(\.path)))")
+            return
+        }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(getpid()).json")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let (ok, how, tail) = try run(bin.appendingPathComponent("bench"), ["--config", "tiny", "--steps", "2", "--json"], log: log)
+        #expect(ok, "bench ended with \(how): \(tail)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: log)) as? [String: Any])
+        for key in ["train_tokens_per_s", "forward_tokens_per_s", "generate_tokens_per_s", "generate64_tokens_per_s"] {
+            #expect(((json[key] as? Int) ?? 0) > 0, "\(key) is a positive rate")
+        }
+        #expect(((json["eval_pass_s"] as? Double) ?? 0) > 0)
+        let parts = try #require(json["step_breakdown_ms"] as? [String: Double])
+        #expect(Set(parts.keys) == ["matmuls", "attention", "norms", "elementwise", "loss", "optimizer", "other"])
+        let step = try #require(json["train_step_ms"] as? Double)
+        #expect(parts.values.reduce(0, +) >= 0.99 * step, "the parts account for the whole step (other is the rest)")
+    }
+
     /// Runs one program to its end with its output in `log`: whether it exited 0, how it
     /// ended, and the end of what it printed.
     func run(_ program: URL, _ arguments: [String], log: URL, in directory: URL? = nil) throws -> (ok: Bool, how: String, tail: String) {
