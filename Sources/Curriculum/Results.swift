@@ -82,6 +82,28 @@ public enum Results {
         return result
     }
 
+    /// The file in a run folder naming the commit the course ran at.
+    public static let runFile = "course.json"
+
+    /// Records the commit the course runs at, at its start: results written later from the same
+    /// folder name the code that made the numbers, not the code that copied them.
+    public static func saveRunCommit(_ commit: String, in folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let data = try JSONSerialization.data(withJSONObject: ["commit": commit], options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: folder).appendingPathComponent(runFile), options: .atomic)
+    }
+
+    /// The commit `saveRunCommit` recorded, or nil if the folder has none. Throws on a broken file.
+    public static func runCommit(in folder: String) throws -> String? {
+        let url = URL(fileURLWithPath: folder).appendingPathComponent(runFile)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        guard let object = (try? JSONSerialization.jsonObject(with: try Data(contentsOf: url))) as? [String: Any],
+              let commit = object["commit"] as? String else {
+            throw DataFiles.DataError("\(url.path) does not name a commit; move it away and run the course again")
+        }
+        return commit
+    }
+
     /// "Intel(R) Xeon(R) ..., 2 cores, 24 GiB": the processor's name where the system says it.
     public static func machine() -> String {
         let info = ProcessInfo.processInfo

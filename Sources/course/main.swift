@@ -57,6 +57,31 @@ func launch(_ executable: URL, _ arguments: [String], in directory: URL? = nil) 
     return p.terminationStatus
 }
 
+/// A program's standard output, or nil if it cannot run or fails.
+func capture(_ executable: URL, _ arguments: [String], in directory: URL? = nil) -> String? {
+    let p = Process(), pipe = Pipe()
+    p.executableURL = executable
+    p.arguments = arguments
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    if let directory { p.currentDirectoryURL = directory }
+    guard (try? p.run()) != nil else { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { return nil }
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// The commit the package is at, "with uncommitted changes" if tracked files differ from it.
+func packageCommit() -> String {
+    let env = URL(fileURLWithPath: "/usr/bin/env")
+    var commit = capture(env, ["git", "rev-parse", "--short", "HEAD"], in: packageRoot) ?? "unknown"
+    if let status = capture(env, ["git", "status", "--porcelain", "--untracked-files=no"], in: packageRoot), !status.isEmpty {
+        commit += " with uncommitted changes"
+    }
+    return commit
+}
+
 var built = false
 
 /// One `swift build` of the whole package, in this program's configuration.
@@ -79,6 +104,7 @@ nb.step("Build the lessons", """
     bench tools); when nothing changed it takes about a second.
     """) {
     try buildLessons()
+    try Results.saveRunCommit(packageCommit(), in: run.path)  // what the reference results will name
 }
 
 for (index, lesson) in Course.lessons.enumerated() {
@@ -158,21 +184,6 @@ nb.step("Where the time went", """
     nb.produced(URL(fileURLWithPath: run.path).appendingPathComponent(Course.timingsFile).path)
 }
 
-/// A program's standard output, or nil if it cannot run or fails.
-func capture(_ executable: URL, _ arguments: [String], in directory: URL? = nil) -> String? {
-    let p = Process(), pipe = Pipe()
-    p.executableURL = executable
-    p.arguments = arguments
-    p.standardOutput = pipe
-    p.standardError = FileHandle.nullDevice
-    if let directory { p.currentDirectoryURL = directory }
-    guard (try? p.run()) != nil else { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { return nil }
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-}
-
 if let resultsPath = nb.options.extra["--results"] {
     nb.step("The reference results", """
         The numbers of this run in one markdown file: the sitting (commit, machine, and the \
@@ -186,11 +197,9 @@ if let resultsPath = nb.options.extra["--results"] {
            let fields = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] {
             benchFigure = fields["train_tokens_per_s"] as? Int
         }
-        let git = URL(fileURLWithPath: "/usr/bin/env")
-        var commit = capture(git, ["git", "rev-parse", "--short", "HEAD"], in: packageRoot) ?? "unknown"
-        if let status = capture(git, ["git", "status", "--porcelain", "--untracked-files=no"], in: packageRoot), !status.isEmpty {
-            commit += " with uncommitted changes"
-        }
+        let now = packageCommit()
+        let ran = try Results.runCommit(in: run.path) ?? "unknown (the course that made this folder did not record it)"
+        let commit = ran == now ? ran : "\(ran) (this file written at \(now))"
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withFullDate]
         let sitting = Results.Sitting(commit: commit, date: formatter.string(from: Date()), machine: Results.machine(),

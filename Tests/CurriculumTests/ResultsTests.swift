@@ -26,6 +26,17 @@ struct ResultsTests {
         #expect(text.contains("lesson01-pretrain"))
     }
 
+    @Test("the run folder remembers the commit the course ran at; a broken record is refused")
+    func runCommit() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("results-commit-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try Results.runCommit(in: dir) == nil)
+        try Results.saveRunCommit("abc1234", in: dir)
+        #expect(try Results.runCommit(in: dir) == "abc1234")
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir).appendingPathComponent(Results.runFile))
+        #expect(throws: DataFiles.DataError.self) { try Results.runCommit(in: dir) }
+    }
+
     @Test("a file without the metrics section, or with a word where a number goes, is refused")
     func badFilesAreRefused() {
         #expect(throws: Results.ParseError.self) { try Results.metrics(fromMarkdown: "# Reference results\n") }
