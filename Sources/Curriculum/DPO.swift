@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Notebook
 import TinyGPT
 
 /// Stage `dpo`: direct preference optimisation against a frozen reference.
@@ -251,15 +252,17 @@ public enum DPO {
 
     /// log p(response | prompt) for each row, under `model` (forward only, 64 rows at a time).
     public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [LogProb] {
-        var out: [LogProb] = []
-        for start in stride(from: 0, to: rows.count, by: 64) {
-            let chunk = Array(rows[start..<min(start + 64, rows.count)])
-            let batch = ChatTemplate.batch(chunk)
-            model.forward(batch.inputs, B: batch.B, T: batch.T)
-            let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
-            out += rowLogProbs(losses, batch)
+        PhaseClock.measure(.eval) {
+            var out: [LogProb] = []
+            for start in stride(from: 0, to: rows.count, by: 64) {
+                let chunk = Array(rows[start..<min(start + 64, rows.count)])
+                let batch = ChatTemplate.batch(chunk)
+                model.forward(batch.inputs, B: batch.B, T: batch.T)
+                let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
+                out += rowLogProbs(losses, batch)
+            }
+            return out
         }
-        return out
     }
 
     /// Sums -loss over each row's targets: [B*T] per-position losses -> B log-probabilities.
@@ -398,12 +401,15 @@ public enum DPO {
             guard let picked = queue.popLast() else {
                 throw DataFiles.DataError("DPO needs at least \(settings.pairsPerStep) training pairs, got \(pairs.count)")
             }
-            let stats = forwardBackward(policy, picked.map { pairs[$0] }, reference: picked.map { reference[$0] }, settings: settings)
-            if !stats.loss.isFinite || policy.firstNonFiniteGradient() != nil {
-                throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+            let stats = try PhaseClock.measure(.train) {
+                let stats = forwardBackward(policy, picked.map { pairs[$0] }, reference: picked.map { reference[$0] }, settings: settings)
+                if !stats.loss.isFinite || policy.firstNonFiniteGradient() != nil {
+                    throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+                }
+                clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
+                optimizer.update(policy, lr: settings.schedule.lr(step))
+                return stats
             }
-            clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
-            optimizer.update(policy, lr: settings.schedule.lr(step))
             log.train.append(stats)
             log.tokensSeen += picked.map { pairs[$0].chosen.tokens.count + pairs[$0].rejected.tokens.count }.reduce(0, +)
             if (step + 1) % settings.evalEvery == 0 || step + 1 == settings.steps {
@@ -432,31 +438,33 @@ public enum DPO {
     /// course measures how far a model moved from where it started, token by token.
     public static func tokenSums(_ model: GPT, reference: GPT?, _ rows: [ChatTemplate.Rendered])
         -> [(entropy: Double, kl: Double, tokens: Int)] {
-        var out: [(entropy: Double, kl: Double, tokens: Int)] = []
-        let V = model.config.vocabSize
-        for start in stride(from: 0, to: rows.count, by: 32) {
-            let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
-            for m in [model, reference].compactMap({ $0 }) {
-                m.forward(batch.inputs, B: batch.B, T: batch.T)
-                batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
-            }
-            let p = model.probs, q = reference?.probs
-            for b in 0..<batch.B {
-                var h = 0.0, kl = 0.0, n = 0
-                for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
-                    let i = b * batch.T + t
-                    for v in 0..<V {
-                        let pv = Double(p[i * V + v])
-                        guard pv > 0 else { continue }
-                        h -= pv * log(pv)
-                        if let q { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
-                    }
-                    n += 1
+        PhaseClock.measure(.eval) {
+            var out: [(entropy: Double, kl: Double, tokens: Int)] = []
+            let V = model.config.vocabSize
+            for start in stride(from: 0, to: rows.count, by: 32) {
+                let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
+                for m in [model, reference].compactMap({ $0 }) {
+                    m.forward(batch.inputs, B: batch.B, T: batch.T)
+                    batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
                 }
-                out.append((h, kl, n))
+                let p = model.probs, q = reference?.probs
+                for b in 0..<batch.B {
+                    var h = 0.0, kl = 0.0, n = 0
+                    for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
+                        let i = b * batch.T + t
+                        for v in 0..<V {
+                            let pv = Double(p[i * V + v])
+                            guard pv > 0 else { continue }
+                            h -= pv * log(pv)
+                            if let q { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
+                        }
+                        n += 1
+                    }
+                    out.append((h, kl, n))
+                }
             }
+            return out
         }
-        return out
     }
 
     /// The model's next-token distribution after `prompt` and the first characters of a reply,
@@ -469,8 +477,10 @@ public enum DPO {
             throw DataFiles.DataError("prompt and reply start are \(ids.count) tokens, the model's context is \(model.config.blockSize)")
         }
         let tokens = ids.map { Int32($0) }, targets = [Int32](repeating: 0, count: ids.count)
-        tokens.withUnsafeBufferPointer { model.forward($0.baseAddress!, B: 1, T: ids.count) }
-        targets.withUnsafeBufferPointer { _ = model.crossEntropy($0.baseAddress!) }
+        PhaseClock.measure(.eval) {
+            tokens.withUnsafeBufferPointer { model.forward($0.baseAddress!, B: 1, T: ids.count) }
+            targets.withUnsafeBufferPointer { _ = model.crossEntropy($0.baseAddress!) }
+        }
         let V = model.config.vocabSize, last = (ids.count - 1) * V
         return (0..<V).map { Double(model.probs[last + $0]) }
     }

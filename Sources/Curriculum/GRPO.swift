@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Notebook
 import TinyGPT
 
 /// Stage `rlvr`: reinforcement learning with verifiable rewards, by GRPO.
@@ -181,7 +182,9 @@ public enum GRPO {
         }
         let options = SamplingOptions(temperature: settings.temperature, stopToken: tokenizer.id(.end),
                                       maxNewTokens: min(settings.maxNewTokens, room))
-        let outs = policy.generate(prompts: prompts.flatMap { [[Int]](repeating: $0, count: G) }, options: options, rng: &rng)
+        let outs = PhaseClock.measure(.sample) {
+            policy.generate(prompts: prompts.flatMap { [[Int]](repeating: $0, count: G) }, options: options, rng: &rng)
+        }
         return problems.indices.map { i in
             var samples = outs[(i * G)..<((i + 1) * G)].map { c -> Sample in
                 let reply = Verifier.parse(c.tokens, tokenizer: tokenizer)
@@ -258,14 +261,16 @@ public enum GRPO {
 
     /// log π of the reply tokens of each row (forward only, 64 rows at a time).
     public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [[Float]] {
-        var out: [[Float]] = []
-        for start in stride(from: 0, to: rows.count, by: 64) {
-            let batch = ChatTemplate.batch(Array(rows[start..<min(start + 64, rows.count)]))
-            model.forward(batch.inputs, B: batch.B, T: batch.T)
-            let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
-            out += rowLogProbs(losses, batch)
+        PhaseClock.measure(.eval) {
+            var out: [[Float]] = []
+            for start in stride(from: 0, to: rows.count, by: 64) {
+                let batch = ChatTemplate.batch(Array(rows[start..<min(start + 64, rows.count)]))
+                model.forward(batch.inputs, B: batch.B, T: batch.T)
+                let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
+                out += rowLogProbs(losses, batch)
+            }
+            return out
         }
-        return out
     }
 
     /// Per-position losses [B*T] -> for each row, log p of its targets in order.
@@ -514,12 +519,15 @@ public enum GRPO {
             log.tokensSampled += samples.map(\.length).reduce(0, +)
 
             for epoch in 0..<max(1, settings.innerEpochs) {
-                let pass = forwardBackward(policy, &r, settings: settings)
-                if !pass.loss.isFinite || policy.firstNonFiniteGradient() != nil {
-                    throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+                let pass = try PhaseClock.measure(.train) {
+                    let pass = forwardBackward(policy, &r, settings: settings)
+                    if !pass.loss.isFinite || policy.firstNonFiniteGradient() != nil {
+                        throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+                    }
+                    clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
+                    optimizer.update(policy, lr: settings.schedule.lr(step))
+                    return pass
                 }
-                clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
-                optimizer.update(policy, lr: settings.schedule.lr(step))
                 log.tokensTrained += pass.positions
                 if epoch == 0 { s.kl = pass.kl; s.loss = pass.loss }
                 s.clipFraction = pass.clipFraction
