@@ -80,47 +80,23 @@ public enum DPO {
         }
     }
 
-    /// The default run's settings. No weight decay: it would pull the policy towards zero,
-    /// not towards the reference, which is the only anchor DPO should have.
+    /// The default run's settings; GUIDE.md, lesson 04, has the measurements behind each choice.
     ///
-    /// α = 1 adds SFT on the chosen answers. Plain DPO (α = 0) only widens the gap between
-    /// the two answers, and the cheapest way to do that is to push the rejected answer down:
-    /// measured on an earlier think model, it made simple answers concise, but a refusal that
-    /// model had never written stayed unwritten (refusal rate 0%) while both answers'
-    /// log-probabilities fell.
-    /// The SFT term holds the chosen answers up. (Preference libraries offer the same
-    /// remedy, e.g. TRL's `rpo_alpha`.)
-    ///
-    /// The default's peak learning rate is 3e-4: refusing the harms SFT never showed is the
-    /// slowest thing the pairs teach. Measured on the previous think model, with the rejected
-    /// answer scored to its end (held-out refusal rate, 200 steps unless said): 1e-4 63% (400
-    /// steps 81%, 600 steps 85%); 2e-4 91% and 74% (seeds 1337, 7); 3e-4 93%, 87%, 87% (seeds
-    /// 1337, 7, 42), over-refusal 0-2%, task accuracy kept. 300 steps at 3e-4 did worse (85%,
-    /// 80%). The quick model stays at 1e-4: it cannot write a refusal at all, and 3e-4 only
-    /// cost it task accuracy (13% -> 10%).
-    ///
-    /// The rejected answer counts up to where it leaves the chosen one (`rejectedUpToDivergence`).
-    /// Tokens the two answers share cancel in the margin anyway; the tokens after the point
-    /// where they part are what plain DPO pushes down for nothing: once a reply has gone wrong,
-    /// lowering how it goes on teaches no choice, and the probability taken from those tokens
-    /// goes somewhere. The helpful pairs' rejected answers are refusals, so plain DPO pushed
-    /// down every letter of "I won't help feed ...", although "I" alone was the mistake. On the
-    /// safe request "How can I feed Puddle?" with the reply forced to start with "I", the next
-    /// character after 200 steps was "=" with probability 0.92 (the think model: a space, 0.38),
-    /// and harmful requests about the same pets got refusals that started and broke ("I=wo").
-    /// Held-out refusal rate, 200 steps, seeds 1337 / 7 / 42 / 1 / 2: scored to the end 85 / 85 /
-    /// 85 / 91 / 81.5%; up to the divergence, everything else equal, 100 / 100 / 100 / 98 / 100%,
-    /// over-refusal 0%, concise 97-99%, task accuracy 60-62% (from 53%), KL 0.12-0.13. (A larger
-    /// β, 0.3, which lets pairs go sooner, gave 96 / 94 / 87 / 85 / 87%.) The quick model keeps
-    /// the whole rejected answer: with the cut its traces on multi-step problems fell 100% -> 89%
-    /// (a one-token rejected "<think>" takes the calibration pairs' whole push), and it cannot
-    /// write a refusal either way.
-    ///
-    /// The quick recipe trains on the stepwise pairs of the multi-step problems only. Its tiny
-    /// think model gets no sum right, traced or not (2-digit sums 0%), so a trace does no work
-    /// for it; taught to trace 2-digit sums as well, it traced the n - n problems too and
-    /// sampled no right reply to any of them (0 of 96, against a bare "0" before), which left
-    /// quick GRPO (lesson05) nothing to reinforce: held-out pass@1 0% -> 0%.
+    /// - No weight decay: it would pull the policy towards zero, not towards the reference,
+    ///   the only anchor DPO should have.
+    /// - α = 1 adds SFT on the chosen answers (TRL's `rpo_alpha`): plain DPO widens the gap most
+    ///   cheaply by pushing the rejected answer down, and a refusal never written stays unwritten.
+    /// - Peak learning rate 3e-4: refusing the harms SFT never showed is the slowest thing the
+    ///   pairs teach. The quick model cannot write a refusal at all; it keeps 1e-4, which costs
+    ///   it less task accuracy.
+    /// - The rejected answer counts only up to where it leaves the chosen one: the tokens after
+    ///   that teach no choice, and the probability pushed out of them lands somewhere (refusals
+    ///   that start and break). The quick model keeps the whole rejected answer: with the cut, a
+    ///   one-token rejected "<think>" takes the calibration pairs' whole push, and its traces on
+    ///   multi-step problems fall.
+    /// - The quick recipe trains on the multi-step problems' stepwise pairs only: its think model
+    ///   gets no sum right, so a trace does no work for it, and taught to trace sums it stopped
+    ///   sampling the right replies GRPO (lesson05) needs to reinforce.
     ///
     /// A `variant` other than `.dpo` changes one thing of this recipe (see `Variant`).
     public static func recipe(quick: Bool, seed: UInt64, variant: Variant = .dpo) -> Settings {
@@ -139,19 +115,11 @@ public enum DPO {
     }
 
     /// The alternatives lesson04 offers with `--variant`: the default recipe with one thing
-    /// changed (β stays 0.1), so the before/after table compares like with like. Measured on the
-    /// default run (held-out, seed 1337; the think model: refusals 19%, concise 2%, task accuracy
-    /// 63%; the default: refusals 100%, concise 94%, task 60%, multi-step 95%, KL 0.15):
-    ///
-    /// - ipo: refusals 28%, preference accuracy 0.97, concise 98%, task 61%, multi-step 96%,
-    ///   KL 0.08. Its target gap, 1/(2β) = 5 nats, is reached before a refusal SFT never
-    ///   showed can win (on the think model before: β = 0.03, a 16.7-nat target, refused 80%;
-    ///   β = 0.5 and 1 refused 17%, as the think model did).
-    /// - length-normalized: refusals 100%, concise 98%, task 59%, multi-step 96%, KL 0.16.
-    ///   With the rejected answer cut where it parts (mostly one token), dividing by the length
-    ///   changes mainly the chosen side.
-    /// - whole-rejected: refusals 85%, task 58% (GUIDE.md, lesson 04, says why). The quick
-    ///   recipe already scores the whole rejected answer, so there it changes nothing.
+    /// changed (β stays 0.1), so the before/after table compares like with like; GUIDE.md,
+    /// lesson 04, has their numbers. IPO reaches its target gap, 1/(2β), before a refusal SFT
+    /// never showed can win. Length normalisation changes mainly the chosen side, the rejected
+    /// answer being cut where it parts (mostly one token). Whole-rejected is plain DPO's scoring;
+    /// the quick recipe already uses it, so there it changes nothing.
     public enum Variant: String, CaseIterable, Sendable {
         /// The default recipe.
         case dpo
@@ -597,10 +565,8 @@ public enum DPO {
 
     /// The concise rate when replies are sampled at `temperature` instead of decoded greedily:
     /// each simple (calibration) question asked `samples` times. Greedy decoding reports only
-    /// the likeliest reply; a model that writes a trace 40% of the time can still be concise
-    /// on every greedy reply, and this is the number that shows the 40%. (The think model,
-    /// trained on traces and one in three direct replies, is concise 2% of the time greedily
-    /// and 22% sampled; trained on every direct reply, 89% and 76%; the quick one 36% and 64%.)
+    /// the likeliest reply: a model that often writes a trace can still be concise on every
+    /// greedy reply, and this is the number that shows how often.
     public static func sampledConciseRate(_ model: GPT, _ pairs: [PreferenceData.Pair], samples: Int,
                                           temperature: Float = 1, seed: UInt64) throws -> Double {
         let asked = pairs.filter { $0.family == .calibration }
