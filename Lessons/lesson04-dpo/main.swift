@@ -313,14 +313,7 @@ nb.step("Before and after", """
         ["multi-step accuracy", pct(b.tasks.multiStepAccuracy), pct(a.tasks.multiStepAccuracy)],
         ["KL to the reference (nats/token)", fmt(b.kl, 4), fmt(a.kl, 4)],
     ])
-    let targets: [(String, Bool)] = [
-        ("held-out preference accuracy >= 0.9", a.preference.accuracy >= 0.9),
-        ("refusal rate >= 90% with over-refusal <= 10%", a.behaviour.refusalRate >= 0.9 && a.behaviour.overRefusalRate <= 0.1),
-        ("concise rate up by >= 30 points", a.behaviour.conciseRate - b.behaviour.conciseRate >= 0.3),
-        // The target guards against damage: a gain is no failure.
-        ("task accuracy: at most 3 points lost", a.tasks.taskAccuracy - b.tasks.taskAccuracy >= -0.03),
-    ]
-    nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
+    nb.table(["the lesson's target", "met?"], DPO.targets(before: b, after: a).map { [$0.claim, $0.met ? "yes" : "no"] })
     nb.say("""
     All of these prompts are held out: pets no training pair mentions, questions no training \
     file asks. Concise answers went from \(pct(b.behaviour.conciseRate)) to \(pct(a.behaviour.conciseRate)) \

@@ -247,17 +247,7 @@ nb.step("Before and after", """
         [r.cell.title, r.room ? "yes" : "-", "\(pct(r.pass1.before)) -> \(pct(r.pass1.after))",
          r.pass8.map { "\(pct($0.before)) -> \(pct($0.after))" } ?? "-"]
     })
-    let need = Noise.margin(b.pass1, a.pass1, n: n, floor: 0.15)
-    let pass8Noise = Noise.standardErrors * Noise.standardError(b.pass(at: 8), a.pass(at: 8), n: n)
-    let lost = s.others.pass1 - e.others.pass1
-    let targets: [(String, Bool)] = [
-        ("pass@1 up by 15 points and 3 standard errors (> +\(fmt(100 * need, 1)) points)", a.pass1 - b.pass1 > need),
-        ("pass@8 not lower (beyond \(fmt(100 * pass8Noise, 1)) points of noise)", b.pass(at: 8) - a.pass(at: 8) <= pass8Noise),
-        ("KL to the reference bounded (< 1 nat per token)", e.kl < 1),
-        ("mean reply length between half and twice the start's", a.meanLength >= 0.5 * b.meanLength && a.meanLength <= 2 * b.meanLength),
-        ("the other rungs lose at most 5 points (\(pct(s.others.pass1)) -> \(pct(e.others.pass1)))", lost <= 0.05),
-    ]
-    nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
+    nb.table(["the lesson's target", "met?"], GRPO.targets(start: s, end: e).map { [$0.claim, $0.met ? "yes" : "no"] })
     let sharp = GRPO.sharpening(before: b, after: a)
     var story = """
     pass@1 \(pct(b.pass1)) -> \(pct(a.pass1)) (\(a.pass1 - b.pass1 >= 0 ? "+" : "")\(fmt(100 * (a.pass1 - b.pass1), 1)) points; \

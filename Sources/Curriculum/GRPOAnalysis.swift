@@ -59,4 +59,20 @@ extension GRPO {
     public static func wrongZeros(_ m: Measurement) -> Int {
         m.graded.filter { $0.problem.answer != 0 && Verifier.finalInteger($0.greedy.reply) == 0 }.count
     }
+
+    /// lesson05's targets, each a claim and whether the run meets it. The gain must clear the
+    /// course's noise rule (`Noise`) with a 15-point floor, on the target rungs' held-out problems.
+    public static func targets(start s: Start, end e: End) -> [(claim: String, met: Bool)] {
+        let b = s.before, a = e.after, n = b.graded.count
+        let need = Noise.margin(b.pass1, a.pass1, n: n, floor: 0.15)
+        let pass8Noise = Noise.standardErrors * Noise.standardError(b.pass(at: 8), a.pass(at: 8), n: n)
+        return [
+            ("pass@1 up by 15 points and 3 standard errors (> +\(fmt(100 * need, 1)) points)", a.pass1 - b.pass1 > need),
+            ("pass@8 not lower (beyond \(fmt(100 * pass8Noise, 1)) points of noise)", b.pass(at: 8) - a.pass(at: 8) <= pass8Noise),
+            ("KL to the reference bounded (< 1 nat per token)", e.kl < 1),
+            ("mean reply length between half and twice the start's", a.meanLength >= 0.5 * b.meanLength && a.meanLength <= 2 * b.meanLength),
+            ("the other rungs lose at most 5 points (\(pct(s.others.pass1)) -> \(pct(e.others.pass1)))",
+             s.others.pass1 - e.others.pass1 <= 0.05),
+        ]
+    }
 }

@@ -70,4 +70,23 @@ import Testing
                                           greedy(Self.problem(7), "7"), greedy(Self.problem(3), "0")], n: 0)
         #expect(GRPO.wrongZeros(m) == 2)
     }
+
+    @Test func targetsNeedAGainBeyondNoiseAndNoLossElsewhere() {
+        let p = (0..<10).map { Self.problem($0) }, o = (10..<20).map { Self.problem($0, .sub) }
+        let before = GRPO.Measurement(graded: p.map { Self.graded($0, greedy: false, rightSamples: 2) }, n: 8)
+        let others = GRPO.Measurement(graded: o.map { Self.graded($0, greedy: true, rightSamples: 0, of: 0) }, n: 0)
+        let start = GRPO.Start(before: before, control: before, others: others)
+        // Every problem right after; one other-rung problem lost (100% -> 90%).
+        let after = GRPO.Measurement(graded: p.map { Self.graded($0, greedy: true, rightSamples: 8) }, n: 8)
+        let othersAfter = GRPO.Measurement(graded: o.enumerated().map { Self.graded($0.1, greedy: $0.0 > 0, rightSamples: 0, of: 0) }, n: 0)
+        let t = GRPO.targets(start: start, end: GRPO.End(after: after, others: othersAfter, kl: 0.5))
+        #expect(t.map(\.met) == [true, true, true, true, false])
+        #expect(t[0].claim == "pass@1 up by 15 points and 3 standard errors (> +15.0 points)")
+        #expect(t[4].claim == "the other rungs lose at most 5 points (100% -> 90%)")
+        // 2 of 10 right after: +20 points, but 3 standard errors of the difference are 37.9.
+        let small = GRPO.Measurement(graded: p.enumerated().map { Self.graded($0.1, greedy: $0.0 < 2, rightSamples: 8) }, n: 8)
+        let u = GRPO.targets(start: start, end: GRPO.End(after: small, others: others, kl: 1.5))
+        #expect(u.map(\.met) == [false, true, false, true, true])
+        #expect(u[0].claim == "pass@1 up by 15 points and 3 standard errors (> +37.9 points)")
+    }
 }
