@@ -54,13 +54,12 @@ let training = Memo { () throws -> (model: GPT, log: DPO.Log) in
         if step == settings.steps { bar.finish() }
     }
 }
-let loaded = Memo { try loadStage(.dpo, from: saveRun).0 }
 /// The trained policy: trained in this run, or (for `--step N` after a full run) loaded.
-func trained() throws -> GPT {
-    if training.value == nil && FileManager.default.fileExists(atPath: saveRun.checkpoint(.dpo)) { return try loaded.get() }
+let trained = Memo { () throws -> GPT in
+    if training.value == nil && FileManager.default.fileExists(atPath: saveRun.checkpoint(.dpo)) { return try loadStage(.dpo, from: saveRun).0 }
     return try training.get().model
 }
-let after = Memo { try stage.measure(trained(), inputs.get()) }
+let after = Memo { try stage.measure(trained.get(), inputs.get()) }
 
 nb.step("The objective, in numbers", """
     A pair is a prompt with two answers, the chosen one better than the rejected one. The \
@@ -373,7 +372,7 @@ nb.step("Where the pushed-down probability goes", """
     request, with the reply forced to begin with "I". In a refusal the next character is a space.
     """) {
     let d = try data.get()
-    let thinkModel = try think.get(), dpo = try trained()
+    let thinkModel = try think.get(), dpo = try trained.get()
     let space = try Tokenizer.standard.encode(" ")[0]
     func afterI(_ model: GPT, _ prompts: [String]) throws -> DPO.NextToken {
         try DPO.nextToken(model, prompts: prompts, replyStart: "I", token: space)
@@ -456,7 +455,7 @@ nb.step("Save the results", variant == .dpo ? """
     their own, \(saveRun.path): the model lesson05 starts from stays the default recipe's. Talk \
     to this one: swift run chat --stage dpo --out \(saveRun.path).
     """) {
-    let model = try trained(), log = training.value?.log  // nil: loaded, not trained in this run
+    let model = try trained.get(), log = training.value?.log  // nil: loaded, not trained in this run
     let result = DPO.Result(model: model, log: log ?? DPO.Log(), before: try before.get(), after: try after.get(),
                             onPolicy: try inputs.get().onPolicy)
     let metrics = try stage.save(result, trainedNow: log != nil, to: saveRun)

@@ -57,13 +57,12 @@ let training = Memo { () throws -> (model: GPT, log: GRPO.Log) in
         if step == settings.steps { bar.finish() }
     }
 }
-let loaded = Memo { try loadStage(.rlvr, from: nb.run).0 }
 /// The trained policy: trained in this run, or (for `--step N` after a full run) loaded.
-func trained() throws -> GPT {
-    if training.value == nil && FileManager.default.fileExists(atPath: nb.run.checkpoint(.rlvr)) { return try loaded.get() }
+let trained = Memo { () throws -> GPT in
+    if training.value == nil && FileManager.default.fileExists(atPath: nb.run.checkpoint(.rlvr)) { return try loadStage(.rlvr, from: nb.run).0 }
     return try training.get().model
 }
-let end = Memo { try stage.measureEnd(trained(), reference: model.get(), plan.get()) }
+let end = Memo { try stage.measureEnd(trained.get(), reference: model.get(), plan.get()) }
 
 /// "47% ± 4": a rate and its standard error on n items.
 func rate(_ p: Double, n: Int) -> String {
@@ -112,17 +111,13 @@ nb.step("Which prompts can teach: groups, advantages, and the edge", """
     """) {
     let edge = try plan.get().edge
     // One group of each kind, so the three cases of A can be read off.
-    let kinds: [(String, (GRPO.Group) -> Bool)] = [
-        ("all right", { $0.allEqual && $0.meanReward > 0 }), ("all wrong", { $0.allEqual && $0.meanReward == 0 }),
-        ("at the edge", { !$0.allEqual }),
-    ]
-    for (name, test) in kinds {
-        guard let g = edge.groups.first(where: test) else { continue }
+    for kind in GRPO.Edge.Kind.allCases {
+        guard let g = edge.example(kind) else { continue }
         let right = g.samples.filter { $0.reward > 0 }.count
-        nb.emit("    \(name): \(g.problem.prompt)  (right answer \(g.problem.answer)): \(right) of \(g.samples.count) right, "
+        nb.emit("    \(kind.rawValue): \(g.problem.prompt)  (right answer \(g.problem.answer)): \(right) of \(g.samples.count) right, "
                 + "A = " + g.samples.map { fmt($0.advantage, 2) }.joined(separator: " "))
     }
-    if let g = edge.groups.first(where: { !$0.allEqual }),
+    if let g = edge.example(.atEdge),
        let good = g.samples.first(where: { $0.reward > 0 }), let bad = g.samples.first(where: { $0.reward == 0 }) {
         nb.emit("      right: \(ReportCard.oneLine(good.reply.shown, nb.width - 15))")
         nb.emit("      wrong: \(ReportCard.oneLine(bad.reply.shown, nb.width - 15))")
@@ -132,9 +127,8 @@ nb.step("Which prompts can teach: groups, advantages, and the edge", """
                  [c.cell.title, String(c.probed), String(c.always), String(c.never), String(c.edge), "\(c.room) (\(pct(c.roomShare)))",
                   "\(c.rightSamples) of \(c.probed * edge.groupSize)", edge.target.contains(c.cell) ? "yes" : "-"]
              })
-    let probed = edge.cells.map(\.probed).reduce(0, +), atEdge = edge.cells.map(\.edge).reduce(0, +)
-    let easy = edge.cells.filter { $0.always == $0.probed }.map(\.cell.title)
-    let hopeless = edge.cells.filter { $0.never == $0.probed }.map(\.cell.title)
+    let probed = edge.probedCount, atEdge = edge.edgeCount
+    let easy = edge.alwaysRight.map(\.title), hopeless = edge.neverRight.map(\.title)
     var reading = """
     \(atEdge) of \(probed) probed prompts are at the edge. The probe sampled \(edge.replies) replies \
     (\(edge.tokens) tokens) in \(fmt(edge.seconds, 1)) s. Without it, \(probed - atEdge) of every \(probed) \
@@ -292,7 +286,7 @@ nb.step("Save the results", """
     The RL model is written as stage rlvr, and its numbers go into report.json. Talk to it: swift \
     run chat --stage rlvr (add --quick for the tiny model).
     """) {
-    let model = try trained(), log = training.value?.log  // nil: loaded, not trained in this run
+    let model = try trained.get(), log = training.value?.log  // nil: loaded, not trained in this run
     let result = GRPO.Result(model: model, log: log ?? GRPO.Log(), plan: try plan.get(), start: try start.get(), end: try end.get())
     let metrics = try stage.save(result, trainedNow: log != nil, to: nb.run)
     nb.produced(nb.run.checkpoint(.rlvr))

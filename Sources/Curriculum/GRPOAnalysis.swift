@@ -76,3 +76,30 @@ extension GRPO {
         ]
     }
 }
+
+/// What lesson05 reads off the difficulty filter.
+extension GRPO.Edge {
+    /// Prompts probed, and how many of them are at the edge (some samples right, not all).
+    public var probedCount: Int { cells.map(\.probed).reduce(0, +) }
+    public var edgeCount: Int { cells.map(\.edge).reduce(0, +) }
+    /// Rungs where every probed prompt was right in every sample: nothing to add there.
+    public var alwaysRight: [RLData.Cell] { cells.filter { $0.always == $0.probed }.map(\.cell) }
+    /// Rungs where no probed prompt had a right sample: no right reply to reinforce.
+    public var neverRight: [RLData.Cell] { cells.filter { $0.never == $0.probed }.map(\.cell) }
+
+    /// The three kinds of group, by their rewards: only the last teaches anything.
+    public enum Kind: String, CaseIterable, Sendable {
+        case allRight = "all right", allWrong = "all wrong", atEdge = "at the edge"
+    }
+
+    /// The first probed group of a kind, if the probe found one.
+    public func example(_ kind: Kind) -> GRPO.Group? {
+        groups.first { g in
+            switch kind {
+            case .allRight: return g.allEqual && g.meanReward > 0
+            case .allWrong: return g.allEqual && g.meanReward == 0
+            case .atEdge: return !g.allEqual
+            }
+        }
+    }
+}

@@ -89,4 +89,28 @@ import Testing
         #expect(u.map(\.met) == [false, true, false, true, true])
         #expect(u[0].claim == "pass@1 up by 15 points and 3 standard errors (> +37.9 points)")
     }
+
+    @Test func edgeCountsRungsAndFindsAGroupOfEachKind() {
+        func group(_ p: RLData.Problem, right: Int) -> GRPO.Group {
+            GRPO.Group(problem: p, prompt: [], samples: (0..<4).map { Self.sample($0 < right) })
+        }
+        var easy = GRPO.CellEdge(cell: RLData.Cell(.same, 2)), hard = GRPO.CellEdge(cell: RLData.Cell(.add, 4))
+        var mixed = GRPO.CellEdge(cell: RLData.Cell(.add, 1))
+        easy.always = 3
+        hard.never = 2
+        mixed.always = 1; mixed.never = 1; mixed.edge = 2
+        let groups = [group(Self.problem(0, .add), right: 0), group(Self.problem(1, .add), right: 2), group(Self.problem(2, .add), right: 4)]
+        let edge = GRPO.Edge(cells: [easy, hard, mixed], target: [mixed.cell], prompts: [], groups: groups, greedyRight: [false, false, true],
+                             groupSize: 4, replies: 12, tokens: 0, seconds: 0)
+        #expect(edge.probedCount == 9)
+        #expect(edge.edgeCount == 2)
+        #expect(edge.alwaysRight == [easy.cell])
+        #expect(edge.neverRight == [hard.cell])
+        #expect(edge.example(.allWrong)?.problem.answer == 0)
+        #expect(edge.example(.atEdge)?.problem.answer == 1)
+        #expect(edge.example(.allRight)?.problem.answer == 2)
+        let noneRight = GRPO.Edge(cells: [hard], target: [], prompts: [], groups: [groups[0]], greedyRight: [false],
+                                  groupSize: 4, replies: 4, tokens: 0, seconds: 0)
+        #expect(noneRight.example(.atEdge) == nil && noneRight.example(.allRight) == nil)
+    }
 }
