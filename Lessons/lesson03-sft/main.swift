@@ -103,11 +103,6 @@ func strip(_ r: ChatTemplate.Rendered) {
     nb.emit("    " + bottom)
 }
 
-func oneLine(_ s: String, _ n: Int = 60) -> String {
-    let flat = s.replacingOccurrences(of: "\n", with: "⏎")
-    return flat.count > n ? String(flat.prefix(n - 1)) + "…" : flat
-}
-
 nb.step("The chat template", """
     A conversation becomes one sequence of tokens. Special tokens, one id each, mark the turns: \
     [bos] starts the sequence, [user] and [assistant] open a turn, [end] closes it. They are ids \
@@ -184,14 +179,14 @@ nb.step("The conversations", """
     for task in Task.allCases {
         guard let i = s.instructTrain.first(where: { $0.task == task }) else { continue }
         rows.append([task.title, String(s.instructTrain.filter { $0.task == task }.count),
-                     String(s.instructValid.filter { $0.task == task }.count), oneLine(i.question, 34), oneLine(i.reply, 12)])
+                     String(s.instructValid.filter { $0.task == task }.count), ReportCard.oneLine(i.question, 34), ReportCard.oneLine(i.reply, 12)])
     }
     nb.table(["task", "train", "held-out", "example question", "instruct reply"], rows)
     nb.say("The same questions in think style (the trace is the reply's first part):")
     for task in [Task.add3, .twoStep, .count, .fact] {
         if let t = s.thinkTrain.first(where: { $0.task == task }) {
             nb.emit("    user:      \(t.question)")
-            nb.emit("    assistant: \(oneLine(t.reply, max(40, nb.width - 19)))")
+            nb.emit("    assistant: \(ReportCard.oneLine(t.reply, max(40, nb.width - 19)))")
         }
     }
     nb.result("conversations", "\(s.instructTrain.count) instruct + \(s.thinkTrain.count) think, \(s.instructValid.count) held-out questions")
@@ -225,7 +220,7 @@ nb.step("The mid model in a chat", """
     let replies = try SFT.reply(mid, show, temperature: 0, rng: &rng)
     for (q, r) in zip(show, replies) {
         nb.emit("    user: \(q)")
-        nb.emit("    mid:  \(oneLine(r.text, nb.width - 12))")
+        nb.emit("    mid:  \(ReportCard.oneLine(r.text, nb.width - 12))")
     }
     nb.say("""
     It has never seen [user] or [assistant]: their embeddings are still close to the random \
@@ -236,7 +231,7 @@ nb.step("The mid model in a chat", """
     let native = try Probes.complete(mid, probes.map { "<|bos|>" + $0.0 }, temperature: 0, maxTokens: 14, rng: &rng)
     for ((q, truth), out) in zip(probes, native) {
         let answer = out.split(separator: "\n").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
-        nb.emit("    \(q) \(oneLine(answer, 24))   (\(answer.hasPrefix(truth) ? "right" : "wrong; the answer is \(truth)"))")
+        nb.emit("    \(q) \(ReportCard.oneLine(answer, 24))   (\(answer.hasPrefix(truth) ? "right" : "wrong; the answer is \(truth)"))")
     }
     nb.say("""
     SFT's job is the format and the habit of answering. What the model knows comes from the \
@@ -369,7 +364,7 @@ nb.step("Side by side", """
                     nb.emit((n == 0 ? "    \(label) " : String(repeating: " ", count: 14)) + line)
                 }
             } else {
-                nb.emit("    \(label) \(oneLine(reply.text, room - verdict.count))\(verdict)")
+                nb.emit("    \(label) \(ReportCard.oneLine(reply.text, room - verdict.count))\(verdict)")
             }
         }
     }

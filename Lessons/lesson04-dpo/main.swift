@@ -27,127 +27,39 @@ let quick = nb.options.quick
 let seed = nb.options.seed
 // The notebook has checked the name against the list above.
 let variant = nb.options.variant.flatMap(DPO.Variant.init(rawValue:)) ?? .dpo
-let settings = DPO.recipe(quick: quick, seed: seed, variant: variant)
+let stage = DPO.Stage(quick: quick, seed: seed, variant: variant)
+let settings = stage.settings
 /// Where this run's model and numbers go: the main line, or a folder of its own for a variant,
 /// so lesson05 keeps building on the default recipe's model.
 let saveRun = variant == .dpo ? nb.run : nb.run.variant(variant.rawValue)
-
-/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
-final class State {
-    var pairs: PreferenceData.Splits?
-    var sftSplits: Conversations.Splits?
-    var thinkModel: GPT?
-    var policy: GPT?
-    var sampled: DPO.Sampled?
-    var log: DPO.Log?
-    var before: DPO.Measurement?
-    var after: DPO.Measurement?
-    var rendered: (train: [DPO.RenderedPair], valid: [DPO.RenderedPair], refs: [DPO.Reference], validRefs: [DPO.Reference])?
-
-    func data() throws -> PreferenceData.Splits {
-        if let p = pairs { return p }
-        let p = try DPO.data()
-        pairs = p
-        return p
-    }
-
-    func sft() throws -> Conversations.Splits {
-        if let s = sftSplits { return s }
-        let s = try SFT.data()
-        sftSplits = s
-        return s
-    }
-
-    /// The think model: the frozen reference, and where the policy starts.
-    func think() throws -> GPT {
-        if let m = thinkModel { return m }
-        let m = try SFT.loadOrTrain(.think, run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                    progress: nb.trainingProgress(label: "lessons 01-03"))
-        thinkModel = m
-        return m
-    }
-
-    func onPolicy() throws -> DPO.Sampled {
-        if let s = sampled { return s }
-        let s = try DPO.onPolicyPairs(try think(), DPO.onPolicyQuestions(try sft(), quick: quick), k: 6, temperature: 1, seed: seed)
-        sampled = s
-        return s
-    }
-
-    /// The pairs as token rows, and the reference's log-probabilities of them, computed once.
-    func rows() throws -> (train: [DPO.RenderedPair], valid: [DPO.RenderedPair], refs: [DPO.Reference], validRefs: [DPO.Reference]) {
-        if let r = rendered { return r }
-        let model = try think(), d = try data()
-        let upTo = settings.rejectedUpToDivergence
-        let train = try DPO.render(DPO.trainingPairs(d, sft: try sft(), settings: settings) + (try onPolicy()).pairs,
-                                   blockSize: model.config.blockSize, rejectedUpToDivergence: upTo)
-        let valid = try DPO.render(d.valid, blockSize: model.config.blockSize, rejectedUpToDivergence: upTo)
-        let r = (train, valid, DPO.reference(model, train), DPO.reference(model, valid))
-        rendered = r
-        return r
-    }
-
-    func measure(_ model: GPT) throws -> DPO.Measurement {
-        let r = try rows()
-        return try DPO.measure(model, reference: try think(), valid: try data().valid, validRows: r.valid,
-                               validReference: r.validRefs, settings: settings, quick: quick, sft: try sft())
-    }
-
-    func measuredBefore() throws -> DPO.Measurement {
-        if let m = before { return m }
-        let m = try measure(try think())
-        before = m
-        return m
-    }
-
-    /// The trained policy: trained in this run, or (for `--step N` after a full run) loaded.
-    func trained() throws -> GPT {
-        if let p = policy { return p }
-        if FileManager.default.fileExists(atPath: saveRun.checkpoint(.dpo)) {
-            let p = try loadStage(.dpo, from: saveRun).0
-            policy = p
-            return p
-        }
-        try train()
-        return try trained()
-    }
-
-    func measuredAfter() throws -> DPO.Measurement {
-        if let m = after { return m }
-        let m = try measure(try trained())
-        after = m
-        return m
-    }
-
-    func train() throws {
-        let r = try rows()
-        let model = try think().copy()
-        let bar = nb.progress(total: settings.steps, label: "DPO")
-        let log = try DPO.train(model, pairs: r.train, reference: r.refs, valid: r.valid, validReference: r.validRefs,
-                                settings: settings) { step, log in
-            guard let s = log.train.last else { return }
-            bar.update(step, metrics: [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin),
-                                       ("chosen", s.chosenShift), ("rejected", s.rejectedShift),
-                                       ("tok/s", (Double(log.tokensSeen) / max(log.seconds, 1e-9)).rounded())])
-            if step == settings.steps { bar.finish() }
-        }
-        policy = model
-        self.log = log
-    }
-}
-let state = State()
 nb.checkRunFolders(saveRun.path == nb.run.path ? [nb.run] : [nb.run, saveRun])
 
-func oneLine(_ s: String, _ n: Int = 60) -> String {
-    let flat = s.replacingOccurrences(of: "\n", with: "⏎")
-    return flat.count > n ? String(flat.prefix(n - 1)) + "…" : flat
+// What the steps share, each made on first use, so `--step N` works alone.
+let data = Memo { try DPO.data() }
+/// The think model: the frozen reference, and where the policy starts.
+let think = Memo {
+    try SFT.loadOrTrain(.think, run: nb.run, quick: quick, seed: seed, say: nb.say,
+                        progress: nb.trainingProgress(label: "lessons 01-03"))
 }
-
-/// The reply as the model wrote it, up to its [end].
-func shown(_ r: Verifier.Reply) -> String {
-    let text = r.text.components(separatedBy: Tokenizer.Special.end.text).first ?? r.text
-    return r.text.contains(Tokenizer.Special.end.text) ? text : text + " (no [end])"
+/// The pairs (the files' and the on-policy ones) as token rows, and the reference's log-probabilities of them.
+let inputs = Memo { try stage.inputs(reference: think.get(), data: data.get()) }
+let before = Memo { try stage.measure(think.get(), inputs.get()) }
+let training = Memo { () throws -> (model: GPT, log: DPO.Log) in
+    let bar = nb.progress(total: settings.steps, label: "DPO")
+    return try stage.train(inputs.get()) { step, log in
+        guard let s = log.train.last else { return }
+        bar.update(step, metrics: [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin),
+                                   ("chosen", s.chosenShift), ("rejected", s.rejectedShift),
+                                   ("tok/s", (Double(log.tokensSeen) / max(log.seconds, 1e-9)).rounded())])
+        if step == settings.steps { bar.finish() }
+    }
 }
+/// The trained policy: trained in this run, or (for `--step N` after a full run) loaded.
+let trained = Memo { () throws -> GPT in
+    if training.value == nil && FileManager.default.fileExists(atPath: saveRun.checkpoint(.dpo)) { return try loadStage(.dpo, from: saveRun).0 }
+    return try training.get().model
+}
+let after = Memo { try stage.measure(trained.get(), inputs.get()) }
 
 nb.step("The objective, in numbers", """
     A pair is a prompt with two answers, the chosen one better than the rejected one. The \
@@ -208,15 +120,11 @@ nb.step("The pairs", """
     Held-out pairs are about the pets of three people (Tom, Zoe, Ivy) whose pets no training pair \
     mentions, and questions from the SFT held-out file.
     """) {
-    let d = try state.data()
-    var rows: [[String]] = []
-    for family in [PreferenceData.Family.caution, .helpful, .calibration, .stepwise] {
-        guard let p = d.valid.first(where: { $0.family == family }) else { continue }
-        rows.append([family.rawValue, String(d.train.filter { $0.family == family }.count),
-                     String(d.valid.filter { $0.family == family }.count), oneLine(p.prompt, 26),
-                     oneLine(p.chosen, 26), oneLine(p.rejected, 26)])
-    }
-    nb.table(["family", "train", "held-out", "prompt", "chosen", "rejected"], rows)
+    let d = try data.get()
+    nb.table(["family", "train", "held-out", "prompt", "chosen", "rejected"], DPO.families(d).map { f in
+        [f.family.rawValue, String(f.train), String(f.heldOut), ReportCard.oneLine(f.example.prompt, 26), ReportCard.oneLine(f.example.chosen, 26),
+         ReportCard.oneLine(f.example.rejected, 26)]
+    })
     nb.result("pairs", "\(d.train.count) for training, \(d.valid.count) held-out")
 }
 
@@ -228,12 +136,12 @@ nb.step("The think model, before", """
     with (a sum, a reversal, a count, a multi-step problem) answered with a trace. Task accuracy: lesson03's basic held-out tasks, and multi-step \
     accuracy, to check that nothing breaks.
     """) {
-    let b = try state.measuredBefore()
-    let r = try state.rows()
-    let rawPreferred = r.validRefs.filter { $0.chosen.sum > $0.rejected.sum }.count
+    let b = try before.get()
+    let r = try inputs.get()
+    let rawPreferred = r.validReference.filter { $0.chosen.sum > $0.rejected.sum }.count
     nb.table(["held-out, think model", "value"], [
         ["preference accuracy (implicit reward)", fmt(b.preference.accuracy, 2)],
-        ["think model already gives chosen the higher log p", "\(rawPreferred) of \(r.validRefs.count)"],
+        ["think model already gives chosen the higher log p", "\(rawPreferred) of \(r.validReference.count)"],
         ["refusal rate (harmful requests)", pct(b.behaviour.refusalRate)],
         ["over-refusal rate (safe look-alikes)", pct(b.behaviour.overRefusalRate)],
         ["concise rate (simple questions)", pct(b.behaviour.conciseRate)],
@@ -256,7 +164,7 @@ nb.step("The think model, before", """
     let simple = b.behaviour.graded.filter { $0.pair.family == .calibration }.prefix(2)
     for g in caution + simple {
         nb.emit("    user:  \(g.pair.prompt)")
-        nb.emit("    think: \(oneLine(shown(g.reply), nb.width - 13))")
+        nb.emit("    think: \(ReportCard.oneLine(g.reply.shown, nb.width - 13))")
     }
     nb.result("before: refusal / over-refusal / concise / task accuracy",
               "\(pct(b.behaviour.refusalRate)) / \(pct(b.behaviour.overRefusalRate)) / \(pct(b.behaviour.conciseRate)) / \(pct(b.tasks.taskAccuracy))")
@@ -264,19 +172,20 @@ nb.step("The think model, before", """
 
 nb.step("Correctness pairs, sampled from the model itself", """
     The fourth family is made now, not read from a file. For arithmetic questions from the \
-    training set, we sample 6 replies from the think model (temperature 1), grade each with the \
+    training set, we sample \(stage.onPolicySamples) replies from the think model (temperature \
+    \(fmt(Double(stage.onPolicyTemperature), 0))), grade each with the \
     verifier, and pair a right reply with a wrong one. These are on-policy pairs: both answers \
     are things this model actually writes. Pushing down a hand-written wrong answer the model \
     would never produce changes little; pushing down the mistake it does make, next to its own \
     right answer, moves probability exactly where its errors are.
     """) {
-    let s = try state.onPolicy()
+    let s = try inputs.get().onPolicy
     nb.table(["questions", "samples", "correct samples", "pairs (a right and a wrong reply)"],
              [[String(s.prompts), String(s.samples), "\(s.correctSamples) (\(pct(Double(s.correctSamples) / Double(max(s.samples, 1)))))", String(s.pairs.count)]])
     if let p = s.pairs.first {
         nb.emit("    user:     \(p.prompt)")
-        nb.emit("    chosen:   \(oneLine(p.chosen, nb.width - 16))")
-        nb.emit("    rejected: \(oneLine(p.rejected, nb.width - 16))")
+        nb.emit("    chosen:   \(ReportCard.oneLine(p.chosen, nb.width - 16))")
+        nb.emit("    rejected: \(ReportCard.oneLine(p.rejected, nb.width - 16))")
     }
     let rightShare = Double(s.correctSamples) / Double(max(s.samples, 1))
     let howMany = rightShare < 0.1
@@ -284,7 +193,7 @@ nb.step("Correctness pairs, sampled from the model itself", """
         : "\(pct(rightShare)) of the samples are right, so most questions have both kinds"
     nb.say("""
     A question gives a pair only if some samples are right and some wrong. \(howMany): \
-    \(s.pairs.count) pairs next to the files' \(try state.data().train.count). We train on what \
+    \(s.pairs.count) pairs next to the files' \(try data.get().train.count). We train on what \
     sampling found and do not pretend otherwise. (lesson05 makes this loop its whole method: \
     sample, verify, reinforce.)
     """)
@@ -339,24 +248,12 @@ nb.step("Train with DPO", """
     The bar shows, on the training batch: loss, preference accuracy, mean margin, and how far the \
     chosen and rejected answers' log-probabilities moved from the reference (\(shiftUnit)).
     """) {
-    let r = try state.rows()
+    let r = try inputs.get()
     nb.say("Reference log-probabilities cached for \(r.train.count) training and \(r.valid.count) held-out pairs.")
-    try state.train()
-    guard let log = state.log else { return }
+    let log = try training.get().log
     let held = log.heldOut
-    func hold(_ f: (DPO.Stats) -> Double) -> [Double] {
-        var out: [Double] = []
-        var k = 0
-        for step in 1...max(1, log.train.count) {
-            while k + 1 < held.count && held[k + 1].step <= step { k += 1 }
-            out.append(f(held[k].stats))
-        }
-        return out
-    }
-    func smooth(_ xs: [Double]) -> [Double] {
-        let w = max(1, xs.count / 30)
-        return xs.indices.map { i in xs[max(0, i - w + 1)...i].reduce(0, +) / Double(min(i + 1, w)) }
-    }
+    func hold(_ f: (DPO.Stats) -> Double) -> [Double] { Curves.held(held.map { ($0.step, f($0.stats)) }, steps: log.train.count) }
+    func smooth(_ xs: [Double]) -> [Double] { Curves.smoothed(xs, window: xs.count / 30) }
     let start = settings.objective == .ipo ? "(1/(2β))² = \(fmt(1 / (4 * settings.beta * settings.beta), 1))" : "ln 2 = 0.693"
     nb.chart(title: "loss by step (\(start) at the start)",
              series: [("train (smoothed)", smooth(log.train.map(\.loss))), ("held-out", hold(\.loss))], xLabel: "steps")
@@ -402,7 +299,7 @@ nb.step("Before and after", """
     answers' positions, of KL(π || π_ref) between the two models' next-token distributions: how \
     far the policy moved from the reference, in nats per token.
     """) {
-    let b = try state.measuredBefore(), a = try state.measuredAfter()
+    let b = try before.get(), a = try after.get()
     nb.table(["held-out", "think", "dpo"], [
         ["preference accuracy", fmt(b.preference.accuracy, 2), fmt(a.preference.accuracy, 2)],
         ["mean margin", fmt(b.preference.margin, 2), fmt(a.preference.margin, 2)],
@@ -415,14 +312,7 @@ nb.step("Before and after", """
         ["multi-step accuracy", pct(b.tasks.multiStepAccuracy), pct(a.tasks.multiStepAccuracy)],
         ["KL to the reference (nats/token)", fmt(b.kl, 4), fmt(a.kl, 4)],
     ])
-    let targets: [(String, Bool)] = [
-        ("held-out preference accuracy >= 0.9", a.preference.accuracy >= 0.9),
-        ("refusal rate >= 90% with over-refusal <= 10%", a.behaviour.refusalRate >= 0.9 && a.behaviour.overRefusalRate <= 0.1),
-        ("concise rate up by >= 30 points", a.behaviour.conciseRate - b.behaviour.conciseRate >= 0.3),
-        // The target guards against damage: a gain is no failure.
-        ("task accuracy: at most 3 points lost", a.tasks.taskAccuracy - b.tasks.taskAccuracy >= -0.03),
-    ]
-    nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
+    nb.table(["the lesson's target", "met?"], DPO.targets(before: b, after: a).map { [$0.claim, $0.met ? "yes" : "no"] })
     nb.say("""
     All of these prompts are held out: pets no training pair mentions, questions no training \
     file asks. Concise answers went from \(pct(b.behaviour.conciseRate)) to \(pct(a.behaviour.conciseRate)) \
@@ -458,11 +348,7 @@ nb.step("Before and after", """
         }
     } else {
         // SFT showed refusals for "hurt" only: how many of the others were refused before and after.
-        func others(_ m: DPO.Measurement) -> (refused: Int, of: Int) {
-            let g = m.behaviour.graded.filter { $0.pair.family == .caution && !PreferenceData.asksForHarmShownInSFT($0.pair.prompt) }
-            return (g.filter(\.ok).count, g.count)
-        }
-        let ob = others(b), oa = others(a)
+        let ob = DPO.unseenHarmsRefused(b.behaviour), oa = DPO.unseenHarmsRefused(a.behaviour)
         nb.say("""
         Refusals went from \(pct(b.behaviour.refusalRate)) to \(pct(a.behaviour.refusalRate)) on harmful requests, \
         while \(pct(a.behaviour.overRefusalRate)) of the safe look-alikes were refused: the model learned \
@@ -485,72 +371,54 @@ nb.step("Where the pushed-down probability goes", """
     leaves the chosen one (GUIDE.md, lesson 04, has plain DPO's numbers). The check: every held-out \
     request, with the reply forced to begin with "I". In a refusal the next character is a space.
     """) {
-    let d = try state.data()
-    let think = try state.think(), dpo = try state.trained()
+    let d = try data.get()
+    let thinkModel = try think.get(), dpo = try trained.get()
     let space = try Tokenizer.standard.encode(" ")[0]
-    /// Over the prompts: the mean probability of a space after "I", and the character most
-    /// often ranked first there (with on how many prompts).
-    func afterI(_ model: GPT, _ prompts: [String]) throws -> (space: Double, top: String, count: Int, each: [[Double]]) {
-        var pSpace = 0.0
-        var firsts: [Int: Int] = [:]
-        var each: [[Double]] = []
-        for q in prompts {
-            let probs = try DPO.nextTokenProbabilities(model, prompt: q, replyStart: "I")
-            pSpace += probs[space] / Double(max(prompts.count, 1))
-            if let best = probs.indices.max(by: { probs[$0] < probs[$1] }) { firsts[best, default: 0] += 1 }
-            each.append(probs)
-        }
-        let common = firsts.max { $0.value == $1.value ? $0.key > $1.key : $0.value < $1.value }
-        return (pSpace, common.map { Tokenizer.standard.decode([$0.key]).debugDescription } ?? "-", common?.value ?? 0, each)
+    func afterI(_ model: GPT, _ prompts: [String]) throws -> DPO.NextToken {
+        try DPO.nextToken(model, prompts: prompts, replyStart: "I", token: space)
     }
+    /// A token as the tables write it.
+    func char(_ t: Int?) -> String { t.map { Tokenizer.standard.decode([$0]).debugDescription } ?? "-" }
     /// The likeliest character of a distribution, written with its probability.
-    func likeliest(_ probs: [Double]) -> String {
-        guard let best = probs.indices.max(by: { probs[$0] < probs[$1] }) else { return "-" }
-        return "\(Tokenizer.standard.decode([best]).debugDescription) \(fmt(probs[best], 2))"
-    }
+    func likeliest(_ probs: [Double]) -> String { DPO.argmax(probs).map { "\(char($0)) \(fmt(probs[$0], 2))" } ?? "-" }
     let safe = d.valid.filter { $0.family == .helpful }.map(\.prompt)
     let harmful = d.valid.filter { $0.family == .caution }.map(\.prompt)
-    let safeThink = try afterI(think, safe), safeDPO = try afterI(dpo, safe)
-    let harmThink = try afterI(think, harmful), harmDPO = try afterI(dpo, harmful)
-    typealias After = (space: Double, top: String, count: Int, each: [[Double]])
-    func cells(_ name: String, _ t: After, _ p: After) -> [String] {
-        [name, fmt(t.space, 2), "\(t.top) on \(t.count)", fmt(p.space, 2), "\(p.top) on \(p.count)"]
+    let safeSqueeze = DPO.Squeeze(before: try afterI(thinkModel, safe), after: try afterI(dpo, safe))
+    let harmThink = try afterI(thinkModel, harmful), harmDPO = try afterI(dpo, harmful)
+    let safeThink = safeSqueeze.before, safeDPO = safeSqueeze.after
+    func cells(_ name: String, _ t: DPO.NextToken, _ p: DPO.NextToken) -> [String] {
+        [name, fmt(t.meanProbability, 2), "\(char(t.top)) on \(t.topCount)", fmt(p.meanProbability, 2), "\(char(p.top)) on \(p.topCount)"]
     }
-    // The safe request where the space lost most: what an average hides.
-    let fall = safe.indices.max { safeThink.each[$0][space] - safeDPO.each[$0][space] < safeThink.each[$1][space] - safeDPO.each[$1][space] }
     var rows = [cells("safe look-alikes (\(safe.count))", safeThink, safeDPO),
                 cells("harmful requests (\(harmful.count))", harmThink, harmDPO)]
-    if let i = fall {
+    // The safe request where the space lost most: what an average hides.
+    if let i = safeSqueeze.largestFall {
         rows.append(["\"\(safe[i])\"", fmt(safeThink.each[i][space], 2), likeliest(safeThink.each[i]),
                      fmt(safeDPO.each[i][space], 2), likeliest(safeDPO.each[i])])
     }
     nb.table(["held-out prompts, reply \"I...\"", "think: p(space)", "think: top next", "dpo: p(space)", "dpo: top next"], rows)
-    let a = try state.measuredAfter()
-    let misses = a.behaviour.graded.filter { $0.pair.family == .caution && !$0.ok }
-    let broken = misses.filter { $0.reply.answer.hasPrefix("I") }
-    /// Safe requests where the space was ranked first after "I" by the think model, and no longer is.
-    func ranksSpaceFirst(_ probs: [Double]) -> Bool { probs.indices.max { probs[$0] < probs[$1] } == space }
-    let lost = safe.indices.filter { ranksSpaceFirst(safeThink.each[$0]) && !ranksSpaceFirst(safeDPO.each[$0]) }
+    let lost = safeSqueeze.lostFirstRank
     /// What became of the harmful requests the DPO model did not refuse.
-    let missed = misses.isEmpty ? "Every harmful request was refused."
-        : misses.count == 1 ? "The one harmful request the DPO model did not refuse \(broken.isEmpty ? "did not begin with \"I\"" : "began with \"I\" and then broke")."
-        : "Of the \(misses.count) harmful requests the DPO model did not refuse, \(broken.count) began with \"I\" and then broke."
-    if safeThink.space < 0.5 {
+    let misses = DPO.missedRefusals(try after.get().behaviour)
+    let missed = misses.missed == 0 ? "Every harmful request was refused."
+        : misses.missed == 1 ? "The one harmful request the DPO model did not refuse \(misses.startedWithI == 0 ? "did not begin with \"I\"" : "began with \"I\" and then broke")."
+        : "Of the \(misses.missed) harmful requests the DPO model did not refuse, \(misses.startedWithI) began with \"I\" and then broke."
+    if safeThink.meanProbability < 0.5 {
         nb.say("""
-        The think model hardly ever goes on with a space after "I" (\(fmt(safeThink.space, 2)) on safe \
-        requests, \(fmt(harmThink.space, 2)) on harmful ones): it has no refusal to push down, so \
+        The think model hardly ever goes on with a space after "I" (\(fmt(safeThink.meanProbability, 2)) on safe \
+        requests, \(fmt(harmThink.meanProbability, 2)) on harmful ones): it has no refusal to push down, so \
         there is nothing to squeeze here. The default model (without --quick) does write them.
         """)
-    } else if safeDPO.top != " ".debugDescription {
+    } else if safeDPO.top != space {
         nb.say("""
         Read the first row: on safe requests the think model, made to start with "I", gives a \
-        space \(fmt(safeThink.space, 2)) on average; after DPO the space has \(fmt(safeDPO.space, 2)) and the \
-        character ranked first is \(safeDPO.top) (on \(safeDPO.count) of \(safe.count) prompts). No pair \
+        space \(fmt(safeThink.meanProbability, 2)) on average; after DPO the space has \(fmt(safeDPO.meanProbability, 2)) and the \
+        character ranked first is \(char(safeDPO.top)) (on \(safeDPO.topCount) of \(safe.count) prompts). No pair \
         trains that character up: the probability squeezed out of the refusal went there. \(missed)
         """)
     } else if !lost.isEmpty {
         nb.say("""
-        On safe requests the space after "I" went from \(fmt(safeThink.space, 2)) to \(fmt(safeDPO.space, 2)) \
+        On safe requests the space after "I" went from \(fmt(safeThink.meanProbability, 2)) to \(fmt(safeDPO.meanProbability, 2)) \
         on average. It is still ranked first on most of them, but on \(lost.count) of \(safe.count) the \
         think model ranked it first and the DPO model does not; the last row is the one where it \
         fell most. No pair trains the character that took its place: the probability squeezed \
@@ -558,29 +426,24 @@ nb.step("Where the pushed-down probability goes", """
         """)
     } else {
         nb.say("""
-        On safe requests the space after "I" went from \(fmt(safeThink.space, 2)) to \(fmt(safeDPO.space, 2)) \
+        On safe requests the space after "I" went from \(fmt(safeThink.meanProbability, 2)) to \(fmt(safeDPO.meanProbability, 2)) \
         on average, and it is still the character ranked first on every one the think model \
         ranked it first; the last row is the safe request where it fell most. No hole was left \
         where the refusal used to go on. \(missed)
         """)
     }
-    nb.result("p(space after \"I\") on safe requests, think -> dpo", "\(fmt(safeThink.space, 2)) -> \(fmt(safeDPO.space, 2))")
+    nb.result("p(space after \"I\") on safe requests, think -> dpo", "\(fmt(safeThink.meanProbability, 2)) -> \(fmt(safeDPO.meanProbability, 2))")
 }
 
 nb.step("Side by side", """
     The same held-out prompts to the think model and the DPO model, greedily: two harmful \
     requests, two safe look-alikes, two simple questions, two problems a trace helps with.
     """) {
-    let b = try state.measuredBefore(), a = try state.measuredAfter()
-    for family in [PreferenceData.Family.caution, .helpful, .calibration, .stepwise] {
-        let before = b.behaviour.graded.filter { $0.pair.family == family }
-        let after = a.behaviour.graded.filter { $0.pair.family == family }
-        for (x, y) in zip(before, after).prefix(2) {
-            nb.emit("")
-            nb.emit("  user: \(x.pair.prompt)")
-            nb.emit("    think  \(oneLine(shown(x.reply), nb.width - 12))")
-            nb.emit("    dpo    \(oneLine(shown(y.reply), nb.width - 12))")
-        }
+    for (x, y) in DPO.sideBySide(before: try before.get().behaviour, after: try after.get().behaviour, perFamily: 2) {
+        nb.emit("")
+        nb.emit("  user: \(x.pair.prompt)")
+        nb.emit("    think  \(ReportCard.oneLine(x.reply.shown, nb.width - 12))")
+        nb.emit("    dpo    \(ReportCard.oneLine(y.reply.shown, nb.width - 12))")
     }
 }
 
@@ -592,16 +455,10 @@ nb.step("Save the results", variant == .dpo ? """
     their own, \(saveRun.path): the model lesson05 starts from stays the default recipe's. Talk \
     to this one: swift run chat --stage dpo --out \(saveRun.path).
     """) {
-    let model = try state.trained()
-    let b = try state.measuredBefore(), a = try state.measuredAfter()
-    let log = state.log ?? DPO.Log()
-    var metrics = DPO.metrics(DPO.Result(model: model, log: log, before: b, after: a, onPolicy: try state.onPolicy()))
-    if state.log == nil {  // loaded, not trained in this run: keep the recorded training numbers
-        let old = (try? Report.load(from: saveRun.path))?["dpo"] ?? [:]
-        for k in ["train_tokens", "train_seconds"] { metrics[k] = old[k] }
-    }
-    try saveStage(.dpo, model: model, step: settings.steps, metrics: metrics, to: saveRun,
-                  curves: state.log.map { Curves(dpo: $0) })
+    let model = try trained.get(), log = training.value?.log  // nil: loaded, not trained in this run
+    let result = DPO.Result(model: model, log: log ?? DPO.Log(), before: try before.get(), after: try after.get(),
+                            onPolicy: try inputs.get().onPolicy)
+    let metrics = try stage.save(result, trainedNow: log != nil, to: saveRun)
     nb.produced(saveRun.checkpoint(.dpo))
     let keys = ["pref_acc_before", "pref_acc", "margin", "refusal_rate_before", "refusal_rate", "over_refusal_rate",
                 "concise_rate_before", "concise_rate", "task_acc_before", "task_acc", "kl"]

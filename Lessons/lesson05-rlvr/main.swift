@@ -23,107 +23,46 @@ let nb = Notebook(
 
 let quick = nb.options.quick
 let seed = nb.options.seed
-let settings = GRPO.recipe(quick: quick, seed: seed)
+var stage = GRPO.Stage(quick: quick, seed: seed)
 /// Where RL starts: the dpo model of lesson04. Set to `.think` to start from lesson03's think model.
-let startStage = Stage.dpo
+stage.start = .dpo
+let settings = stage.settings
+let startStage = stage.start
 let tokenizer = Tokenizer.standard
-
-/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
-final class State {
-    var splits: RLData.Splits?
-    var startModel: GPT?
-    var plan: GRPO.Plan?
-    var start: (before: GRPO.Measurement, control: GRPO.Measurement, others: GRPO.Measurement)?
-    var policy: GPT?
-    var log: GRPO.Log?
-    var end: (after: GRPO.Measurement, others: GRPO.Measurement, kl: Double)?
-
-    func data() throws -> RLData.Splits {
-        if let s = splits { return s }
-        let s = try RLData.load()
-        splits = s
-        return s
-    }
-
-    /// The starting model: the frozen reference, and where the policy starts.
-    func model() throws -> GPT {
-        if let m = startModel { return m }
-        let m = try GRPO.startingModel(startStage, run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                       progress: nb.trainingProgress(label: "lessons 01-04"))
-        startModel = m
-        return m
-    }
-
-    /// The difficulty filter's result and the held-out sets it implies.
-    func planned() throws -> GRPO.Plan {
-        if let p = plan { return p }
-        let m = try model()
-        let bar = nb.progress(total: RLData.Cell.all.count * settings.probePerCell, label: "probing")
-        let p = try GRPO.plan(m, data: try data(), settings: settings) { done, total in
-            bar.update(done)
-            if done == total { bar.finish() }
-        }
-        plan = p
-        return p
-    }
-
-    func measuredStart() throws -> (before: GRPO.Measurement, control: GRPO.Measurement, others: GRPO.Measurement) {
-        if let s = start { return s }
-        let s = try GRPO.measureStart(try model(), try planned(), settings: settings, seed: seed)
-        start = s
-        return s
-    }
-
-    /// The trained policy: trained in this run, or (for `--step N` after a full run) loaded.
-    func trained() throws -> GPT {
-        if let p = policy { return p }
-        if FileManager.default.fileExists(atPath: nb.run.checkpoint(.rlvr)) {
-            let p = try loadStage(.rlvr, from: nb.run).0
-            policy = p
-            return p
-        }
-        try train()
-        return try trained()
-    }
-
-    func measuredEnd() throws -> (after: GRPO.Measurement, others: GRPO.Measurement, kl: Double) {
-        if let e = end { return e }
-        let e = try GRPO.measureEnd(try trained(), reference: try model(), try planned(), settings: settings, seed: seed)
-        end = e
-        return e
-    }
-
-    func train() throws {
-        let reference = try model(), plan = try planned()
-        let model = reference.copy()
-        let bar = nb.progress(total: settings.steps, label: "GRPO")
-        let log = try GRPO.train(model, reference: reference, prompts: plan.edge.targetPrompts, anchors: plan.edge.anchorPrompts,
-                                 heldOut: plan.heldOut, settings: settings) { step, log in
-            guard let s = log.steps.last else { return }
-            var metrics = [("reward", s.meanReward), ("pass@1", log.heldOut.last?.pass1 ?? .nan),
-                           ("kl", s.kl), ("len", s.meanLength), ("all-equal", s.allEqualFraction)]
-            if settings.innerEpochs > 1 { metrics.append(("clipped", s.clipFraction)) }
-            bar.update(step, metrics: metrics)
-            if step == settings.steps { bar.finish() }
-        }
-        policy = model
-        self.log = log
-    }
-}
-let state = State()
 nb.checkRunFolders([nb.run])
 
-func oneLine(_ s: String, _ n: Int = 60) -> String {
-    let flat = s.replacingOccurrences(of: "\n", with: "⏎")
-    return flat.count > n ? String(flat.prefix(n - 1)) + "…" : flat
+// What the steps share, each made on first use, so `--step N` works alone.
+let data = Memo { try RLData.load() }
+/// The starting model: the frozen reference, and where the policy starts.
+let model = Memo { try stage.startingModel(run: nb.run, say: nb.say, progress: nb.trainingProgress(label: "lessons 01-04")) }
+/// The difficulty filter's result and the held-out sets it implies.
+let plan = Memo { () throws -> GRPO.Plan in
+    let m = try model.get()
+    let bar = nb.progress(total: RLData.Cell.all.count * settings.probePerCell, label: "probing")
+    return try stage.plan(m, data: try data.get()) { done, total in
+        bar.update(done)
+        if done == total { bar.finish() }
+    }
 }
-
-/// The reply as the model wrote it, up to its [end].
-func shown(_ r: Verifier.Reply) -> String {
-    let end = Tokenizer.Special.end.text
-    let text = r.text.components(separatedBy: end).first ?? r.text
-    return r.text.contains(end) ? text : text + " (no [end])"
+let start = Memo { try stage.measureStart(model.get(), plan.get()) }
+let training = Memo { () throws -> (model: GPT, log: GRPO.Log) in
+    let reference = try model.get(), plan = try plan.get()
+    let bar = nb.progress(total: settings.steps, label: "GRPO")
+    return try stage.train(reference: reference, plan) { step, log in
+        guard let s = log.steps.last else { return }
+        var metrics = [("reward", s.meanReward), ("pass@1", log.heldOut.last?.pass1 ?? .nan),
+                       ("kl", s.kl), ("len", s.meanLength), ("all-equal", s.allEqualFraction)]
+        if settings.innerEpochs > 1 { metrics.append(("clipped", s.clipFraction)) }
+        bar.update(step, metrics: metrics)
+        if step == settings.steps { bar.finish() }
+    }
 }
+/// The trained policy: trained in this run, or (for `--step N` after a full run) loaded.
+let trained = Memo { () throws -> GPT in
+    if training.value == nil && FileManager.default.fileExists(atPath: nb.run.checkpoint(.rlvr)) { return try loadStage(.rlvr, from: nb.run).0 }
+    return try training.get().model
+}
+let end = Memo { try stage.measureEnd(trained.get(), reference: model.get(), plan.get()) }
 
 /// "47% ± 4": a rate and its standard error on n items.
 func rate(_ p: Double, n: Int) -> String {
@@ -145,7 +84,7 @@ nb.step("The reward: a checker, not a judge", """
     var rows: [[String]] = []
     for (text, answer) in cases {
         let reply = Verifier.parse(try tokenizer.encodeWithSpecials(text))
-        rows.append([oneLine(text.replacingOccurrences(of: "<|end|>", with: "[end]"), 52), String(answer),
+        rows.append([ReportCard.oneLine(text.replacingOccurrences(of: "<|end|>", with: "[end]"), 52), String(answer),
                      Verifier.finalInteger(reply).map(String.init) ?? "none", fmt(Verifier.reward(reply, expected: answer), 0)])
     }
     nb.table(["reply", "right answer", "final integer", "reward"], rows)
@@ -170,32 +109,26 @@ nb.step("Which prompts can teach: groups, advantages, and the edge", """
     when at least \(Int((settings.minRoomShare * Double(settings.probePerCell)).rounded())) of its \(settings.probePerCell) \
     probed prompts do; that is where pass@1 can rise.
     """) {
-    let plan = try state.planned()
-    let edge = plan.edge
+    let edge = try plan.get().edge
     // One group of each kind, so the three cases of A can be read off.
-    let kinds: [(String, (GRPO.Group) -> Bool)] = [
-        ("all right", { $0.allEqual && $0.meanReward > 0 }), ("all wrong", { $0.allEqual && $0.meanReward == 0 }),
-        ("at the edge", { !$0.allEqual }),
-    ]
-    for (name, test) in kinds {
-        guard let g = edge.groups.first(where: test) else { continue }
+    for kind in GRPO.Edge.Kind.allCases {
+        guard let g = edge.example(kind) else { continue }
         let right = g.samples.filter { $0.reward > 0 }.count
-        nb.emit("    \(name): \(g.problem.prompt)  (right answer \(g.problem.answer)): \(right) of \(g.samples.count) right, "
+        nb.emit("    \(kind.rawValue): \(g.problem.prompt)  (right answer \(g.problem.answer)): \(right) of \(g.samples.count) right, "
                 + "A = " + g.samples.map { fmt($0.advantage, 2) }.joined(separator: " "))
     }
-    if let g = edge.groups.first(where: { !$0.allEqual }),
+    if let g = edge.example(.atEdge),
        let good = g.samples.first(where: { $0.reward > 0 }), let bad = g.samples.first(where: { $0.reward == 0 }) {
-        nb.emit("      right: \(oneLine(shown(good.reply), nb.width - 15))")
-        nb.emit("      wrong: \(oneLine(shown(bad.reply), nb.width - 15))")
+        nb.emit("      right: \(ReportCard.oneLine(good.reply.shown, nb.width - 15))")
+        nb.emit("      wrong: \(ReportCard.oneLine(bad.reply.shown, nb.width - 15))")
     }
     nb.table(["rung", "probed", "always right", "never right", "at the edge", "with room", "right samples", "room"],
              edge.cells.map { c in
                  [c.cell.title, String(c.probed), String(c.always), String(c.never), String(c.edge), "\(c.room) (\(pct(c.roomShare)))",
                   "\(c.rightSamples) of \(c.probed * edge.groupSize)", edge.target.contains(c.cell) ? "yes" : "-"]
              })
-    let probed = edge.cells.map(\.probed).reduce(0, +), atEdge = edge.cells.map(\.edge).reduce(0, +)
-    let easy = edge.cells.filter { $0.always == $0.probed }.map(\.cell.title)
-    let hopeless = edge.cells.filter { $0.never == $0.probed }.map(\.cell.title)
+    let probed = edge.probedCount, atEdge = edge.edgeCount
+    let easy = edge.alwaysRight.map(\.title), hopeless = edge.neverRight.map(\.title)
     var reading = """
     \(atEdge) of \(probed) probed prompts are at the edge. The probe sampled \(edge.replies) replies \
     (\(edge.tokens) tokens) in \(fmt(edge.seconds, 1)) s. Without it, \(probed - atEdge) of every \(probed) \
@@ -224,15 +157,15 @@ nb.step("Before: pass@1, pass@8, and the noise", """
     are right. Sampled numbers move with the seed, so the starting model is measured twice, with \
     two seeds: the gap between the two is what chance alone does.
     """) {
-    let plan = try state.planned(), s = try state.measuredStart()
-    let b = s.before, c = s.control, n = plan.heldOut.count
+    let s = try start.get()
+    let b = s.before, c = s.control, n = try plan.get().heldOut.count
     nb.table(["held-out, \(startStage.rawValue) model", "seed \(seed)", "seed \(GRPO.controlSeed(seed)) (control)"], [
         ["pass@1 (greedy)", rate(b.pass1, n: n), rate(c.pass1, n: n)],
         ["pass@8 (any of 8 samples)", pct(b.pass(at: 8)), pct(c.pass(at: 8))],
         ["sampled pass@1", pct(b.sampledAccuracy), pct(c.sampledAccuracy)],
         ["mean sampled reply length (tokens)", fmt(b.meanLength, 1), fmt(c.meanLength, 1)],
     ])
-    nb.table(["rung with room", "prompts", "pass@1", "pass@8"], plan.edge.target.map { cell in
+    nb.table(["rung with room", "prompts", "pass@1", "pass@8"], try plan.get().edge.target.map { cell in
         let m = b.cell(cell)
         return [cell.title, String(m.graded.count), pct(m.pass1), pct(m.pass(at: 8))]
     })
@@ -268,8 +201,7 @@ nb.step("Train with GRPO", """
     \(settings.evalEvery) steps), the KL estimate, the mean reply length, and the share of groups \
     whose rewards were all equal (no signal).
     """) {
-    try state.train()
-    guard let log = state.log else { return }
+    let log = try training.get().log
     nb.chart(title: "mean reward of the sampled replies (smoothed) and held-out pass@1 (greedy), by step",
              series: [("reward", Curves.smoothed(log.rewardCurve)), ("held-out pass@1", log.heldOutCurve)], xLabel: "steps")
     nb.chart(title: "share of groups with all rewards equal (no signal), by step",
@@ -293,7 +225,7 @@ nb.step("Before and after", """
     The same held-out prompts, the same seed, the same measurement. KL is KL(π ‖ π_ref) over the \
     whole vocabulary, per reply token, at the positions of the after-model's sampled replies.
     """) {
-    let plan = try state.planned(), s = try state.measuredStart(), e = try state.measuredEnd()
+    let plan = try plan.get(), s = try start.get(), e = try end.get()
     let b = s.before, a = e.after, n = plan.heldOut.count
     nb.table(["held-out, rungs with room", "\(startStage.rawValue)", "control", "rlvr"], [
         ["pass@1 (greedy)", pct(b.pass1), pct(s.control.pass1), pct(a.pass1)],
@@ -303,49 +235,29 @@ nb.step("Before and after", """
         ["mean sampled reply length (tokens)", fmt(b.meanLength, 1), fmt(s.control.meanLength, 1), fmt(a.meanLength, 1)],
         ["KL to the reference (nats/token)", fmt(0, 3), fmt(0, 3), fmt(e.kl, 3)],
     ])
-    var rows: [[String]] = plan.edge.target.map { cell in
-        let x = b.cell(cell), y = a.cell(cell)
-        return [cell.title, "yes", "\(pct(x.pass1)) -> \(pct(y.pass1))", "\(pct(x.pass(at: 8))) -> \(pct(y.pass(at: 8)))"]
-    }
-    rows += plan.edge.others.map { cell in
-        [cell.title, "-", "\(pct(s.others.cell(cell).pass1)) -> \(pct(e.others.cell(cell).pass1))", "-"]
-    }
-    nb.table(["rung", "room", "pass@1", "pass@8"], rows)
-    let need = Noise.margin(b.pass1, a.pass1, n: n, floor: 0.15)
-    let pass8Noise = Noise.standardErrors * Noise.standardError(b.pass(at: 8), a.pass(at: 8), n: n)
-    let lost = s.others.pass1 - e.others.pass1
-    let targets: [(String, Bool)] = [
-        ("pass@1 up by 15 points and 3 standard errors (> +\(fmt(100 * need, 1)) points)", a.pass1 - b.pass1 > need),
-        ("pass@8 not lower (beyond \(fmt(100 * pass8Noise, 1)) points of noise)", b.pass(at: 8) - a.pass(at: 8) <= pass8Noise),
-        ("KL to the reference bounded (< 1 nat per token)", e.kl < 1),
-        ("mean reply length between half and twice the start's", a.meanLength >= 0.5 * b.meanLength && a.meanLength <= 2 * b.meanLength),
-        ("the other rungs lose at most 5 points (\(pct(s.others.pass1)) -> \(pct(e.others.pass1)))", lost <= 0.05),
-    ]
-    nb.table(["the lesson's target", "met?"], targets.map { [$0.0, $0.1 ? "yes" : "no"] })
-    // Sharpening or discovery: of the problems greedy gets right after, how many had a right
-    // reply among the samples before?
-    let pairs = zip(b.graded, a.graded).filter { $0.1.greedyCorrect }
-    let fresh = pairs.filter { !($0.0.correctSamples > 0 || $0.0.greedyCorrect) }
-    let newlyRight = pairs.filter { !$0.0.greedyCorrect }
+    let rungs = GRPO.rungChanges(target: plan.edge.target, others: plan.edge.others, before: b, after: a,
+                                 othersBefore: s.others, othersAfter: e.others)
+    nb.table(["rung", "room", "pass@1", "pass@8"], rungs.map { r in
+        [r.cell.title, r.room ? "yes" : "-", "\(pct(r.pass1.before)) -> \(pct(r.pass1.after))",
+         r.pass8.map { "\(pct($0.before)) -> \(pct($0.after))" } ?? "-"]
+    })
+    nb.table(["the lesson's target", "met?"], GRPO.targets(start: s, end: e).map { [$0.claim, $0.met ? "yes" : "no"] })
+    let sharp = GRPO.sharpening(before: b, after: a)
     var story = """
     pass@1 \(pct(b.pass1)) -> \(pct(a.pass1)) (\(a.pass1 - b.pass1 >= 0 ? "+" : "")\(fmt(100 * (a.pass1 - b.pass1), 1)) points; \
     the control's sampled pass@1 sat \(fmt(100 * abs(b.sampledAccuracy - s.control.sampledAccuracy), 1)) points from the \
-    first seed's). Sharpening or discovery? \(newlyRight.count) held-out problems went from a wrong greedy reply to a \
-    right one. For \(newlyRight.count - fresh.count) of them a right reply was already among the 8 samples before: \
-    RL turned "now and then, when sampled" into "every time". \(fresh.count) had no right sample before.
+    first seed's). Sharpening or discovery? \(sharp.newlyRight) held-out problems went from a wrong greedy reply to a \
+    right one. For \(sharp.sharpened) of them a right reply was already among the \(GRPO.passSamples) samples before: \
+    RL turned "now and then, when sampled" into "every time". \(sharp.discovered) had no right sample before.
     """
-    story += fresh.count * 4 < max(newlyRight.count, 1)
+    story += sharp.mostlySharpening
         ? " Mostly sharpening, then: pass@1 rises towards what pass@8 showed was there."
         : " A good part is new: what was rewarded on the training prompts carried over to problems where no sample had been right."
-    let fell = plan.edge.others.compactMap { cell -> String? in
-        let x = s.others.cell(cell).pass1, y = e.others.cell(cell).pass1
-        return y <= x - 0.1 ? "\(cell.title) \(pct(x)) -> \(pct(y))" : nil
-    }
+    let fell = GRPO.fell(rungs).map { "\($0.cell.title) \(pct($0.pass1.before)) -> \(pct($0.pass1.after))" }
     if !fell.isEmpty {
         story += " RL is not free: \(fell.joined(separator: ", ")). The average over the other rungs hides it; the table per rung does not. The reward is averaged over every prompt of a step, so an update that pays on one rung can cost another."
     }
-    let zeroB = b.graded.filter { $0.problem.answer != 0 && Verifier.finalInteger($0.greedy.reply) == 0 }.count
-    let zeroA = a.graded.filter { $0.problem.answer != 0 && Verifier.finalInteger($0.greedy.reply) == 0 }.count
+    let zeroB = GRPO.wrongZeros(b), zeroA = GRPO.wrongZeros(a)
     if zeroA > zeroB + n / 10 {
         story += " Watch for a shortcut, though: \(zeroA) greedy replies now answer 0 where the answer is not 0 (\(zeroB) before). The reward is exact; a mix of prompts where 0 is often right can still teach a rule that is not arithmetic."
     }
@@ -358,15 +270,15 @@ nb.step("Side by side", """
     Held-out prompts, greedy replies before and after RL: first problems whose answer changed \
     from wrong to right, then some that are still wrong.
     """) {
-    let b = try state.measuredStart().before, a = try state.measuredEnd().after
+    let b = try start.get().before, a = try end.get().after
     let pairs = Array(zip(b.graded, a.graded))
     let fixed = pairs.filter { !$0.0.greedyCorrect && $0.1.greedyCorrect }.prefix(4)
     let still = pairs.filter { !$0.1.greedyCorrect }.prefix(2)
     for (x, y) in fixed + still {
         nb.emit("")
         nb.emit("  user: \(x.problem.prompt)   (right answer \(x.problem.answer))")
-        nb.emit("    \(startStage.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))  \(oneLine(shown(x.greedy.reply), nb.width - 12))")
-        nb.emit("    rlvr   \(oneLine(shown(y.greedy.reply), nb.width - 12))")
+        nb.emit("    \(startStage.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))  \(ReportCard.oneLine(x.greedy.reply.shown, nb.width - 12))")
+        nb.emit("    rlvr   \(ReportCard.oneLine(y.greedy.reply.shown, nb.width - 12))")
     }
 }
 
@@ -374,16 +286,9 @@ nb.step("Save the results", """
     The RL model is written as stage rlvr, and its numbers go into report.json. Talk to it: swift \
     run chat --stage rlvr (add --quick for the tiny model).
     """) {
-    let model = try state.trained()
-    let plan = try state.planned(), s = try state.measuredStart(), e = try state.measuredEnd()
-    let result = GRPO.Result(model: model, log: state.log ?? GRPO.Log(), edge: plan.edge, before: s.before, after: e.after,
-                             control: s.control, othersBefore: s.others, othersAfter: e.others, kl: e.kl)
-    var metrics = GRPO.metrics(result)
-    if state.log == nil {  // loaded, not trained in this run: keep the recorded training numbers
-        let old = (try? Report.load(from: nb.run.path))?["rlvr"] ?? [:]
-        for k in ["reward_first", "reward_last", "train_tokens", "sampled_tokens", "train_seconds"] { metrics[k] = old[k] }
-    }
-    try saveStage(.rlvr, model: model, step: settings.steps, metrics: metrics, to: nb.run, curves: state.log.map { Curves(rl: $0) })
+    let model = try trained.get(), log = training.value?.log  // nil: loaded, not trained in this run
+    let result = GRPO.Result(model: model, log: log ?? GRPO.Log(), plan: try plan.get(), start: try start.get(), end: try end.get())
+    let metrics = try stage.save(result, trainedNow: log != nil, to: nb.run)
     nb.produced(nb.run.checkpoint(.rlvr))
     let keys = ["pass1_before", "pass1", "pass1_control", "pass8_before", "pass8", "edge_prompts", "reward_first", "reward_last",
                 "kl", "mean_len"]

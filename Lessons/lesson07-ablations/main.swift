@@ -116,18 +116,8 @@ final class State {
 let state = State()
 nb.checkRunFolders([nb.run])
 
-func oneLine(_ s: String, _ n: Int = 60) -> String {
-    let flat = s.replacingOccurrences(of: "\n", with: "⏎")
-    return flat.count > n ? String(flat.prefix(n - 1)) + "…" : flat
-}
-
-/// The reply as the model wrote it, up to its [end].
-func shown(_ r: Verifier.Reply) -> String {
-    let end = Tokenizer.Special.end.text
-    let text = r.text.components(separatedBy: end).first ?? r.text
-    if !r.text.contains(end) { return text + " (no [end])" }
-    return text.isEmpty ? "(nothing: [end] at once)" : text
-}
+/// The reply as the model wrote it, up to its [end], saying so when that is nothing.
+func shown(_ r: Verifier.Reply) -> String { r.shown.isEmpty ? "(nothing: [end] at once)" : r.shown }
 
 /// A learning rate as written in code (1e-3, not 0.0009999999).
 func lr(_ x: Float) -> String { String(format: "%g", Double(x)) }
@@ -150,7 +140,7 @@ func smooth(_ xs: [Double]) -> [Double] {
 func example(_ r: Ablations.Run) {
     guard let g = r.after.measurement.graded.first else { return }
     nb.emit("    user: \(g.problem.prompt)   (right answer \(g.problem.answer))")
-    nb.emit("    \(r.arm.label): \(oneLine(shown(g.greedy.reply), nb.width - 10 - r.arm.label.count))")
+    nb.emit("    \(r.arm.label): \(ReportCard.oneLine(shown(g.greedy.reply), nb.width - 10 - r.arm.label.count))")
 }
 
 nb.step("The plan: seven short RL runs from three starting points", """
@@ -386,7 +376,7 @@ nb.step("The verdicts, and the report", """
     let verdicts = [("1", e1.verdict), ("1", e1.signalVerdict), ("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
                     ("3", e3.verdict), ("4", e4.betaVerdict), ("4", e4.highLRVerdict), ("4", e4.collapseVerdict)]
     nb.table(["#", "claim", "effect", "must exceed", "verdict"], verdicts.map { n, v in
-        [n, oneLine(v.claim, max(30, nb.width - 50)), signed(v.effect), fmt(v.margin), v.word]
+        [n, ReportCard.oneLine(v.claim, max(30, nb.width - 50)), signed(v.effect), fmt(v.margin), v.word]
     })
     var metrics: [String: Double] = [:]
     for part in [e1.metrics, e2.metrics, e3.metrics, e4.metrics] { metrics.merge(part) { a, _ in a } }

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Notebook
 import TinyGPT
 
 /// Stage `dpo`: direct preference optimisation against a frozen reference.
@@ -79,47 +80,23 @@ public enum DPO {
         }
     }
 
-    /// The default run's settings. No weight decay: it would pull the policy towards zero,
-    /// not towards the reference, which is the only anchor DPO should have.
+    /// The default run's settings; GUIDE.md, lesson 04, has the measurements behind each choice.
     ///
-    /// α = 1 adds SFT on the chosen answers. Plain DPO (α = 0) only widens the gap between
-    /// the two answers, and the cheapest way to do that is to push the rejected answer down:
-    /// measured on an earlier think model, it made simple answers concise, but a refusal that
-    /// model had never written stayed unwritten (refusal rate 0%) while both answers'
-    /// log-probabilities fell.
-    /// The SFT term holds the chosen answers up. (Preference libraries offer the same
-    /// remedy, e.g. TRL's `rpo_alpha`.)
-    ///
-    /// The default's peak learning rate is 3e-4: refusing the harms SFT never showed is the
-    /// slowest thing the pairs teach. Measured on the previous think model, with the rejected
-    /// answer scored to its end (held-out refusal rate, 200 steps unless said): 1e-4 63% (400
-    /// steps 81%, 600 steps 85%); 2e-4 91% and 74% (seeds 1337, 7); 3e-4 93%, 87%, 87% (seeds
-    /// 1337, 7, 42), over-refusal 0-2%, task accuracy kept. 300 steps at 3e-4 did worse (85%,
-    /// 80%). The quick model stays at 1e-4: it cannot write a refusal at all, and 3e-4 only
-    /// cost it task accuracy (13% -> 10%).
-    ///
-    /// The rejected answer counts up to where it leaves the chosen one (`rejectedUpToDivergence`).
-    /// Tokens the two answers share cancel in the margin anyway; the tokens after the point
-    /// where they part are what plain DPO pushes down for nothing: once a reply has gone wrong,
-    /// lowering how it goes on teaches no choice, and the probability taken from those tokens
-    /// goes somewhere. The helpful pairs' rejected answers are refusals, so plain DPO pushed
-    /// down every letter of "I won't help feed ...", although "I" alone was the mistake. On the
-    /// safe request "How can I feed Puddle?" with the reply forced to start with "I", the next
-    /// character after 200 steps was "=" with probability 0.92 (the think model: a space, 0.38),
-    /// and harmful requests about the same pets got refusals that started and broke ("I=wo").
-    /// Held-out refusal rate, 200 steps, seeds 1337 / 7 / 42 / 1 / 2: scored to the end 85 / 85 /
-    /// 85 / 91 / 81.5%; up to the divergence, everything else equal, 100 / 100 / 100 / 98 / 100%,
-    /// over-refusal 0%, concise 97-99%, task accuracy 60-62% (from 53%), KL 0.12-0.13. (A larger
-    /// β, 0.3, which lets pairs go sooner, gave 96 / 94 / 87 / 85 / 87%.) The quick model keeps
-    /// the whole rejected answer: with the cut its traces on multi-step problems fell 100% -> 89%
-    /// (a one-token rejected "<think>" takes the calibration pairs' whole push), and it cannot
-    /// write a refusal either way.
-    ///
-    /// The quick recipe trains on the stepwise pairs of the multi-step problems only. Its tiny
-    /// think model gets no sum right, traced or not (2-digit sums 0%), so a trace does no work
-    /// for it; taught to trace 2-digit sums as well, it traced the n - n problems too and
-    /// sampled no right reply to any of them (0 of 96, against a bare "0" before), which left
-    /// quick GRPO (lesson05) nothing to reinforce: held-out pass@1 0% -> 0%.
+    /// - No weight decay: it would pull the policy towards zero, not towards the reference,
+    ///   the only anchor DPO should have.
+    /// - α = 1 adds SFT on the chosen answers (TRL's `rpo_alpha`): plain DPO widens the gap most
+    ///   cheaply by pushing the rejected answer down, and a refusal never written stays unwritten.
+    /// - Peak learning rate 3e-4: refusing the harms SFT never showed is the slowest thing the
+    ///   pairs teach. The quick model cannot write a refusal at all; it keeps 1e-4, which costs
+    ///   it less task accuracy.
+    /// - The rejected answer counts only up to where it leaves the chosen one: the tokens after
+    ///   that teach no choice, and the probability pushed out of them lands somewhere (refusals
+    ///   that start and break). The quick model keeps the whole rejected answer: with the cut, a
+    ///   one-token rejected "<think>" takes the calibration pairs' whole push, and its traces on
+    ///   multi-step problems fall.
+    /// - The quick recipe trains on the multi-step problems' stepwise pairs only: its think model
+    ///   gets no sum right, so a trace does no work for it, and taught to trace sums it stopped
+    ///   sampling the right replies GRPO (lesson05) needs to reinforce.
     ///
     /// A `variant` other than `.dpo` changes one thing of this recipe (see `Variant`).
     public static func recipe(quick: Bool, seed: UInt64, variant: Variant = .dpo) -> Settings {
@@ -138,19 +115,11 @@ public enum DPO {
     }
 
     /// The alternatives lesson04 offers with `--variant`: the default recipe with one thing
-    /// changed (β stays 0.1), so the before/after table compares like with like. Measured on the
-    /// default run (held-out, seed 1337; the think model: refusals 19%, concise 2%, task accuracy
-    /// 63%; the default: refusals 100%, concise 94%, task 60%, multi-step 95%, KL 0.15):
-    ///
-    /// - ipo: refusals 28%, preference accuracy 0.97, concise 98%, task 61%, multi-step 96%,
-    ///   KL 0.08. Its target gap, 1/(2β) = 5 nats, is reached before a refusal SFT never
-    ///   showed can win (on the think model before: β = 0.03, a 16.7-nat target, refused 80%;
-    ///   β = 0.5 and 1 refused 17%, as the think model did).
-    /// - length-normalized: refusals 100%, concise 98%, task 59%, multi-step 96%, KL 0.16.
-    ///   With the rejected answer cut where it parts (mostly one token), dividing by the length
-    ///   changes mainly the chosen side.
-    /// - whole-rejected: refusals 85%, task 58% (GUIDE.md, lesson 04, says why). The quick
-    ///   recipe already scores the whole rejected answer, so there it changes nothing.
+    /// changed (β stays 0.1), so the before/after table compares like with like; GUIDE.md,
+    /// lesson 04, has their numbers. IPO reaches its target gap, 1/(2β), before a refusal SFT
+    /// never showed can win. Length normalisation changes mainly the chosen side, the rejected
+    /// answer being cut where it parts (mostly one token). Whole-rejected is plain DPO's scoring;
+    /// the quick recipe already uses it, so there it changes nothing.
     public enum Variant: String, CaseIterable, Sendable {
         /// The default recipe.
         case dpo
@@ -251,15 +220,17 @@ public enum DPO {
 
     /// log p(response | prompt) for each row, under `model` (forward only, 64 rows at a time).
     public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [LogProb] {
-        var out: [LogProb] = []
-        for start in stride(from: 0, to: rows.count, by: 64) {
-            let chunk = Array(rows[start..<min(start + 64, rows.count)])
-            let batch = ChatTemplate.batch(chunk)
-            model.forward(batch.inputs, B: batch.B, T: batch.T)
-            let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
-            out += rowLogProbs(losses, batch)
+        PhaseClock.measure(.eval) {
+            var out: [LogProb] = []
+            for start in stride(from: 0, to: rows.count, by: 64) {
+                let chunk = Array(rows[start..<min(start + 64, rows.count)])
+                let batch = ChatTemplate.batch(chunk)
+                model.forward(batch.inputs, B: batch.B, T: batch.T)
+                let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
+                out += rowLogProbs(losses, batch)
+            }
+            return out
         }
-        return out
     }
 
     /// Sums -loss over each row's targets: [B*T] per-position losses -> B log-probabilities.
@@ -398,12 +369,15 @@ public enum DPO {
             guard let picked = queue.popLast() else {
                 throw DataFiles.DataError("DPO needs at least \(settings.pairsPerStep) training pairs, got \(pairs.count)")
             }
-            let stats = forwardBackward(policy, picked.map { pairs[$0] }, reference: picked.map { reference[$0] }, settings: settings)
-            if !stats.loss.isFinite || policy.firstNonFiniteGradient() != nil {
-                throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+            let stats = try PhaseClock.measure(.train) {
+                let stats = forwardBackward(policy, picked.map { pairs[$0] }, reference: picked.map { reference[$0] }, settings: settings)
+                if !stats.loss.isFinite || policy.firstNonFiniteGradient() != nil {
+                    throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+                }
+                clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
+                optimizer.update(policy, lr: settings.schedule.lr(step))
+                return stats
             }
-            clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
-            optimizer.update(policy, lr: settings.schedule.lr(step))
             log.train.append(stats)
             log.tokensSeen += picked.map { pairs[$0].chosen.tokens.count + pairs[$0].rejected.tokens.count }.reduce(0, +)
             if (step + 1) % settings.evalEvery == 0 || step + 1 == settings.steps {
@@ -432,31 +406,33 @@ public enum DPO {
     /// course measures how far a model moved from where it started, token by token.
     public static func tokenSums(_ model: GPT, reference: GPT?, _ rows: [ChatTemplate.Rendered])
         -> [(entropy: Double, kl: Double, tokens: Int)] {
-        var out: [(entropy: Double, kl: Double, tokens: Int)] = []
-        let V = model.config.vocabSize
-        for start in stride(from: 0, to: rows.count, by: 32) {
-            let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
-            for m in [model, reference].compactMap({ $0 }) {
-                m.forward(batch.inputs, B: batch.B, T: batch.T)
-                batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
-            }
-            let p = model.probs, q = reference?.probs
-            for b in 0..<batch.B {
-                var h = 0.0, kl = 0.0, n = 0
-                for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
-                    let i = b * batch.T + t
-                    for v in 0..<V {
-                        let pv = Double(p[i * V + v])
-                        guard pv > 0 else { continue }
-                        h -= pv * log(pv)
-                        if let q { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
-                    }
-                    n += 1
+        PhaseClock.measure(.eval) {
+            var out: [(entropy: Double, kl: Double, tokens: Int)] = []
+            let V = model.config.vocabSize
+            for start in stride(from: 0, to: rows.count, by: 32) {
+                let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
+                for m in [model, reference].compactMap({ $0 }) {
+                    m.forward(batch.inputs, B: batch.B, T: batch.T)
+                    batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
                 }
-                out.append((h, kl, n))
+                let p = model.probs, q = reference?.probs
+                for b in 0..<batch.B {
+                    var h = 0.0, kl = 0.0, n = 0
+                    for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
+                        let i = b * batch.T + t
+                        for v in 0..<V {
+                            let pv = Double(p[i * V + v])
+                            guard pv > 0 else { continue }
+                            h -= pv * log(pv)
+                            if let q { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
+                        }
+                        n += 1
+                    }
+                    out.append((h, kl, n))
+                }
             }
+            return out
         }
-        return out
     }
 
     /// The model's next-token distribution after `prompt` and the first characters of a reply,
@@ -469,8 +445,10 @@ public enum DPO {
             throw DataFiles.DataError("prompt and reply start are \(ids.count) tokens, the model's context is \(model.config.blockSize)")
         }
         let tokens = ids.map { Int32($0) }, targets = [Int32](repeating: 0, count: ids.count)
-        tokens.withUnsafeBufferPointer { model.forward($0.baseAddress!, B: 1, T: ids.count) }
-        targets.withUnsafeBufferPointer { _ = model.crossEntropy($0.baseAddress!) }
+        PhaseClock.measure(.eval) {
+            tokens.withUnsafeBufferPointer { model.forward($0.baseAddress!, B: 1, T: ids.count) }
+            targets.withUnsafeBufferPointer { _ = model.crossEntropy($0.baseAddress!) }
+        }
         let V = model.config.vocabSize, last = (ids.count - 1) * V
         return (0..<V).map { Double(model.probs[last + $0]) }
     }
@@ -587,10 +565,8 @@ public enum DPO {
 
     /// The concise rate when replies are sampled at `temperature` instead of decoded greedily:
     /// each simple (calibration) question asked `samples` times. Greedy decoding reports only
-    /// the likeliest reply; a model that writes a trace 40% of the time can still be concise
-    /// on every greedy reply, and this is the number that shows the 40%. (The think model,
-    /// trained on traces and one in three direct replies, is concise 2% of the time greedily
-    /// and 22% sampled; trained on every direct reply, 89% and 76%; the quick one 36% and 64%.)
+    /// the likeliest reply: a model that often writes a trace can still be concise on every
+    /// greedy reply, and this is the number that shows how often.
     public static func sampledConciseRate(_ model: GPT, _ pairs: [PreferenceData.Pair], samples: Int,
                                           temperature: Float = 1, seed: UInt64) throws -> Double {
         let asked = pairs.filter { $0.family == .calibration }
@@ -599,131 +575,5 @@ public enum DPO {
         let concise = replies.map { zip(asked, $0).filter { p, r in isConcise(r, expected: p.chosen) }.count }.reduce(0, +)
         let total = asked.count * samples
         return total == 0 ? 0 : Double(concise) / Double(total)
-    }
-
-    // MARK: the stage
-
-    /// Everything measured about one model, for the before/after table.
-    public struct Measurement: Sendable {
-        public let preference: Stats
-        public let behaviour: Behaviour
-        public let tasks: SFT.Measurement
-        public let kl: Double
-        /// The concise rate with replies sampled at temperature 1 (`sampledConcise`), where
-        /// greedy decoding hides how often the model still writes a trace.
-        public let sampledConcise: Double
-    }
-
-    /// How many replies `measure` samples per simple question for `Measurement.sampledConcise`.
-    public static let sampledConciseSamples = 4
-
-    /// The preference files from data/dpo.
-    public static func data() throws -> PreferenceData.Splits {
-        guard let dir = DataFiles.defaultDataDirectory() else {
-            throw DataFiles.DataError("cannot find the package's data/ folder (run from inside the package, or run `swift run make-data`)")
-        }
-        return try DataFiles.loadDPO(from: dir)
-    }
-
-    /// Measures `policy` against `reference` on the held-out pairs, behaviours and SFT tasks.
-    public static func measure(_ policy: GPT, reference: GPT, valid: [PreferenceData.Pair], validRows: [RenderedPair],
-                               validReference: [Reference], settings: Settings, quick: Bool,
-                               sft: Conversations.Splits) throws -> Measurement {
-        Measurement(preference: evaluate(policy, validRows, reference: validReference, settings: settings),
-                    behaviour: try measureBehaviour(policy, valid),
-                    tasks: try SFT.measure(policy, SFT.evalSet(sft, quick: quick)),
-                    kl: meanKL(policy, reference, validRows.map(\.chosen)),
-                    sampledConcise: try sampledConciseRate(policy, valid, samples: sampledConciseSamples, seed: 0))
-    }
-
-    /// What one DPO run produced.
-    public struct Result {
-        public let model: GPT
-        public let log: Log
-        public let before: Measurement
-        public let after: Measurement
-        public let onPolicy: Sampled
-
-        public init(model: GPT, log: Log, before: Measurement, after: Measurement, onPolicy: Sampled) {
-            self.model = model; self.log = log; self.before = before; self.after = after; self.onPolicy = onPolicy
-        }
-    }
-
-    /// The files' training pairs this recipe trains on: all of them, but the stepwise pairs of
-    /// tasks outside `settings.stepwiseTasks` (a pair's task is its question's, in the SFT files).
-    public static func trainingPairs(_ data: PreferenceData.Splits, sft: Conversations.Splits,
-                                     settings: Settings) -> [PreferenceData.Pair] {
-        let task = sft.taskByQuestion
-        return data.train.filter { p in
-            p.family != .stepwise || task[p.prompt].map { settings.stepwiseTasks.contains($0) } ?? false
-        }
-    }
-
-    /// The arithmetic questions on-policy pairs are sampled for (training prompts only).
-    public static func onPolicyQuestions(_ sft: Conversations.Splits, quick: Bool) -> [Conversations.Conversation] {
-        Array(sft.instructTrain.filter { $0.task == .arithmetic }.prefix(quick ? 48 : 160))
-    }
-
-    /// DPO from a copy of `think`, which also stays as the frozen reference: the data
-    /// files' pairs plus on-policy correctness pairs sampled now, then measured before and after.
-    public static func run(from think: GPT, quick: Bool, seed: UInt64, settings: Settings? = nil,
-                           onPolicySamples k: Int = 6,
-                           progress: (Int, Log) -> Void = { _, _ in }) throws -> Result {
-        let settings = settings ?? recipe(quick: quick, seed: seed)
-        let data = try data(), sft = try SFT.data()
-        let reference = think.copy(), policy = think.copy()
-        let sampled = k > 0 ? try onPolicyPairs(reference, onPolicyQuestions(sft, quick: quick), k: k, temperature: 1, seed: seed) : Sampled()
-        let upTo = settings.rejectedUpToDivergence
-        let rows = try render(trainingPairs(data, sft: sft, settings: settings) + sampled.pairs,
-                              blockSize: policy.config.blockSize, rejectedUpToDivergence: upTo)
-        let validRows = try render(data.valid, blockSize: policy.config.blockSize, rejectedUpToDivergence: upTo)
-        let refs = DPO.reference(reference, rows), validRefs = DPO.reference(reference, validRows)
-        let before = try measure(policy, reference: reference, valid: data.valid, validRows: validRows, validReference: validRefs,
-                                 settings: settings, quick: quick, sft: sft)
-        let log = try train(policy, pairs: rows, reference: refs, valid: validRows, validReference: validRefs,
-                            settings: settings, progress: progress)
-        let after = try measure(policy, reference: reference, valid: data.valid, validRows: validRows, validReference: validRefs,
-                                settings: settings, quick: quick, sft: sft)
-        return Result(model: policy, log: log, before: before, after: after, onPolicy: sampled)
-    }
-
-    /// The report keys of stage `dpo`.
-    public static func metrics(_ r: Result) -> [String: Double] {
-        [
-            "pref_acc_before": r.before.preference.accuracy, "pref_acc": r.after.preference.accuracy,
-            "margin": r.after.preference.margin,
-            "refusal_rate_before": r.before.behaviour.refusalRate, "refusal_rate": r.after.behaviour.refusalRate,
-            "over_refusal_rate_before": r.before.behaviour.overRefusalRate, "over_refusal_rate": r.after.behaviour.overRefusalRate,
-            "concise_rate_before": r.before.behaviour.conciseRate, "concise_rate": r.after.behaviour.conciseRate,
-            "concise_rate_sampled_before": r.before.sampledConcise, "concise_rate_sampled": r.after.sampledConcise,
-            "trace_rate_before": r.before.behaviour.traceRate, "trace_rate": r.after.behaviour.traceRate,
-            "task_acc_before": r.before.tasks.taskAccuracy, "task_acc": r.after.tasks.taskAccuracy,
-            "format_rate": r.after.tasks.formatRate, "multistep_acc": r.after.tasks.multiStepAccuracy,
-            "kl": r.after.kl, "onpolicy_pairs": Double(r.onPolicy.pairs.count),
-            "train_tokens": Double(r.log.tokensSeen), "train_seconds": r.log.seconds,
-        ]
-    }
-
-    /// The DPO model from `run`'s checkpoint, or, if there is none yet, trained now from the
-    /// think model (itself trained first if missing) and saved with its metrics and curves.
-    public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
-                                   progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
-        try run.prepare()
-        let path = run.checkpoint(.dpo)
-        if FileManager.default.fileExists(atPath: path) {
-            return try loadStage(.dpo, from: run).0
-        }
-        let think = try SFT.loadOrTrain(.think, run: run, quick: quick, seed: seed, say: say, progress: progress)
-        say("No dpo model at \(path) yet: lesson04-dpo makes it, so it is trained now.")
-        let settings = recipe(quick: quick, seed: seed)
-        let result = try DPO.run(from: think, quick: quick, seed: seed, settings: settings) { step, log in
-            guard let s = log.train.last else { return }
-            progress(TrainProgress(step: step, steps: settings.steps, loss: s.loss, lr: settings.schedule.lr(step - 1),
-                                   tokensPerSecond: Double(log.tokensSeen) / max(log.seconds, 1e-9),
-                                   evalLoss: log.heldOut.last(where: { $0.step == step })?.stats.loss))
-        }
-        try saveStage(.dpo, model: result.model, step: result.log.train.count, metrics: metrics(result), to: run,
-                      curves: Curves(dpo: result.log))
-        return result.model
     }
 }

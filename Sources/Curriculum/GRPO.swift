@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Notebook
 import TinyGPT
 
 /// Stage `rlvr`: reinforcement learning with verifiable rewards, by GRPO.
@@ -181,7 +182,9 @@ public enum GRPO {
         }
         let options = SamplingOptions(temperature: settings.temperature, stopToken: tokenizer.id(.end),
                                       maxNewTokens: min(settings.maxNewTokens, room))
-        let outs = policy.generate(prompts: prompts.flatMap { [[Int]](repeating: $0, count: G) }, options: options, rng: &rng)
+        let outs = PhaseClock.measure(.sample) {
+            policy.generate(prompts: prompts.flatMap { [[Int]](repeating: $0, count: G) }, options: options, rng: &rng)
+        }
         return problems.indices.map { i in
             var samples = outs[(i * G)..<((i + 1) * G)].map { c -> Sample in
                 let reply = Verifier.parse(c.tokens, tokenizer: tokenizer)
@@ -258,14 +261,16 @@ public enum GRPO {
 
     /// log π of the reply tokens of each row (forward only, 64 rows at a time).
     public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [[Float]] {
-        var out: [[Float]] = []
-        for start in stride(from: 0, to: rows.count, by: 64) {
-            let batch = ChatTemplate.batch(Array(rows[start..<min(start + 64, rows.count)]))
-            model.forward(batch.inputs, B: batch.B, T: batch.T)
-            let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
-            out += rowLogProbs(losses, batch)
+        PhaseClock.measure(.eval) {
+            var out: [[Float]] = []
+            for start in stride(from: 0, to: rows.count, by: 64) {
+                let batch = ChatTemplate.batch(Array(rows[start..<min(start + 64, rows.count)]))
+                model.forward(batch.inputs, B: batch.B, T: batch.T)
+                let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
+                out += rowLogProbs(losses, batch)
+            }
+            return out
         }
-        return out
     }
 
     /// Per-position losses [B*T] -> for each row, log p of its targets in order.
@@ -514,12 +519,15 @@ public enum GRPO {
             log.tokensSampled += samples.map(\.length).reduce(0, +)
 
             for epoch in 0..<max(1, settings.innerEpochs) {
-                let pass = forwardBackward(policy, &r, settings: settings)
-                if !pass.loss.isFinite || policy.firstNonFiniteGradient() != nil {
-                    throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+                let pass = try PhaseClock.measure(.train) {
+                    let pass = forwardBackward(policy, &r, settings: settings)
+                    if !pass.loss.isFinite || policy.firstNonFiniteGradient() != nil {
+                        throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+                    }
+                    clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
+                    optimizer.update(policy, lr: settings.schedule.lr(step))
+                    return pass
                 }
-                clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
-                optimizer.update(policy, lr: settings.schedule.lr(step))
                 log.tokensTrained += pass.positions
                 if epoch == 0 { s.kl = pass.kl; s.loss = pass.loss }
                 s.clipFraction = pass.clipFraction
@@ -621,118 +629,5 @@ public enum GRPO {
             }
         }
         return DPO.meanKL(policy, reference, rows)
-    }
-}
-
-// MARK: the stage
-
-extension GRPO {
-    /// The held-out problems of `cells`, the whole fixed set of each (`perCell` of each, if given).
-    public static func heldOut(_ data: RLData.Splits, cells: [RLData.Cell], perCell: Int? = nil) -> [RLData.Problem] {
-        var taken: [RLData.Cell: Int] = [:]
-        return data.valid.filter { p in
-            guard cells.contains(p.cell) else { return false }
-            taken[p.cell, default: 0] += 1
-            return taken[p.cell, default: 0] <= (perCell ?? Int.max)
-        }
-    }
-
-    /// The sampling seed of the control measurement: the starting model measured a second
-    /// time, so the sampled numbers' noise shows beside the gain.
-    public static func controlSeed(_ seed: UInt64) -> UInt64 { seed &+ 101 }
-
-    /// What one GRPO run produced.
-    public struct Result {
-        public let model: GPT
-        public let log: Log
-        /// The difficulty filter: which rungs and prompts RL trained on.
-        public let edge: Edge
-        /// The held-out problems of the target rungs, before and after (greedy + 8 samples).
-        public let before: Measurement
-        public let after: Measurement
-        /// The starting model on the same problems with a second sampling seed.
-        public let control: Measurement
-        /// The other rungs, greedy only, before and after.
-        public let othersBefore: Measurement
-        public let othersAfter: Measurement
-        /// KL(π ‖ π_ref) per token on the after-measurement's sampled replies.
-        public let kl: Double
-
-        public init(model: GPT, log: Log, edge: Edge, before: Measurement, after: Measurement, control: Measurement,
-                    othersBefore: Measurement, othersAfter: Measurement, kl: Double) {
-            self.model = model; self.log = log; self.edge = edge; self.before = before; self.after = after
-            self.control = control; self.othersBefore = othersBefore; self.othersAfter = othersAfter; self.kl = kl
-        }
-    }
-
-    /// Samples per held-out problem for pass@8.
-    public static let passSamples = 8
-
-    /// GRPO from a copy of `start`, which also stays as the frozen reference: the difficulty
-    /// filter on the training prompts, the start measured, training on the edge prompts,
-    /// the policy measured. lesson05 runs the same four calls, one step each.
-    public static func run(from start: GPT, quick: Bool, seed: UInt64, settings: Settings? = nil,
-                           data: RLData.Splits? = nil, progress: (Int, Log) -> Void = { _, _ in }) throws -> Result {
-        let settings = settings ?? recipe(quick: quick, seed: seed)
-        let data = try data ?? RLData.load()
-        let reference = start.copy(), policy = start.copy()
-        let plan = try plan(reference, data: data, settings: settings)
-        let s = try measureStart(reference, plan, settings: settings, seed: seed)
-        let log = try train(policy, reference: reference, prompts: plan.edge.targetPrompts, anchors: plan.edge.anchorPrompts,
-                            heldOut: plan.heldOut, settings: settings, progress: progress)
-        let e = try measureEnd(policy, reference: reference, plan, settings: settings, seed: seed)
-        return Result(model: policy, log: log, edge: plan.edge, before: s.before, after: e.after, control: s.control,
-                      othersBefore: s.others, othersAfter: e.others, kl: e.kl)
-    }
-
-    /// The report keys of stage `rlvr`. Sampled pass@1 (`sampled_acc`) is measured on the
-    /// starting model twice, with two seeds: `pass1_control` is the second, so the gap
-    /// between it and `sampled_acc_before` is what sampling alone moves. (Greedy pass@1
-    /// does not depend on the seed.)
-    public static func metrics(_ r: Result) -> [String: Double] {
-        [
-            "pass1_before": r.before.pass1, "pass1": r.after.pass1,
-            "pass8_before": r.before.pass(at: 8), "pass8": r.after.pass(at: 8),
-            "sampled_acc_before": r.before.sampledAccuracy, "sampled_acc": r.after.sampledAccuracy,
-            "pass1_control": r.control.sampledAccuracy, "pass8_control": r.control.pass(at: 8),
-            "edge_prompts": Double(r.edge.prompts.count), "target_rungs": Double(r.edge.target.count),
-            "probe_seconds": r.edge.seconds,
-            "others_pass1_before": r.othersBefore.pass1, "others_pass1": r.othersAfter.pass1,
-            "reward_first": r.log.mean(\.meanReward, first: 0.1), "reward_last": r.log.mean(\.meanReward, last: 0.1),
-            "kl": r.kl, "mean_len_before": r.before.meanLength, "mean_len": r.after.meanLength,
-            "train_tokens": Double(r.log.tokensTrained), "sampled_tokens": Double(r.log.tokensSampled),
-            "train_seconds": r.log.seconds,
-        ]
-    }
-    /// The model RL starts from: the dpo model (lesson04), or the think model (lesson03)
-    /// if asked; loaded from `run`, or trained now if missing.
-    public static func startingModel(_ stage: Stage = .dpo, run: RunDirectory, quick: Bool, seed: UInt64,
-                                     say: (String) -> Void, progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
-        switch stage {
-        case .dpo: return try DPO.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
-        case .think: return try SFT.loadOrTrain(.think, run: run, quick: quick, seed: seed, say: say, progress: progress)
-        default: throw StageError(description: "GRPO starts from the dpo or the think model, not from \(stage.rawValue)")
-        }
-    }
-
-    /// The rlvr model from `run`'s checkpoint, or, if there is none yet, trained now from
-    /// the dpo model (itself trained first if missing) with the default recipe, and saved.
-    public static func loadOrTrain(run: RunDirectory, quick: Bool, seed: UInt64, say: (String) -> Void,
-                                   progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
-        let path = run.checkpoint(.rlvr)
-        if FileManager.default.fileExists(atPath: path) {
-            return try loadStage(.rlvr, from: run).0
-        }
-        let start = try startingModel(run: run, quick: quick, seed: seed, say: say, progress: progress)
-        say("No rlvr model at \(path) yet: lesson05-rlvr makes it, so it is trained now.")
-        let settings = recipe(quick: quick, seed: seed)
-        let result = try GRPO.run(from: start, quick: quick, seed: seed, settings: settings) { step, log in
-            let s = log.steps.last ?? Step()
-            progress(TrainProgress(step: step, steps: settings.steps, loss: s.loss, lr: settings.schedule.lr(step - 1),
-                                   tokensPerSecond: Double(log.tokensTrained) / max(log.seconds, 1e-9), evalLoss: nil))
-        }
-        try saveStage(.rlvr, model: result.model, step: settings.steps, metrics: metrics(result), to: run,
-                      curves: Curves(rl: result.log))
-        return result.model
     }
 }

@@ -116,29 +116,4 @@ extension GRPO {
         public let heldOut: [RLData.Problem]
         public let others: [RLData.Problem]
     }
-
-    /// The difficulty filter on `data.train`, and the held-out sets it implies.
-    public static func plan(_ start: GPT, data: RLData.Splits, settings: Settings,
-                            progress: (Int, Int) -> Void = { _, _ in }) throws -> Plan {
-        let edge = try findEdge(start, data.train, settings: settings, progress: progress)
-        return Plan(edge: edge, heldOut: heldOut(data, cells: edge.target), others: heldOut(data, cells: edge.others))
-    }
-
-    /// The starting model measured: the target rungs' held-out problems (greedy and
-    /// `passSamples` samples), again with the control seed, and the other rungs greedily.
-    public static func measureStart(_ start: GPT, _ plan: Plan, settings: Settings, seed: UInt64) throws
-        -> (before: Measurement, control: Measurement, others: Measurement) {
-        let room = settings.maxNewTokens
-        return (try measure(start, plan.heldOut, n: passSamples, maxNewTokens: room, seed: seed),
-                try measure(start, plan.heldOut, n: passSamples, maxNewTokens: room, seed: controlSeed(seed)),
-                try measure(start, plan.others, n: 0, maxNewTokens: room, seed: seed))
-    }
-
-    /// The trained policy measured as the start was (same problems, same seed), and its KL.
-    public static func measureEnd(_ policy: GPT, reference: GPT, _ plan: Plan, settings: Settings, seed: UInt64) throws
-        -> (after: Measurement, others: Measurement, kl: Double) {
-        let room = settings.maxNewTokens
-        let after = try measure(policy, plan.heldOut, n: passSamples, maxNewTokens: room, seed: seed)
-        return (after, try measure(policy, plan.others, n: 0, maxNewTokens: room, seed: seed), try meanKL(policy, reference, after))
-    }
 }

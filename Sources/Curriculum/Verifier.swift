@@ -118,3 +118,12 @@ extension Tokenizer {
     /// The id of a one-character piece (-1 if there is none).
     func id(of piece: String) -> Int { pieces.firstIndex(of: piece) ?? -1 }
 }
+
+extension Verifier.Reply {
+    /// The reply as the model wrote it, up to its [end]; marked when it never wrote one.
+    public var shown: String {
+        let end = Tokenizer.Special.end.text
+        let head = text.components(separatedBy: end).first ?? text
+        return text.contains(end) ? head : head + " (no [end])"
+    }
+}
