@@ -44,6 +44,20 @@ struct ResultsTests {
         #expect(throws: Results.ParseError.self) { try Results.metrics(fromMarkdown: bad) }
     }
 
+    @Test("the committed docs/results.md parses and has numbers for every stage of the course")
+    func committedResultsNameEveryStage() throws {
+        let root = try #require(DataFiles.packageRoot(from: URL(fileURLWithPath: #filePath)), "cannot find the package root")
+        let file = root.appendingPathComponent("docs/results.md")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        let metrics = try Results.metrics(fromMarkdown: text)
+        for stage in Stage.allCases {
+            #expect(!(metrics[stage.rawValue] ?? [:]).isEmpty, "docs/results.md has no numbers for \(stage.rawValue)")
+        }
+        for field in ["| commit |", "| machine |", "| engine speed |", "| course time |"] {
+            #expect(text.contains(field), "docs/results.md lacks its \(field) line")
+        }
+    }
+
     @Test("--results is the course's own flag: parsed there, listed in its usage, unknown elsewhere")
     func extraFlag() throws {
         let flag = ExtraFlag("--results", value: "F", about: "write the results", writesFile: true)
