@@ -95,7 +95,7 @@ nb.step("The objective, in numbers", """
     the loss is happy, because the rejected one fell further.
 
     The weight column is the gradient: every chosen token gets +β·σ(-margin) on grad log p, every \
-    rejected token -β·σ(-margin). That is DESIGN's one idea again: SFT puts weight 1 on the \
+    rejected token -β·σ(-margin). That is the course's one idea again, one weight per token: SFT puts weight 1 on the \
     chosen tokens; DPO puts a signed weight on both answers, which fades as the pair is learned. \
     β is a leash: with β = 1 a 6-nat move already leaves almost no gradient (0.0025); with β = 0.1 \
     the same move still pulls with 0.035, so the policy keeps moving away from the reference.
