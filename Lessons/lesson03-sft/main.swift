@@ -309,9 +309,9 @@ nb.step("Before and after", """
     try taskTable(["mid", "instruct", "think"])
     let mid = try state.measurement("mid"), ins = try state.measurement("instruct"), thk = try state.measurement("think")
     nb.say("Format compliance went from \(pct(mid.formatRate)) to \(pct(ins.formatRate)) (instruct) and \(pct(thk.formatRate)) (think). On multi-step arithmetic the instruct model, trained on the same problems with bare answers, gets \(pct(ins.multiStepAccuracy)); the think model, which writes the columns out, gets \(pct(thk.multiStepAccuracy)). It opens a trace on \(pct(thk.thinkRate)) of all questions.")
-    let n = Double(thk.graded.filter { $0.conversation.task.isMultiStep }.count)
-    let noise = 3 * ((thk.multiStepAccuracy * (1 - thk.multiStepAccuracy) + ins.multiStepAccuracy * (1 - ins.multiStepAccuracy)) / max(n, 1)).squareRoot()
-    if thk.multiStepAccuracy - ins.multiStepAccuracy > max(noise, 0.1) {
+    let n = thk.graded.filter { $0.conversation.task.isMultiStep }.count
+    let noise = Noise.standardErrors * Noise.standardError(thk.multiStepAccuracy, ins.multiStepAccuracy, n: n)
+    if Noise.isRise(from: ins.multiStepAccuracy, to: thk.multiStepAccuracy, n: n, floor: 0.1) {
         nb.say("The trace paid off: a gap of \(pct(thk.multiStepAccuracy - ins.multiStepAccuracy)) on \(Int(n)) held-out problems, more than three standard errors (\(pct(noise))).")
     } else {
         nb.say("""

@@ -146,11 +146,9 @@ struct Lesson04Tests {
 
     // MARK: quick DPO
 
-    /// A difference between two rates measured on n items each is "real" if it exceeds
-    /// three standard errors of the difference (or 0.1, whichever is larger).
-    func margin(_ p1: Double, _ p2: Double, _ n: Int) -> Double {
-        max(0.1, 3 * ((p1 * (1 - p1) + p2 * (1 - p2)) / Double(max(n, 1))).squareRoot())
-    }
+    /// A difference between two rates measured on n items each is "real" if it exceeds the
+    /// course's noise rule (`Noise`: three standard errors of the difference, at least 0.1).
+    func margin(_ p1: Double, _ p2: Double, _ n: Int) -> Double { Noise.margin(p1, p2, n: n, floor: 0.1) }
 
     @Test("quick DPO: held-out preference accuracy and the behaviours the pairs encode rise; task accuracy holds")
     func dpoImprovesOverThink() throws {
