@@ -222,8 +222,7 @@ public enum DPO {
     public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [LogProb] {
         PhaseClock.measure(.eval) {
             var out: [LogProb] = []
-            for start in stride(from: 0, to: rows.count, by: 64) {
-                let chunk = Array(rows[start..<min(start + 64, rows.count)])
+            for chunk in rows.chunks(of: 64) {
                 let batch = ChatTemplate.batch(chunk)
                 model.forward(batch.inputs, B: batch.B, T: batch.T)
                 let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
@@ -409,8 +408,8 @@ public enum DPO {
         PhaseClock.measure(.eval) {
             var out: [(entropy: Double, kl: Double, tokens: Int)] = []
             let V = model.config.vocabSize
-            for start in stride(from: 0, to: rows.count, by: 32) {
-                let batch = ChatTemplate.batch(Array(rows[start..<min(start + 32, rows.count)]))
+            for chunk in rows.chunks(of: 32) {
+                let batch = ChatTemplate.batch(chunk)
                 for m in [model, reference].compactMap({ $0 }) {
                     m.forward(batch.inputs, B: batch.B, T: batch.T)
                     batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
@@ -476,8 +475,7 @@ public enum DPO {
         var out = Sampled()
         var rng = RNG(seed: seed)
         let end = Tokenizer.Special.end.text
-        for start in stride(from: 0, to: questions.count, by: 16) {
-            let chunk = Array(questions[start..<min(start + 16, questions.count)])
+        for chunk in questions.chunks(of: 16) {
             let asked = chunk.flatMap { [String](repeating: $0.question, count: k) }
             let replies = try SFT.reply(model, asked, temperature: temperature, rng: &rng)
             for (q, conversation) in chunk.enumerated() {
@@ -540,8 +538,8 @@ public enum DPO {
     static func replies(_ model: GPT, _ pairs: [PreferenceData.Pair], repeats: Int = 1,
                         temperature: Float, rng: inout RNG) throws -> [[Verifier.Reply]] {
         var out = [[Verifier.Reply]](repeating: [], count: repeats)
-        for start in stride(from: 0, to: pairs.count, by: 64) {
-            let prompts = pairs[start..<min(start + 64, pairs.count)].map(\.prompt)
+        for chunk in pairs.chunks(of: 64) {
+            let prompts = chunk.map(\.prompt)
             for r in 0..<repeats { out[r] += try SFT.reply(model, prompts, temperature: temperature, rng: &rng) }
         }
         return out

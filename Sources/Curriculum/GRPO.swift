@@ -263,8 +263,8 @@ public enum GRPO {
     public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [[Float]] {
         PhaseClock.measure(.eval) {
             var out: [[Float]] = []
-            for start in stride(from: 0, to: rows.count, by: 64) {
-                let batch = ChatTemplate.batch(Array(rows[start..<min(start + 64, rows.count)]))
+            for chunk in rows.chunks(of: 64) {
+                let batch = ChatTemplate.batch(chunk)
                 model.forward(batch.inputs, B: batch.B, T: batch.T)
                 let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
                 out += rowLogProbs(losses, batch)
@@ -451,8 +451,7 @@ public enum GRPO {
         let greedy = Settings(groupSize: 1, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1),
                               beta: 0, maxNewTokens: maxNewTokens, temperature: 0, evalEvery: 1, evalPrompts: 0, seed: 0)
         var right = 0
-        for start in stride(from: 0, to: problems.count, by: 64) {
-            let chunk = Array(problems[start..<min(start + 64, problems.count)])
+        for chunk in problems.chunks(of: 64) {
             right += try sampleGroups(model, chunk, settings: greedy, rng: &rng).filter { $0.samples[0].verified }.count
         }
         return Double(right) / Double(problems.count)

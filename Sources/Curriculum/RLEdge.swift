@@ -80,8 +80,7 @@ extension GRPO {
         greedy.groupSize = 1
         greedy.temperature = 0
         var groups: [Group] = [], greedyRight: [Bool] = []
-        for first in stride(from: 0, to: pool.count, by: 16) {
-            let chunk = Array(pool[first..<min(first + 16, pool.count)])
+        for chunk in pool.chunks(of: 16) {
             groups += try sampleGroups(model, chunk, settings: settings, rng: &rng)
             greedyRight += try sampleGroups(model, chunk, settings: greedy, rng: &rng).map { $0.samples[0].reward > 0 }
             progress(groups.count, pool.count)

@@ -172,8 +172,7 @@ public enum SFT {
     public static func measure(_ model: GPT, _ prompts: [Conversation], tokenizer: Tokenizer = .standard) throws -> Measurement {
         var graded: [Measurement.Graded] = []
         var rng = RNG(seed: 0)
-        for start in stride(from: 0, to: prompts.count, by: 64) {
-            let chunk = Array(prompts[start..<min(start + 64, prompts.count)])
+        for chunk in prompts.chunks(of: 64) {
             let replies = try reply(model, chunk.map { $0.question }, temperature: 0, rng: &rng, tokenizer: tokenizer)
             for (c, r) in zip(chunk, replies) {
                 graded.append(.init(conversation: c, reply: r, correct: Verifier.isCorrect(r.answer, expected: c.expected, task: c.task)))
