@@ -210,6 +210,12 @@ public enum DPO {
         public var count: Int
         /// What the objective uses: the sum, or the mean per token when length-normalised.
         public func value(normalized: Bool) -> Double { normalized ? sum / Double(max(count, 1)) : sum }
+
+        /// The sum of a response's token log-probabilities, and their count.
+        init(tokens: [Float]) {
+            sum = tokens.reduce(0) { $0 + Double($1) }
+            count = tokens.count
+        }
     }
 
     /// The reference's log-probabilities of one pair, computed once before training.
@@ -220,28 +226,12 @@ public enum DPO {
 
     /// log p(response | prompt) for each row, under `model` (forward only, 64 rows at a time).
     public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [LogProb] {
-        PhaseClock.measure(.eval) {
-            var out: [LogProb] = []
-            for chunk in rows.chunks(of: 64) {
-                let batch = ChatTemplate.batch(chunk)
-                model.forward(batch.inputs, B: batch.B, T: batch.T)
-                let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
-                out += rowLogProbs(losses, batch)
-            }
-            return out
-        }
+        tokenLogProbs(model, rows).map(LogProb.init(tokens:))
     }
 
     /// Sums -loss over each row's targets: [B*T] per-position losses -> B log-probabilities.
     static func rowLogProbs(_ losses: [Float], _ batch: Batch) -> [LogProb] {
-        (0..<batch.B).map { b in
-            var lp = LogProb(sum: 0, count: 0)
-            for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
-                lp.sum -= Double(losses[b * batch.T + t])
-                lp.count += 1
-            }
-            return lp
-        }
+        targetLogProbs(losses, batch).map(LogProb.init(tokens:))
     }
 
     /// The frozen reference's log-probabilities for every pair: computed once, then cached,

@@ -261,23 +261,7 @@ public enum GRPO {
 
     /// log π of the reply tokens of each row (forward only, 64 rows at a time).
     public static func logProbs(_ model: GPT, _ rows: [ChatTemplate.Rendered]) -> [[Float]] {
-        PhaseClock.measure(.eval) {
-            var out: [[Float]] = []
-            for chunk in rows.chunks(of: 64) {
-                let batch = ChatTemplate.batch(chunk)
-                model.forward(batch.inputs, B: batch.B, T: batch.T)
-                let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
-                out += rowLogProbs(losses, batch)
-            }
-            return out
-        }
-    }
-
-    /// Per-position losses [B*T] -> for each row, log p of its targets in order.
-    static func rowLogProbs(_ losses: [Float], _ batch: Batch) -> [[Float]] {
-        (0..<batch.B).map { b in
-            (0..<batch.T).compactMap { t in batch.targets[b * batch.T + t] >= 0 ? -losses[b * batch.T + t] : nil }
-        }
+        tokenLogProbs(model, rows)
     }
 
     /// A prompt (ending with <|assistant|>) and a reply as one training row: targets on the
@@ -367,7 +351,7 @@ public enum GRPO {
             let batch = ChatTemplate.batch(chunk.map { r.rows[$0] })
             policy.forward(batch.inputs, B: batch.B, T: batch.T)
             let losses = batch.targets.withUnsafeBufferPointer { policy.crossEntropy($0.baseAddress!) }
-            let logp = rowLogProbs(losses, batch)
+            let logp = targetLogProbs(losses, batch)
             if fillOld { for (j, b) in chunk.enumerated() { old[b] = logp[j] } }
             let w = accumulate(&stats, logp, rows: chunk, r, old: old, settings: settings, rule: rule)
             var weights = [Float](repeating: 0, count: batch.B * batch.T)
