@@ -6,9 +6,9 @@
 // with where one step's time goes (matmuls, attention, norms, elementwise, loss,
 // optimizer, other), forward tokens/s (B x T tokens per step), batched KV-cache generation
 // tokens/s (16 and 64 sequences), one held-out evaluation pass, and peak
-// memory. Compare with the PyTorch yardstick in
-// ../shared/anchors (same configs) run on the same machine just before or after;
-// `--positions learned` gives exactly the yardstick's model (GPT-2 position table).
+// memory. Compare with a PyTorch yardstick of the same configs (the same model and
+// training step written with torch) run on the same machine just before or after;
+// `--positions learned` gives exactly that model (GPT-2 position table).
 
 import Foundation
 import Kernels
