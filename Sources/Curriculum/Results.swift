@@ -44,8 +44,8 @@ public enum Results {
         """
         out += md(["", ""], [["tier", "\(tier), seed \(sitting.seed)"], ["commit", sitting.commit], ["date", sitting.date],
                              ["machine", sitting.machine], ["engine speed", bench], ["course time", course]])
-        let card_ = ReportCard.table(card)
-        out += "\n## The report card\n\n" + md(card_.header, card_.rows)
+        let cardTable = ReportCard.table(card)
+        out += "\n## The report card\n\n" + md(cardTable.header, cardTable.rows)
         if !timings.isEmpty {
             let t = Course.timingsTable(timings)
             out += "\n## Where the time went\n\n" + md(t.header, t.rows)
