@@ -222,7 +222,7 @@ public func usageText(name: String, title: String, variants: [Variant] = [], ext
     }.joined()
     let extraLines = extraFlags.map { f -> String in
         let head = "\(f.name) \(f.value)"
-        return "\n  " + head.padding(toLength: max(12, head.count + 1), withPad: " ", startingAt: 0) + " " + f.about
+        return "\n  " + head.padding(toLength: max(13, head.count + 1), withPad: " ", startingAt: 0) + " " + f.about
     }.joined()
     return """
     \(name): \(title)
