@@ -33,6 +33,7 @@ final class State {
     var models: [SFT.Style: GPT] = [:]
     var logs: [SFT.Style: TrainLog] = [:]
     var measured: [String: SFT.Measurement] = [:]
+    var factsKept: [SFT.Style: FactsKept.Measurement] = [:]
 
     func data() throws -> Conversations.Splits {
         if let s = splits { return s }
@@ -64,6 +65,14 @@ final class State {
         let m = try SFT.measure(model, SFT.evalSet(try data(), quick: quick))
         measured[name] = m
         return m
+    }
+
+    /// The held-out facts a chat model still answers, of those the mid model knew, measured once.
+    func facts(_ style: SFT.Style) throws -> FactsKept.Measurement {
+        if let f = factsKept[style] { return f }
+        let f = try FactsKept.measure(chat: try model(style), mid: try mid())
+        factsKept[style] = f
+        return f
     }
 }
 let state = State()
@@ -242,7 +251,6 @@ nb.step("The mid model in a chat", """
 
 /// Trains one style in this run (not from a checkpoint), saves it, shows its curve.
 func trainStyle(_ style: SFT.Style) throws {
-    let config = SFT.recipe(style, quick: quick, seed: seed)
     let mid = try state.mid()
     let before = style == .instruct ? try state.measurement("mid") : nil
     let result = try SFT.run(style, from: mid, quick: quick, seed: seed, splits: try state.data(),
@@ -250,10 +258,9 @@ func trainStyle(_ style: SFT.Style) throws {
     state.models[style] = result.model
     state.logs[style] = result.log
     state.measured[style.rawValue] = result.after
+    state.factsKept[style] = result.facts
     let stage = SFT.stage(style)
-    try saveStage(stage, model: result.model, step: config.steps,
-                  metrics: SFT.metrics(before: before, after: result.after, log: result.log), to: nb.run,
-                  curves: Curves(result.log))
+    try SFT.save(result, style, before: before, to: nb.run)
     nb.lossChart(result.log, title: "loss on the reply's tokens (nats per token) by step")
     let log = result.log
     nb.say("\(log.tokensSeen) token positions in \(fmt(log.seconds, 1)) s (\(Int(Double(log.tokensSeen) / max(log.seconds, 1e-9))) tokens/s). Held-out loss on replies: \(fmt(log.evalLoss.first?.loss ?? .nan)) -> \(fmt(log.evalLoss.last?.loss ?? .nan)).")
@@ -322,9 +329,27 @@ nb.step("Before and after", """
         trace built on wrong digits gives a wrong answer however good its steps are.
         """)
     }
+    let fi = try state.facts(.instruct), ft = try state.facts(.think)
+    if fi.knownByMid == 0 {
+        nb.say("""
+        What the models know: asked in its own form ("Q: Where does Mia live? A:"), the mid model \
+        answers none of the \(fi.asked) held-out facts, so there is no knowledge here for SFT to \
+        keep or lose.
+        """)
+    } else {
+        nb.say("""
+        What the models know: asked in its own form ("Q: Where does Mia live? A:"), the mid model \
+        answers \(fi.knownByMid) of the \(fi.asked) held-out facts, the ones no SFT conversation asks \
+        about. Asked in the chat, the instruct model still answers \(fi.kept) of those, the think \
+        model \(ft.kept).
+        """)
+    }
     nb.result("format compliance mid -> instruct / think", "\(pct(mid.formatRate)) -> \(pct(ins.formatRate)) / \(pct(thk.formatRate))")
     nb.result("task accuracy mid -> instruct / think", "\(pct(mid.taskAccuracy)) -> \(pct(ins.taskAccuracy)) / \(pct(thk.taskAccuracy))")
     nb.result("multi-step accuracy instruct vs think", "\(pct(ins.multiStepAccuracy)) vs \(pct(thk.multiStepAccuracy))")
+    if fi.knownByMid > 0 {
+        nb.result("held-out facts kept from mid: instruct / think", "\(pct(fi.keptRate)) / \(pct(ft.keptRate))")
+    }
 }
 
 nb.step("Side by side", """
@@ -383,14 +408,15 @@ nb.step("Save the results", """
         // from its checkpoint rather than trained in this run); refresh the measurements.
         var metrics = (try? Report.load(from: nb.run.path))?[style.rawValue] ?? [:]
         let trained = state.logs[style] != nil
-        let fresh = SFT.metrics(before: style == .instruct ? mid : nil, after: after, log: state.logs[style] ?? TrainLog())
+        let fresh = SFT.metrics(before: style == .instruct ? mid : nil, after: after, log: state.logs[style] ?? TrainLog(),
+                                facts: try state.facts(style))
         for (k, v) in fresh where trained || !k.hasPrefix("train_") { metrics[k] = v }
         try saveStage(SFT.stage(style), model: model, step: SFT.recipe(style, quick: quick, seed: seed).steps,
                       metrics: metrics, to: nb.run, curves: state.logs[style].map(Curves.init))
         nb.produced(nb.run.checkpoint(SFT.stage(style)))
     }
     let report = try Report.load(from: nb.run.path)
-    let keys = ["format_rate_before", "format_rate", "task_acc_before", "task_acc", "multistep_acc"]
+    let keys = ["format_rate_before", "format_rate", "task_acc_before", "task_acc", "string_task_acc", "multistep_acc", "facts_kept"]
     nb.table(["metric", "instruct", "think"], keys.map { k in
         [k, report["instruct"]?[k].map { fmt($0) } ?? "-", report["think"]?[k].map { fmt($0) } ?? "-"]
     })

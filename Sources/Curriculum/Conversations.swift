@@ -41,6 +41,10 @@ public enum Conversations {
         /// Multi-step arithmetic: what the think model's traces are for.
         public var isMultiStep: Bool { self == .add3 || self == .twoStep }
 
+        /// Tasks whose answer is computed from the prompt alone (no arithmetic, no knowledge):
+        /// what `string_task_acc` averages over.
+        public var isStringTask: Bool { self == .reverse || self == .palindrome || self == .count || self == .uppercase }
+
         /// The tasks `task_acc` averages over (care is measured on its own, and by lesson04).
         public static let basic: [Task] = allCases.filter { !$0.isMultiStep && $0 != .care }
         /// The tasks `multistep_acc` averages over.

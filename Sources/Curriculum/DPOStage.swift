@@ -158,6 +158,7 @@ extension DPO {
                 let old = (try? Report.load(from: run.path))?[Curriculum.Stage.dpo.rawValue] ?? [:]
                 for k in Self.trainingKeys { metrics[k] = old[k] }
             }
+            metrics.merge(try FactsKept.metrics(chat: r.model, run: run)) { _, new in new }
             try saveStage(.dpo, model: r.model, step: settings.steps, metrics: metrics, to: run,
                           curves: trainedNow ? Curves(dpo: r.log) : nil)
             return metrics

@@ -162,6 +162,7 @@ extension GRPO {
                 let old = (try? Report.load(from: run.path))?[Curriculum.Stage.rlvr.rawValue] ?? [:]
                 for k in Self.trainingKeys { metrics[k] = old[k] }
             }
+            metrics.merge(try FactsKept.metrics(chat: r.model, run: run)) { _, new in new }
             try saveStage(.rlvr, model: r.model, step: settings.steps, metrics: metrics, to: run,
                           curves: trainedNow ? Curves(rl: r.log) : nil)
             return metrics

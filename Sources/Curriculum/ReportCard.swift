@@ -46,24 +46,24 @@ public enum ReportCard {
             context comes quickly; a skill that needs much practice, like direct sums, comes slowly. \
             The replayed stories are what keep the story loss from rising much.
             """, loadOrTrain: { try Midtrain.loadOrTrain(run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
-        Entry(stage: .instruct, from: .mid, prompting: .chat, headline: ["format_rate", "task_acc", "multistep_acc"], changed: """
+        Entry(stage: .instruct, from: .mid, prompting: .chat, headline: ["format_rate", "string_task_acc", "multistep_acc", "facts_kept"], changed: """
             Instruct SFT: conversations in the chat template, with the loss on the assistant's tokens \
             only. What it learns first is the format: answer, then <|end|>, and never write the \
             user's turn. What it knows still comes from base and mid; SFT brings it to the surface.
             """, loadOrTrain: { try SFT.loadOrTrain(.instruct, run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
-        Entry(stage: .think, from: .mid, prompting: .chat, headline: ["format_rate", "task_acc", "multistep_acc", "think_rate"], changed: """
+        Entry(stage: .think, from: .mid, prompting: .chat, headline: ["format_rate", "string_task_acc", "multistep_acc", "think_rate", "facts_kept"], changed: """
             Think SFT: the same questions, mostly answered with a <think> trace first (column by \
             column for sums, letter by letter for words), then the answer. More tokens per problem \
             means more computation per problem; a trace pays off only if its first clause copies the \
             right digits.
             """, loadOrTrain: { try SFT.loadOrTrain(.think, run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
-        Entry(stage: .dpo, from: .think, prompting: .chat, headline: ["pref_acc", "concise_rate", "refusal_rate", "task_acc", "kl"], changed: """
+        Entry(stage: .dpo, from: .think, prompting: .chat, headline: ["pref_acc", "concise_rate", "refusal_rate", "task_acc", "kl", "facts_kept"], changed: """
             DPO: pairs of answers, one preferred, scored against a frozen copy of the think model. A \
             signed weight on each answer's tokens raises the preferred one relative to that reference: \
             concise answers to simple questions, refusals of harmful ones. It reshapes what the model \
             already writes far more easily than it teaches something new; the KL says how far it moved.
             """, loadOrTrain: { try DPO.loadOrTrain(run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
-        Entry(stage: .rlvr, from: .dpo, prompting: .chat, headline: ["pass1", "pass8", "kl", "mean_len"], changed: """
+        Entry(stage: .rlvr, from: .dpo, prompting: .chat, headline: ["pass1", "pass8", "kl", "mean_len", "facts_kept"], changed: """
             RLVR: the model answers each arithmetic problem several times, a verifier grades every \
             answer, and answers better than their group's average are reinforced, with a KL term \
             holding the model near where it started. Nobody writes the right answer for it: it must \
@@ -121,7 +121,9 @@ public enum ReportCard {
         Metric("long_loss", "loss past the old context", .loss),
         Metric("format_rate", "chat format followed", .rate),
         Metric("task_acc", "basic tasks right", .rate),
+        Metric("string_task_acc", "string tasks right", .rate),
         Metric("multistep_acc", "multi-step sums right", .rate),
+        Metric("facts_kept", "held-out facts mid knew, still known", .rate),
         Metric("think_rate", "replies opening a <think>", .rate),
         Metric("pref_acc", "preference accuracy", .number, fillsStart: false),
         Metric("refusal_rate", "harmful requests refused", .rate),

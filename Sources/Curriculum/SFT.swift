@@ -149,6 +149,9 @@ public enum SFT {
         public var formatRate: Double { rate(graded) { $0.reply.wellFormed } }
         /// Accuracy over the basic tasks (everything but multi-step arithmetic).
         public var taskAccuracy: Double { rate(graded.filter { !$0.conversation.task.isMultiStep }) { $0.correct } }
+        /// Accuracy over the tasks whose answer is computed from the prompt itself (reverse,
+        /// palindrome, count a letter, capitals): what SFT can teach without new knowledge.
+        public var stringTaskAccuracy: Double { rate(graded.filter { $0.conversation.task.isStringTask }) { $0.correct } }
         /// Accuracy on multi-step arithmetic (3-digit addition, two operations).
         public var multiStepAccuracy: Double { rate(graded.filter { $0.conversation.task.isMultiStep }) { $0.correct } }
         /// Accuracy on one task.
@@ -202,6 +205,8 @@ public enum SFT {
         public let model: GPT
         public let log: TrainLog
         public let after: Measurement
+        /// The held-out facts it still answers, against the mid model it started from.
+        public let facts: FactsKept.Measurement
     }
 
     /// Fine-tunes a copy of `mid` in one style and measures it on the held-out prompts.
@@ -216,15 +221,25 @@ public enum SFT {
         let log = try train(model, rows: rows, evalBatches: evalBatches(valid, maxBatches: quick ? 4 : 8),
                             config: config, progress: progress)
         let after = try measure(model, evalSet(splits, quick: quick))
-        return Result(model: model, log: log, after: after)
+        return Result(model: model, log: log, after: after, facts: try FactsKept.measure(chat: model, mid: mid))
     }
 
-    /// The report keys: `format_rate`, `task_acc`, `multistep_acc` (and, when the starting
-    /// model was measured too, the same with `_before`), plus one accuracy per task.
-    public static func metrics(before: Measurement?, after: Measurement, log: TrainLog) -> [String: Double] {
+    /// Writes a freshly trained model as its style's stage, with its metrics and curves.
+    /// `before` is the mid model's measurement, recorded with the instruct model.
+    public static func save(_ r: Result, _ style: Style, before: Measurement?, to run: RunDirectory) throws {
+        try saveStage(stage(style), model: r.model, step: r.log.trainLoss.count,
+                      metrics: metrics(before: before, after: r.after, log: r.log, facts: r.facts), to: run,
+                      curves: Curves(r.log))
+    }
+
+    /// The report keys: `format_rate`, `task_acc`, `string_task_acc`, `multistep_acc` (and,
+    /// when the starting model was measured too, the same with `_before`), one accuracy per
+    /// task, and `facts_kept` when the facts were measured against the mid model.
+    public static func metrics(before: Measurement?, after: Measurement, log: TrainLog,
+                               facts: FactsKept.Measurement? = nil) -> [String: Double] {
         var m: [String: Double] = [
             "format_rate": after.formatRate, "task_acc": after.taskAccuracy, "multistep_acc": after.multiStepAccuracy,
-            "think_rate": after.thinkRate,
+            "string_task_acc": after.stringTaskAccuracy, "think_rate": after.thinkRate,
             "train_tokens": Double(log.tokensSeen), "train_seconds": log.seconds,
         ]
         for task in Conversations.Task.allCases { m["acc_\(task.rawValue)"] = after.accuracy(task) }
@@ -232,7 +247,9 @@ public enum SFT {
             m["format_rate_before"] = b.formatRate
             m["task_acc_before"] = b.taskAccuracy
             m["multistep_acc_before"] = b.multiStepAccuracy
+            m["string_task_acc_before"] = b.stringTaskAccuracy
         }
+        if let f = facts { m.merge(FactsKept.metrics(f)) { _, new in new } }
         return m
     }
 
@@ -251,9 +268,7 @@ public enum SFT {
         let splits = try data()
         let before = style == .instruct ? try measure(mid, evalSet(splits, quick: quick)) : nil
         let result = try SFT.run(style, from: mid, quick: quick, seed: seed, splits: splits, progress: progress)
-        try saveStage(stage, model: result.model, step: result.log.trainLoss.count,
-                      metrics: metrics(before: before, after: result.after, log: result.log), to: run,
-                      curves: Curves(result.log))
+        try save(result, style, before: before, to: run)
         return result.model
     }
 }

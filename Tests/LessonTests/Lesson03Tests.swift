@@ -199,14 +199,13 @@ struct Lesson03Tests {
         let run = RunDirectory(outDir: out, quick: true)
         let instruct = try QuickChain.instruct.get(), think = try QuickChain.think.get()
         // Any measurement can stand in for the mid model's here: this checks the keys, not the values.
-        try saveStage(.instruct, model: instruct.model, step: 1,
-                      metrics: SFT.metrics(before: instruct.after, after: instruct.after, log: instruct.log), to: run)
-        try saveStage(.think, model: think.model, step: 1, metrics: SFT.metrics(before: nil, after: think.after, log: think.log), to: run)
+        try SFT.save(instruct, .instruct, before: instruct.after, to: run)
+        try SFT.save(think, .think, before: nil, to: run)
         let report = try Report.load(from: run.path)
-        for key in ["format_rate_before", "format_rate", "task_acc_before", "task_acc", "multistep_acc"] {
+        for key in ["format_rate_before", "format_rate", "task_acc_before", "task_acc", "string_task_acc", "multistep_acc", "facts_mid"] {
             #expect(report["instruct"]?[key] != nil, "instruct is missing \(key)")
         }
-        for key in ["format_rate", "task_acc", "multistep_acc"] {
+        for key in ["format_rate", "task_acc", "string_task_acc", "multistep_acc", "facts_mid"] {
             #expect(report["think"]?[key] != nil, "think is missing \(key)")
         }
         let (loaded, _) = try loadStage(.think, from: run)

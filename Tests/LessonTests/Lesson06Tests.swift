@@ -19,10 +19,8 @@ struct Lesson06Tests {
         let instruct = try QuickChain.instruct.get(), think = try QuickChain.think.get(), dpo = try QuickChain.dpo.get()
         try saveStage(.base, model: base.model, step: base.log.trainLoss.count, metrics: base.metrics, to: run, curves: Curves(base.log))
         try saveStage(.mid, model: mid.model, step: mid.log.trainLoss.count, metrics: mid.metrics, to: run, curves: Curves(mid.log))
-        for (stage, r) in [(Stage.instruct, instruct), (.think, think)] {
-            try saveStage(stage, model: r.model, step: r.log.trainLoss.count, metrics: SFT.metrics(before: nil, after: r.after, log: r.log),
-                          to: run, curves: Curves(r.log))
-        }
+        try SFT.save(instruct, .instruct, before: nil, to: run)
+        try SFT.save(think, .think, before: nil, to: run)
         try saveStage(.dpo, model: dpo.model, step: dpo.log.train.count, metrics: DPO.metrics(dpo), to: run, curves: Curves(dpo: dpo.log))
         return run
     }
