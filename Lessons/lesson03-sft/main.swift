@@ -343,6 +343,15 @@ nb.step("Before and after", """
         about. Asked in the chat, the instruct model still answers \(fi.kept) of those, the think \
         model \(ft.kept).
         """)
+        let trained = FactsKept.trainedFacts()
+        let known = try FactsKept.knownInChat(try state.model(.instruct), trained).filter { $0 }.count
+        nb.say("""
+        The instruct model answers \(known) of the \(trained.count) facts its training conversations \
+        asked about. What SFT showed it, it can say in the chat; of what SFT did not show, it kept \
+        \(pct(fi.keptRate)). \(fi.keptRate < 0.5
+            ? "Every SFT step moves every weight, those that held the unrehearsed facts included: nothing in the loss asks to keep them."
+            : "Most of what SFT never rehearsed survived it.")
+        """)
     }
     nb.result("format compliance mid -> instruct / think", "\(pct(mid.formatRate)) -> \(pct(ins.formatRate)) / \(pct(thk.formatRate))")
     nb.result("task accuracy mid -> instruct / think", "\(pct(mid.taskAccuracy)) -> \(pct(ins.taskAccuracy)) / \(pct(thk.taskAccuracy))")

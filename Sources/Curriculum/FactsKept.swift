@@ -15,6 +15,11 @@ public enum FactsKept {
         world.facts.filter(Conversations.isHeldOut)
     }
 
+    /// The other facts: the ones SFT's fact conversations ask about.
+    public static func trainedFacts(_ world: World = .standard) -> [Fact] {
+        world.facts.filter { !Conversations.isHeldOut($0) }
+    }
+
     /// Which facts the mid model answers in its own format: greedily from
     /// "<|bos|>Q: <question> A:", its first line compared word for word with the answer.
     public static func knownInMidFormat(_ model: GPT, _ facts: [Fact], tokenizer: Tokenizer = .standard) throws -> [Bool] {
