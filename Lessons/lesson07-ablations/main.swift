@@ -25,6 +25,8 @@ let nb = Notebook(
 let quick = nb.options.quick
 let seed = nb.options.seed
 let recipe = Ablations.recipe(quick: quick, seed: seed)
+/// lesson05's own recipe, which the arms shorten.
+let lesson05 = GRPO.recipe(quick: quick, seed: seed)
 
 /// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
 final class State {
@@ -146,7 +148,7 @@ func example(_ r: Ablations.Run) {
 nb.step("The plan: seven short RL runs from three starting points", """
     Every arm is lesson05's GRPO: \(recipe.promptsPerStep) prompts a step, \(recipe.groupSize) replies each, \
     the verifier's reward, β = \(fmt(recipe.beta, 2)), learning rate \(lr(recipe.schedule.peak)), for \
-    \(recipe.steps) steps (lesson05 trains for \(GRPO.recipe(quick: quick, seed: seed).steps)). Each arm changes one \
+    \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); seven short arms must fit in a few minutes). Each arm changes one \
     thing. All are measured on the same held-out problems (lesson05's, at most \(Ablations.heldOutCount)): greedy \
     pass@1, and \(Ablations.samplesPerProblem) sampled replies per problem for the entropy (how many ways \
     the model still considers, in nats per token), the KL to where it started, and how many \

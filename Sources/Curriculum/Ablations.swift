@@ -73,11 +73,15 @@ public enum Ablations {
         }
     }
 
-    /// lesson05's recipe, with the same prompts per step, group size, β and learning rate, for
-    /// `stepsPerArm` steps, and the held-out pass@1 measured along the way on the
-    /// `heldOutCount` problems (every quarter of the run; every half in the default run).
+    /// lesson05's recipe, with the same prompts per step and learning rate, for `stepsPerArm`
+    /// steps, and the held-out pass@1 measured along the way on the `heldOutCount` problems
+    /// (every quarter of the run; every half in the default run). Eight replies per prompt and
+    /// β = 0.3, whatever lesson05 uses: seven arms must fit in lesson07's time, and the β arms
+    /// are read against this firmer leash.
     public static func recipe(quick: Bool, seed: UInt64) -> GRPO.Settings {
         var s = GRPO.recipe(quick: quick, seed: seed)
+        s.groupSize = 8
+        s.beta = 0.3
         s.steps = stepsPerArm
         s.schedule = LRSchedule(peak: s.schedule.peak, warmup: min(s.schedule.warmup, s.steps / 4), total: s.steps,
                                 minFraction: s.schedule.minFraction, decay: s.schedule.decay)
