@@ -209,7 +209,8 @@ public enum SFT {
         public let facts: FactsKept.Measurement
     }
 
-    /// Fine-tunes a copy of `mid` in one style and measures it on the held-out prompts.
+    /// Fine-tunes a copy of `mid` in one style and measures it on the held-out prompts, and
+    /// on the held-out facts against `mid` itself (what SFT kept of its knowledge).
     public static func run(_ style: Style, from mid: GPT, quick: Bool, seed: UInt64, mask: ChatTemplate.LossMask = .assistant,
                            splits: Conversations.Splits? = nil,
                            progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
