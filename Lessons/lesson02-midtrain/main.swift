@@ -24,7 +24,7 @@ let nb = Notebook(
 let quick = nb.options.quick
 let seed = nb.options.seed
 let baseConfig = Pretrain.recipe(quick: quick, seed: seed)
-let (newContext, trainConfig, mix) = Midtrain.recipe(quick: quick, seed: seed)
+let (newContext, trainConfig, mix, level) = Midtrain.recipe(quick: quick, seed: seed)
 let oldContext = baseConfig.model.blockSize
 
 /// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
@@ -120,8 +120,15 @@ nb.step("The mid-training mix", """
         for line in doc.split(separator: "\n").prefix(kind == .long ? 3 : 4) { nb.emit("    " + String(line)) }
         if kind == .long { nb.emit("    ...") }
     }
-    let train = Arithmetic.problems(heldOut: false).count, held = Arithmetic.problems(heldOut: true).count
+    let train = Arithmetic.problems(heldOut: false, level: level).count, held = Arithmetic.problems(heldOut: true, level: level).count
     nb.say("Two-digit problems: \(train) for training, \(held) held out; we test on \(Midtrain.evalProblemCount(quick: quick)) of the held-out ones.")
+    if level == .carryFree {
+        nb.say("""
+            --quick keeps only sums with no carry and differences with no borrow (47 + 52, not 47 + 38), \
+            in training and in the test: each answer digit is then one column fact, which the tiny \
+            model learns within its budget; the carry rule would take it many times longer.
+            """)
+    }
 }
 
 nb.step("The base model, measured", """

@@ -188,7 +188,7 @@ nb.step("What each stage cost", """
         return
     }
     if let mid = card.textLoss[.mid] {
-        nb.say("Mid-training moved the story loss by \(mid >= base ? "+" : "")\(fmt(mid - base)): \(pct(Midtrain.Mix.standard.replay)) of its text was replayed stories, so it kept them.")
+        nb.say("Mid-training moved the story loss by \(mid >= base ? "+" : "")\(fmt(mid - base)): \(pct(Midtrain.recipe(quick: quick, seed: seed).mix.replay)) of its text was replayed stories, so it kept them.")
     }
     let guess = card.specialGuess[worst.stage].map(pct) ?? "?", baseGuess = card.specialGuess[.base].map(pct) ?? "?"
     nb.say("""

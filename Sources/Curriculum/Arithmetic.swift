@@ -39,6 +39,53 @@ public enum Arithmetic {
         public var prompt: String { "Q: \(expression) = ? A:" }
         /// The whole training line: "Q: 47 + 38 = ? A: 85".
         public var line: String { "\(prompt) \(answer)" }
+        /// A sum with no carry (both columns under 10) or a difference with no borrow.
+        public var isCarryFree: Bool { Arithmetic.isCarryFree(a, op, b) }
+    }
+
+    /// Which problems a tier trains on and measures. The full course takes them all. The
+    /// quick tier keeps sums without a carry and differences without a borrow: each answer
+    /// digit is then one column fact, which the tiny model learns in its budget, while the
+    /// carry rule takes it many times longer (docs/experiments.md, "Quick tier").
+    public enum Level: String, Sendable {
+        case all
+        case carryFree = "carry-free"
+
+        public func admits(_ p: Problem) -> Bool { self == .all || p.isCarryFree }
+    }
+
+    /// True for a + b with no column summing to 10 or more, and a - b (a >= b) with no
+    /// column needing a borrow.
+    public static func isCarryFree(_ a: Int, _ op: Op, _ b: Int) -> Bool {
+        var x = a, y = b
+        if op == .minus && a < b { return false }
+        while x > 0 || y > 0 {
+            let (dx, dy) = (x % 10, y % 10)
+            if op == .plus ? dx + dy >= 10 : dx < dy { return false }
+            x /= 10; y /= 10
+        }
+        return true
+    }
+
+    /// True if every "a + b" and "a - b" written in `line` is carry-free (a line with none is
+    /// kept). Reads worked examples and word problems too: "Sam had 93 eggs ... 93 + 15 = 108."
+    public static func isCarryFree(line: Substring) -> Bool {
+        let words = line.split(separator: " ")
+        for i in words.indices.dropFirst().dropLast() {
+            guard let op = Op(rawValue: String(words[i])) else { continue }
+            func number(_ w: Substring) -> Int? { Int(w.filter { $0.isASCII && $0.isNumber }) }
+            guard let a = number(words[i - 1]), let b = number(words[i + 1]) else { continue }
+            if !isCarryFree(a, op, b) { return false }
+        }
+        return true
+    }
+
+    /// A document with only the lines `level` admits (nil if none is left).
+    public static func keeping(_ level: Level, in document: String) -> String? {
+        guard level == .carryFree else { return document }
+        let lines = document.split(separator: "\n", omittingEmptySubsequences: false).filter { isCarryFree(line: $0) }
+        let kept = lines.joined(separator: "\n")
+        return kept.contains { !$0.isWhitespace } ? kept : nil
     }
 
     /// The operand range: two digits.
@@ -49,8 +96,9 @@ public enum Arithmetic {
         max(a, b) > 20 && PretrainCorpus.fnv1a("\(min(a, b)),\(max(a, b))") % 10 == 0
     }
 
-    /// Every problem of one split: all ordered additions, all subtractions a - b with a >= b.
-    public static func problems(heldOut: Bool) -> [Problem] {
+    /// Every problem of one split: all ordered additions, all subtractions a - b with a >= b
+    /// (those `level` admits).
+    public static func problems(heldOut: Bool, level: Level = .all) -> [Problem] {
         var out: [Problem] = []
         for a in operands {
             for b in operands where isHeldOut(a, b) == heldOut {
@@ -58,14 +106,14 @@ public enum Arithmetic {
                 if a >= b { out.append(Problem(a, .minus, b)) }
             }
         }
-        return out
+        return out.filter(level.admits)
     }
 
-    /// The fixed evaluation set: `count` held-out problems, half additions, half
+    /// The fixed evaluation set: `count` held-out problems of `level`, half additions, half
     /// subtractions, the same ones on every run.
-    public static func evalProblems(count: Int) -> [Problem] {
+    public static func evalProblems(count: Int, level: Level = .all) -> [Problem] {
         var rng = RNG(seed: 2024)
-        var pool = problems(heldOut: true)
+        var pool = problems(heldOut: true, level: level)
         rng.shuffle(&pool)
         let adds = pool.filter { $0.op == .plus }.prefix((count + 1) / 2)
         let subs = pool.filter { $0.op == .minus }.prefix(count / 2)

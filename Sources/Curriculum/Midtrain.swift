@@ -18,6 +18,8 @@ public enum Midtrain {
         }
 
         public static let standard = Mix(arithmetic: 0.65, facts: 0.08, long: 0.07, replay: 0.2)
+        /// The quick tier's: the tiny model needs more sums to find the column facts in its budget.
+        public static let quick = Mix(arithmetic: 0.72, facts: 0.064, long: 0.056, replay: 0.16)
     }
 
     /// The training settings. The context doubles (the base model's T -> 2T); each step
@@ -25,18 +27,24 @@ public enum Midtrain {
     /// long), and there are more steps: small batches learn the sums in far fewer tokens.
     /// The learning rate warms up briefly and decays to a twentieth:
     /// arithmetic is learned late, and the decay is what turns "almost" into "right".
-    public static func recipe(quick: Bool, seed: UInt64, mix: Mix = .standard)
-        -> (contextLength: Int, train: TrainConfig, mix: Mix) {
+    ///
+    /// What quick changes: the tiny model, carry-free problems only (`level`), a mix that is
+    /// mostly arithmetic, and 1,500 steps of 16 rows (the column facts are learned in a
+    /// sudden drop of the loss, after about a thousand steps).
+    public static func recipe(quick: Bool, seed: UInt64, mix: Mix? = nil)
+        -> (contextLength: Int, train: TrainConfig, mix: Mix, level: Arithmetic.Level) {
         let base = Pretrain.recipe(quick: quick, seed: seed)
         let T = 2 * base.model.blockSize
         if quick {
-            let schedule = LRSchedule(peak: 4e-3, warmup: 20, total: 300, minFraction: 0.1, decay: .cosine)
-            return (T, TrainConfig(steps: 300, batchSize: 16, seqLen: T, schedule: schedule, evalEvery: 50, seed: seed), mix)
+            let schedule = LRSchedule(peak: 4e-3, warmup: 20, total: 1500, minFraction: 0.1, decay: .cosine)
+            return (T, TrainConfig(steps: 1500, batchSize: 16, seqLen: T, schedule: schedule, evalEvery: 250, seed: seed),
+                    mix ?? .quick, .carryFree)
         }
         // Four rows a step: the sums are learned from many small updates more than from big batches
         // (docs/experiments.md has the runs).
         let schedule = LRSchedule(peak: 2e-3, warmup: 30, total: 6000, minFraction: 0.05, decay: .cosine)
-        return (T, TrainConfig(steps: 6000, batchSize: 4, seqLen: T, schedule: schedule, evalEvery: 500, seed: seed), mix)
+        return (T, TrainConfig(steps: 6000, batchSize: 4, seqLen: T, schedule: schedule, evalEvery: 500, seed: seed),
+                mix ?? .standard, .all)
     }
 
     /// The mid-training documents from data/, by kind, and the held-out ones.
@@ -45,6 +53,17 @@ public enum Midtrain {
         public let valid: [MidtrainCorpus.Kind: [String]]
         /// Pretraining documents, for replay.
         public let replay: [String]
+
+        /// The same corpus with only the arithmetic lines `level` admits, in training and held-out text.
+        public func keeping(_ level: Arithmetic.Level) -> Corpus {
+            guard level != .all else { return self }
+            func filtered(_ kinds: [MidtrainCorpus.Kind: [String]]) -> [MidtrainCorpus.Kind: [String]] {
+                var k = kinds
+                k[.arithmetic] = k[.arithmetic]?.compactMap { Arithmetic.keeping(level, in: $0) }
+                return k
+            }
+            return Corpus(train: filtered(train), valid: filtered(valid), replay: replay)
+        }
     }
 
     /// Reads data/midtrain and data/pretrain.
@@ -149,7 +168,8 @@ public enum Midtrain {
     public static func yardsticks(_ corpus: Corpus, quick: Bool, seed: UInt64) throws -> Yardsticks {
         let T = Pretrain.recipe(quick: quick, seed: seed).model.blockSize
         let valid = try Pretrain.data(quick: quick).valid
-        return Yardsticks(problems: Arithmetic.evalProblems(count: evalProblemCount(quick: quick)),
+        return Yardsticks(problems: Arithmetic.evalProblems(count: evalProblemCount(quick: quick),
+                                                            level: recipe(quick: quick, seed: seed).level),
                           longBatches: try longContextBatches(corpus, oldContext: T),
                           textBatches: Pretrain.evalBatches(valid, seqLen: T, quick: quick),
                           oldContext: T)
@@ -182,7 +202,7 @@ public enum Midtrain {
 
     /// The held-out batches of the training curve: the mid-training valid split, same mix.
     public static func evalBatches(_ corpus: Corpus, mix: Mix, seqLen: Int, quick: Bool) throws -> [Batch] {
-        let held = Corpus(train: corpus.valid, valid: [:], replay: [])
+        let held = Corpus(train: corpus.keeping(recipe(quick: quick, seed: 0).level).valid, valid: [:], replay: [])
         var m = mix
         m.replay = 0
         return try mixedStream(held, mix: m, totalBytes: 200_000, seed: 1)
@@ -190,18 +210,18 @@ public enum Midtrain {
     }
 
     /// Stretches a copy of `base` to twice its context and trains it on the mix.
-    public static func train(base: GPT, corpus: Corpus, quick: Bool, seed: UInt64, mix: Mix = .standard,
+    public static func train(base: GPT, corpus: Corpus, quick: Bool, seed: UInt64, mix: Mix? = nil,
                              progress: (TrainProgress) -> Void = { _ in }) throws -> (model: GPT, log: TrainLog) {
-        let (T, config, mix) = recipe(quick: quick, seed: seed, mix: mix)
+        let (T, config, mix, level) = recipe(quick: quick, seed: seed, mix: mix)
         let model = try base.extendingContext(to: T, fill: positionInit)
-        let stream = try mixedStream(corpus, mix: mix, totalBytes: 3_000_000, seed: seed)
+        let stream = try mixedStream(corpus.keeping(level), mix: mix, totalBytes: 3_000_000, seed: seed)
         let evals = try evalBatches(corpus, mix: mix, seqLen: T, quick: quick)
         let log = try trainLanguageModel(model, data: stream, evalBatches: evals, config: config, progress: progress)
         return (model, log)
     }
 
     /// Measure, mid-train, measure again: the whole of stage `mid`.
-    public static func run(base: GPT, quick: Bool, seed: UInt64, mix: Mix = .standard,
+    public static func run(base: GPT, quick: Bool, seed: UInt64, mix: Mix? = nil,
                            progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
         let corpus = try corpus()
         let y = try yardsticks(corpus, quick: quick, seed: seed)

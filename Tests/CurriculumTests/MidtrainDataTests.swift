@@ -19,6 +19,22 @@ import Curriculum
         #expect(eval.allSatisfy { $0.answer >= 0 })
     }
 
+    @Test("the quick tier's problems: sums with no carry, differences with no borrow")
+    func carryFreeProblems() {
+        for (a, op, b, free) in [(47, Arithmetic.Op.plus, 52, true), (47, .plus, 38, false), (55, .plus, 45, false),
+                                 (90, .plus, 10, false), (58, .minus, 27, true), (52, .minus, 27, false), (20, .minus, 20, true)] {
+            #expect(Arithmetic.isCarryFree(a, op, b) == free, "\(a) \(op.rawValue) \(b)")
+        }
+        #expect(!Arithmetic.isCarryFree(line: "73 + 71: ones 3 + 1 = 4. Tens 7 + 7 = 14. So 73 + 71 = 144."))
+        #expect(Arithmetic.isCarryFree(line: "72 - 31: ones 2 - 1 = 1. Tens 7 - 3 = 4. So 72 - 31 = 41."))
+        #expect(Arithmetic.isCarryFree(line: "Sam had 93 eggs and found 15 more."), "a line without a problem is kept")
+        #expect(Arithmetic.keeping(.carryFree, in: "Q: 47 + 38 = ? A: 85\nQ: 47 + 52 = ? A: 99") == "Q: 47 + 52 = ? A: 99")
+        #expect(Arithmetic.keeping(.carryFree, in: "Q: 47 + 38 = ? A: 85") == nil)
+        let eval = Arithmetic.evalProblems(count: 100, level: .carryFree)
+        #expect(eval.count == 100 && Set(eval).count == 100 && eval.filter { $0.op == .plus }.count == 50)
+        #expect(eval.allSatisfy { $0.isCarryFree && Arithmetic.isHeldOut($0.a, $0.b) })
+    }
+
     @Test func answersParseFromCompletions() {
         let p = Arithmetic.Problem(47, .plus, 38)
         #expect(p.line == "Q: 47 + 38 = ? A: 85")
