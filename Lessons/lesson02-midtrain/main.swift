@@ -23,66 +23,23 @@ let nb = Notebook(
 
 let quick = nb.options.quick
 let seed = nb.options.seed
-let baseConfig = Pretrain.recipe(quick: quick, seed: seed)
-let (newContext, trainConfig, mix, level) = Midtrain.recipe(quick: quick, seed: seed)
-let oldContext = baseConfig.model.blockSize
+let stage = Midtrain.Stage(quick: quick, seed: seed)
+let (newContext, trainConfig, mix, level) = stage.recipe
+let oldContext = Pretrain.recipe(quick: quick, seed: seed).model.blockSize
 
-/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
-final class State {
-    var baseModel: GPT?
-    var data: Midtrain.Corpus?
-    var sticks: Midtrain.Yardsticks?
-    var trained: GPT?
-    var log: TrainLog?
-    var before: Midtrain.Measurement?
-    var after: Midtrain.Measurement?
-
-    func base() throws -> GPT {
-        if let m = baseModel { return m }
-        let m = try Pretrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                         progress: nb.trainingProgress(label: "pretraining"))
-        baseModel = m
-        return m
-    }
-
-    func corpus() throws -> Midtrain.Corpus {
-        if let c = data { return c }
-        let c = try Midtrain.corpus()
-        data = c
-        return c
-    }
-
-    func yardsticks() throws -> Midtrain.Yardsticks {
-        if let y = sticks { return y }
-        let y = try Midtrain.yardsticks(try corpus(), quick: quick, seed: seed)
-        sticks = y
-        return y
-    }
-
-    func measuredBefore() throws -> Midtrain.Measurement {
-        if let m = before { return m }
-        let m = try Midtrain.measure(try base(), try yardsticks())
-        before = m
-        return m
-    }
-
-    /// The mid-trained model: this run's, or the checkpoint, or trained now.
-    func model() throws -> GPT {
-        if let m = trained { return m }
-        let m = try Midtrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                         progress: nb.trainingProgress(label: "mid-training"))
-        trained = m
-        return m
-    }
-
-    func measuredAfter() throws -> Midtrain.Measurement {
-        if let m = after { return m }
-        let m = try Midtrain.measure(try model(), try yardsticks())
-        after = m
-        return m
-    }
+// What the steps share, each made on first use, so `--step N` works alone.
+let base = Memo { try stage.startingModel(run: nb.run, say: nb.say, progress: nb.trainingProgress(label: "pretraining")) }
+let corpus = Memo { try Midtrain.corpus() }
+let yardsticks = Memo { try stage.yardsticks(corpus.get()) }
+let before = Memo { try Midtrain.measure(base.get(), yardsticks.get()) }
+let training = Memo { try stage.train(base.get(), corpus: corpus.get(), progress: nb.trainingProgress(label: "mid-training")) }
+/// The mid-trained model: this run's, or the checkpoint, or trained now.
+let model = Memo { () throws -> GPT in
+    if let t = training.value { return t.model }
+    return try Midtrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
+                                    progress: nb.trainingProgress(label: "mid-training"))
 }
-let state = State()
+let after = Memo { try Midtrain.measure(model.get(), yardsticks.get()) }
 nb.checkRunFolders([nb.run])
 
 /// One line of model output, newlines shown as ⏎.
@@ -103,7 +60,7 @@ nb.step("The mid-training mix", """
     (in every order, for + and -) when a hash of the pair ends in 0, about one pair in ten, and \
     pretraining only ever used numbers up to 20.
     """) {
-    let corpus = try state.corpus()
+    let corpus = try corpus.get()
     var rows: [[String]] = []
     let shares: [(String, Double, [String])] = [
         ("arithmetic", mix.arithmetic, corpus.train[.arithmetic] ?? []), ("Q/A facts", mix.facts, corpus.train[.facts] ?? []),
@@ -138,11 +95,11 @@ nb.step("The base model, measured", """
     documents (further in than the base model was ever trained to read), and the held-out \
     pretraining loss lesson01 reported (what we do not want to lose).
     """) {
-    let base = try state.base()
-    let before = try state.measuredBefore()
+    let base = try base.get()
+    let before = try before.get()
     nb.table(["base model", "held-out sums right", "loss past char \(oldContext)", "pretraining loss"],
              [["\(base.config)", pct(before.arithmetic), fmt(before.longLoss), fmt(before.textLoss)]])
-    let y = try state.yardsticks()
+    let y = try yardsticks.get()
     let graded = try Arithmetic.accuracy(base, Array(y.problems.prefix(4))).graded
     for g in graded { nb.emit("    \(g.problem.prompt)\(oneLine(g.completion, 16))   (right: \(g.problem.answer))") }
     nb.say("It has seen small sums in stories, not this format or numbers this big: it guesses.")
@@ -158,8 +115,8 @@ nb.step("Stretching the context", """
     \(oldContext) characters, so every angle is familiar to them; the slow pairs have turned only \
     a sliver, and past character \(oldContext) they reach angles the model has never seen:
     """) {
-    let base = try state.base()
-    let y = try state.yardsticks()
+    let base = try base.get()
+    let y = try yardsticks.get()
     let hs = base.config.headSize
     func circles(_ pair: Int, _ positions: Int) -> String {
         let theta = RopeTables.angleRate(pair: pair, headSize: hs)
@@ -192,12 +149,7 @@ nb.step("Mid-train", """
     rate warms up, then decays along a cosine to \(trainConfig.schedule.minFraction < 0.075 ? "a twentieth" : "a tenth") of its peak, so the last steps \
     polish instead of shaking.
     """) {
-    let base = try state.base()
-    let (model, log) = try Midtrain.train(base: base, corpus: try state.corpus(), quick: quick, seed: seed,
-                                          progress: nb.trainingProgress(label: "mid-training"))
-    state.trained = model
-    state.log = log
-    state.after = nil
+    let (_, log) = try training.get()
     nb.lossChart(log, title: "loss on the mid-training mix (nats per token) by step")
     nb.say("\(log.tokensSeen) tokens in \(fmt(log.seconds, 1)) s (\(Int(Double(log.tokensSeen) / max(log.seconds, 1e-9))) tokens/s).")
 }
@@ -205,8 +157,8 @@ nb.step("Mid-train", """
 nb.step("Before and after", """
     The same three measurements on the mid-trained model.
     """) {
-    let before = try state.measuredBefore()
-    let after = try state.measuredAfter()
+    let before = try before.get()
+    let after = try after.get()
     nb.table(["", "base", "mid-trained"], [
         ["held-out sums right", pct(before.arithmetic), pct(after.arithmetic)],
         ["loss past char \(oldContext) (long documents)", fmt(before.longLoss), fmt(after.longLoss)],
@@ -232,8 +184,8 @@ nb.step("What changed, in completions", """
     and that person was named more than \(oldContext) characters earlier. (The base model reads \
     the long prompt with its context stretched, untrained.)
     """) {
-    let base = try state.base(), mid = try state.model()
-    let y = try state.yardsticks()
+    let base = try base.get(), mid = try model.get()
+    let y = try yardsticks.get()
     var prompts: [(String, String)] = y.problems.prefix(1).map { ("<|bos|>" + $0.prompt, String($0.answer)) }
     prompts += y.problems.suffix(1).map { ("<|bos|>" + $0.prompt, String($0.answer)) }
     prompts.append(("<|bos|>Q: What is Ava's rabbit called? A:", "Coco"))
@@ -256,8 +208,7 @@ nb.step("What changed, in completions", """
 /// A held-out long document cut just before the first mention of its person's pet's name,
 /// at a point where that person was last named more than `oldContext` characters earlier.
 func longPrompt() throws -> (String, String)? {
-    let corpus = try state.corpus()
-    for doc in corpus.valid[.long] ?? [] {
+    for doc in try corpus.get().valid[.long] ?? [] {
         guard let person = World.standard.people.first(where: { doc.prefix(40).contains($0.name) }),
               let r = doc.range(of: " " + person.pet.name) else { continue }
         let before = doc[..<r.lowerBound]
@@ -272,11 +223,7 @@ nb.step("Save the results", """
     The mid-trained model is saved as stage mid, with its context of \(newContext) positions; \
     its numbers go into report.json next to the base model's. Lesson03 starts from here.
     """) {
-    let model = try state.model()
-    let before = try state.measuredBefore(), after = try state.measuredAfter()
-    var metrics = (try? Report.load(from: nb.run.path))?["mid"] ?? [:]
-    metrics.merge(Midtrain.metrics(before: before, after: after, log: state.log)) { _, new in new }
-    try saveStage(.mid, model: model, step: trainConfig.steps, metrics: metrics, to: nb.run, curves: state.log.map(Curves.init))
+    let metrics = try stage.save(model.get(), before: before.get(), after: after.get(), log: training.value?.log, to: nb.run)
     nb.table(["metric", "value"], metrics.sorted { $0.key < $1.key }.map { [$0.key, fmt($0.value)] })
     nb.produced(nb.run.checkpoint(.mid))
     nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)

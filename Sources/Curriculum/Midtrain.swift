@@ -220,16 +220,10 @@ public enum Midtrain {
         return (model, log)
     }
 
-    /// Measure, mid-train, measure again: the whole of stage `mid`.
+    /// Measure, mid-train, measure again: the whole of stage `mid` (`Stage.run`).
     public static func run(base: GPT, quick: Bool, seed: UInt64, mix: Mix? = nil,
                            progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
-        let corpus = try corpus()
-        let y = try yardsticks(corpus, quick: quick, seed: seed)
-        let before = try measure(base, y)
-        let (model, log) = try train(base: base, corpus: corpus, quick: quick, seed: seed, mix: mix, progress: progress)
-        let after = try measure(model, y)
-        return Result(model: model, log: log, before: before, after: after,
-                      metrics: metrics(before: before, after: after, log: log))
+        try Stage(quick: quick, seed: seed, mix: mix).run(from: base, progress: progress)
     }
 
     /// The report keys of stage `mid` (and the training cost, when this run trained).
@@ -255,11 +249,66 @@ public enum Midtrain {
         if FileManager.default.fileExists(atPath: path) {
             return try loadStage(.mid, from: run).0
         }
-        let base = try Pretrain.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
+        let stage = Stage(quick: quick, seed: seed)
+        let base = try stage.startingModel(run: run, say: say, progress: progress)
         say("No mid-trained model at \(path) yet: this lesson builds on lesson02-midtrain, so it trains that first.")
-        let result = try Midtrain.run(base: base, quick: quick, seed: seed, progress: progress)
-        try saveStage(.mid, model: result.model, step: result.log.trainLoss.count, metrics: result.metrics, to: run,
-                      curves: Curves(result.log))
+        let result = try stage.run(from: base, progress: progress)
+        try stage.save(result.model, before: result.before, after: result.after, log: result.log, to: run)
         return result.model
+    }
+
+    /// One mid-training run, from the base model to its saved checkpoint. lesson02 calls its
+    /// steps one at a time; `run` (the tests' chain, `course`, `chat`) calls them all: one code path.
+    public struct Stage {
+        public let quick: Bool
+        public let seed: UInt64
+        /// The mix to train on; nil for the recipe's.
+        public var mix: Mix?
+
+        public init(quick: Bool, seed: UInt64, mix: Mix? = nil) {
+            self.quick = quick; self.seed = seed; self.mix = mix
+        }
+
+        /// The context, training settings, mix and arithmetic level this stage trains with.
+        public var recipe: (contextLength: Int, train: TrainConfig, mix: Mix, level: Arithmetic.Level) {
+            Midtrain.recipe(quick: quick, seed: seed, mix: mix)
+        }
+
+        /// The model mid-training starts from: the base model, loaded from `run`, or trained now if missing.
+        public func startingModel(run: RunDirectory, say: (String) -> Void,
+                                  progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+            try Pretrain.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
+        }
+
+        /// The measurements' fixed inputs for this tier.
+        public func yardsticks(_ corpus: Corpus) throws -> Yardsticks {
+            try Midtrain.yardsticks(corpus, quick: quick, seed: seed)
+        }
+
+        /// A stretched copy of `base`, trained on the mix.
+        public func train(_ base: GPT, corpus: Corpus, progress: (TrainProgress) -> Void = { _ in }) throws -> (model: GPT, log: TrainLog) {
+            try Midtrain.train(base: base, corpus: corpus, quick: quick, seed: seed, mix: mix, progress: progress)
+        }
+
+        /// The whole stage from `base`, which stays untouched.
+        public func run(from base: GPT, progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
+            let corpus = try Midtrain.corpus()
+            let y = try yardsticks(corpus)
+            let before = try measure(base, y)
+            let (model, log) = try train(base, corpus: corpus, progress: progress)
+            let after = try measure(model, y)
+            return Result(model: model, log: log, before: before, after: after,
+                          metrics: metrics(before: before, after: after, log: log))
+        }
+
+        /// Writes the model as stage mid with its metrics (and curves, if `log` is this run's) and
+        /// returns the metrics. Without a log, the training numbers already in the report are kept.
+        @discardableResult
+        public func save(_ model: GPT, before: Measurement, after: Measurement, log: TrainLog?, to run: RunDirectory) throws -> [String: Double] {
+            var metrics = (try? Report.load(from: run.path))?[Curriculum.Stage.mid.rawValue] ?? [:]
+            metrics.merge(Midtrain.metrics(before: before, after: after, log: log)) { _, new in new }
+            try saveStage(.mid, model: model, step: recipe.train.steps, metrics: metrics, to: run, curves: log.map(Curves.init))
+            return metrics
+        }
     }
 }
