@@ -22,38 +22,21 @@ let nb = Notebook(
 let tokenizer = Tokenizer.standard
 let quick = nb.options.quick
 let seed = nb.options.seed
-let (modelConfig, trainConfig) = Pretrain.recipe(quick: quick, seed: seed)
+let stage = Pretrain.Stage(quick: quick, seed: seed)
+let (modelConfig, trainConfig) = stage.recipe
 
-/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
-final class State {
-    var data: (train: TokenStream, valid: TokenStream)?
-    var trained: GPT?
-    var log: TrainLog?
-    var metrics: [String: Double] = [:]
-
-    func corpus() throws -> (train: TokenStream, valid: TokenStream) {
-        if let d = data { return d }
-        let d = try Pretrain.data(quick: quick)
-        data = d
-        return d
-    }
-
-    func untrained() throws -> GPT { try GPT(config: modelConfig, seed: seed) }
-
-    /// The trained base model: this run's, or the checkpoint, or trained now.
-    func model() throws -> GPT {
-        if let m = trained { return m }
-        let m = try Pretrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                         progress: nb.trainingProgress(label: "pretraining"))
-        trained = m
-        return m
-    }
-
-    func heldOutLoss(_ model: GPT) throws -> Double {
-        evaluateLoss(model, Pretrain.evalBatches(try corpus().valid, seqLen: trainConfig.seqLen, quick: quick))
-    }
+// What the steps share, each made on first use, so `--step N` works alone.
+let corpus = Memo { try Pretrain.data(quick: quick) }
+/// This run's training, when step 2 ran.
+var training: Pretrain.Result?
+/// The trained base model: this run's, or the checkpoint, or trained now.
+let model = Memo { () throws -> GPT in
+    if let t = training { return t.model }
+    return try Pretrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say, progress: nb.trainingProgress(label: "pretraining"))
 }
-let state = State()
+/// The report keys the steps measure, gathered as they run.
+var metrics: [String: Double] = [:]
+func heldOutLoss(_ model: GPT) throws -> Double { stage.heldOutLoss(model, valid: try corpus.get().valid) }
 nb.checkRunFolders([nb.run])
 let corpusWords: Set<String> = {
     guard let dir = DataFiles.defaultDataDirectory(), let text = try? DataFiles.loadPretrain(from: dir).train else { return [] }
@@ -69,7 +52,7 @@ nb.step("The toy world, as text", """
     The model reads characters, not words: each character is one token, and a few special tokens \
     are reserved for later lessons (chat turns, thinking). 96 tokens in all.
     """) {
-    let (train, valid) = try state.corpus()
+    let (train, valid) = try corpus.get()
     nb.table(["split", "documents", "tokens"], [
         ["train", "\(train.documents)", "\(train.tokens.count)"],
         ["held-out", "\(valid.documents)", "\(valid.tokens.count)"],
@@ -89,9 +72,9 @@ nb.step("An untrained model", """
     log-probability of the true next token, so a uniform guess scores ln 96 = 4.56 nats per token. \
     That is our starting line. Its samples are noise.
     """) {
-    let model = try state.untrained()
-    let loss = try state.heldOutLoss(model)
-    state.metrics["val_loss_init"] = loss
+    let model = try stage.untrained()
+    let loss = try heldOutLoss(model)
+    metrics["val_loss_init"] = loss
     nb.table(["model", "config", "parameters", "held-out loss", "ln 96"],
              [["untrained", "\(modelConfig)", "\(model.parameterCount)", fmt(loss), fmt(log(96.0))]])
     var rng = RNG(seed: seed)
@@ -110,13 +93,10 @@ nb.step("Train: predict the next character", """
     cosine: big steps early, fine adjustments at the end. Every \(trainConfig.evalEvery) steps we \
     measure the held-out loss.
     """) {
-    let result = try Pretrain.run(quick: quick, seed: seed,
-                                  progress: nb.trainingProgress(label: "pretraining"))
-    state.trained = result.model
-    state.log = result.log
-    state.metrics.merge(result.metrics) { _, new in new }
-    try saveStage(.base, model: result.model, step: trainConfig.steps, metrics: state.metrics, to: nb.run,
-                  curves: Curves(result.log))
+    let result = try stage.run(progress: nb.trainingProgress(label: "pretraining"))
+    training = result
+    metrics.merge(result.metrics) { _, new in new }
+    try stage.save(result.model, metrics: metrics, log: result.log, to: nb.run)
     nb.lossChart(result.log)
     nb.say("\(result.log.tokensSeen) tokens seen in \(fmt(result.log.seconds, 1)) s (\(Int(Double(result.log.tokensSeen) / result.log.seconds)) tokens/s).")
     nb.produced(nb.run.checkpoint(.base))
@@ -128,11 +108,11 @@ nb.step("Held-out loss: before and after", """
     (the perplexity). 96 at the start; a handful after training, because in this world most \
     characters are predictable from what came before.
     """) {
-    let model = try state.model()
-    let before = try state.metrics["val_loss_init"] ?? state.heldOutLoss(try state.untrained())
-    let after = try state.heldOutLoss(model)
-    state.metrics["val_loss_init"] = before
-    state.metrics["val_loss"] = after
+    let model = try model.get()
+    let before = try metrics["val_loss_init"] ?? heldOutLoss(try stage.untrained())
+    let after = try heldOutLoss(model)
+    metrics["val_loss_init"] = before
+    metrics["val_loss"] = after
     nb.table(["model", "held-out loss", "perplexity"], [
         ["untrained", fmt(before), fmt(exp(before), 1)],
         ["pretrained", fmt(after), fmt(exp(after), 1)],
@@ -146,23 +126,23 @@ nb.step("Samples and temperature", """
     repetitive), above 1 it flattens it (more varied, more mistakes). The word rate is the share \
     of generated words that are real words of the toy world (two letters or more).
     """) {
-    let model = try state.model()
+    let model = try model.get()
     var rng = RNG(seed: seed)
     var rows: [[String]] = []
     for temperature: Float in [0.5, 1.0] {
         let outs = try Probes.complete(model, ["<|bos|>", "<|bos|>One day, Tom"], temperature: temperature, maxTokens: 110, rng: &rng)
         let joined = outs.joined(separator: " ")
         let rate = Probes.wordRate(joined, vocabulary: corpusWords)
-        if temperature == 1.0 { state.metrics["word_rate"] = rate }
+        if temperature == 1.0 { metrics["word_rate"] = rate }
         for (prompt, out) in zip(["", "One day, Tom"], outs) {
             nb.emit("  T=\(temperature)  \(prompt)\(out.replacingOccurrences(of: "\n", with: "⏎"))")
         }
         rows.append(["\(temperature)", pct(rate)])
     }
-    let untrainedText = try Probes.complete(try state.untrained(), ["<|bos|>"], temperature: 1, maxTokens: 110, rng: &rng)[0]
+    let untrainedText = try Probes.complete(try stage.untrained(), ["<|bos|>"], temperature: 1, maxTokens: 110, rng: &rng)[0]
     rows.insert(["1.0 (untrained)", pct(Probes.wordRate(untrainedText, vocabulary: corpusWords))], at: 0)
     nb.table(["temperature", "real words"], rows)
-    nb.result("word rate at T=1", pct(state.metrics["word_rate"] ?? 0))
+    nb.result("word rate at T=1", pct(metrics["word_rate"] ?? 0))
 }
 
 nb.step("What the model knows", """
@@ -170,9 +150,9 @@ nb.step("What the model knows", """
     lives. Prediction is easiest if the model stores those facts, so it does. We start each fact \
     sentence and let the model finish it greedily (always the most likely character).
     """) {
-    let model = try state.model()
+    let model = try model.get()
     let (rate, examples) = try Probes.factRecall(model)
-    state.metrics["fact_recall"] = rate
+    metrics["fact_recall"] = rate
     let shown = examples.filter { $0.2 }.prefix(3) + examples.filter { !$0.2 }.prefix(3)
     nb.table(["prompt", "model's continuation", "right?"], shown.map { ex in
         [ex.0, String(ex.1.prefix(28)).replacingOccurrences(of: "\n", with: "⏎"), ex.2 ? "yes" : "no"]
@@ -187,7 +167,7 @@ nb.step("What it does not do", """
     instructions are different skills. Mid-training and supervised fine-tuning (lessons 02 and 03) \
     teach the second one.
     """) {
-    let model = try state.model()
+    let model = try model.get()
     var rng = RNG(seed: seed)
     let question = "What colour is Mia's kite? Answer:"
     let out = try Probes.complete(model, ["<|bos|>" + question], temperature: 0, maxTokens: 70, rng: &rng)[0]
@@ -199,13 +179,11 @@ nb.step("Save the results", """
     The base model is written as a safetensors checkpoint (GUIDE.md explains the format, down to \
     loading it with numpy). Its numbers go into report.json, which every later lesson extends.
     """) {
-    let model = try state.model()
-    if state.metrics["val_loss"] == nil { state.metrics["val_loss"] = try state.heldOutLoss(model) }
-    if state.metrics["val_loss_init"] == nil { state.metrics["val_loss_init"] = try state.heldOutLoss(try state.untrained()) }
-    var metrics = (try? Report.load(from: nb.run.path))?["base"] ?? [:]
-    metrics.merge(state.metrics) { _, new in new }
-    try saveStage(.base, model: model, step: trainConfig.steps, metrics: metrics, to: nb.run, curves: state.log.map(Curves.init))
-    nb.table(["metric", "value"], metrics.sorted { $0.key < $1.key }.map { [$0.key, fmt($0.value)] })
+    let model = try model.get()
+    if metrics["val_loss"] == nil { metrics["val_loss"] = try heldOutLoss(model) }
+    if metrics["val_loss_init"] == nil { metrics["val_loss_init"] = try heldOutLoss(try stage.untrained()) }
+    let written = try stage.save(model, metrics: metrics, log: training?.log, to: nb.run)
+    nb.table(["metric", "value"], written.sorted { $0.key < $1.key }.map { [$0.key, fmt($0.value)] })
     nb.produced(nb.run.checkpoint(.base))
     nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)
 }

@@ -55,20 +55,54 @@ public enum Pretrain {
         public let metrics: [String: Double]
     }
 
-    /// Trains a fresh model from the seed: the whole of stage `base`.
+    /// Trains a fresh model from the seed: the whole of stage `base` (`Stage.run`).
     public static func run(quick: Bool, seed: UInt64, progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
-        let (modelConfig, trainConfig) = recipe(quick: quick, seed: seed)
-        let (train, valid) = try data(quick: quick)
-        let model = try GPT(config: modelConfig, seed: seed)
-        let evals = evalBatches(valid, seqLen: trainConfig.seqLen, quick: quick)
-        let log = try trainLanguageModel(model, data: train, evalBatches: evals, config: trainConfig, progress: progress)
-        let metrics: [String: Double] = [
-            "val_loss_init": log.evalLoss.first?.loss ?? .nan,
-            "val_loss": log.evalLoss.last?.loss ?? .nan,
-            "train_tokens": Double(log.tokensSeen),
-            "train_seconds": log.seconds,
-        ]
-        return Result(model: model, log: log, metrics: metrics)
+        try Stage(quick: quick, seed: seed).run(progress: progress)
+    }
+
+    /// One pretraining run, from random weights to the saved checkpoint. lesson01 calls its
+    /// steps one at a time; `run` (the tests' chain, `course`, `chat`) calls them all: one code path.
+    public struct Stage {
+        public let quick: Bool
+        public let seed: UInt64
+
+        public init(quick: Bool, seed: UInt64) { self.quick = quick; self.seed = seed }
+
+        /// The model and training settings this stage uses.
+        public var recipe: (model: GPTConfig, train: TrainConfig) { Pretrain.recipe(quick: quick, seed: seed) }
+
+        /// The model before any training: random weights from the seed.
+        public func untrained() throws -> GPT { try GPT(config: recipe.model, seed: seed) }
+
+        /// The held-out loss every `val_loss` of stage base reports.
+        public func heldOutLoss(_ model: GPT, valid: TokenStream) -> Double {
+            evaluateLoss(model, evalBatches(valid, seqLen: recipe.train.seqLen, quick: quick))
+        }
+
+        /// Trains `untrained()` on the corpus.
+        public func run(progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
+            let (train, valid) = try data(quick: quick)
+            let model = try untrained()
+            let evals = evalBatches(valid, seqLen: recipe.train.seqLen, quick: quick)
+            let log = try trainLanguageModel(model, data: train, evalBatches: evals, config: recipe.train, progress: progress)
+            let metrics: [String: Double] = [
+                "val_loss_init": log.evalLoss.first?.loss ?? .nan,
+                "val_loss": log.evalLoss.last?.loss ?? .nan,
+                "train_tokens": Double(log.tokensSeen),
+                "train_seconds": log.seconds,
+            ]
+            return Result(model: model, log: log, metrics: metrics)
+        }
+
+        /// Writes the model as stage base with `metrics` over those already in the report (and
+        /// curves, if `log` is this run's); returns what was written.
+        @discardableResult
+        public func save(_ model: GPT, metrics: [String: Double], log: TrainLog?, to run: RunDirectory) throws -> [String: Double] {
+            var all = (try? Report.load(from: run.path))?[Curriculum.Stage.base.rawValue] ?? [:]
+            all.merge(metrics) { _, new in new }
+            try saveStage(.base, model: model, step: recipe.train.steps, metrics: all, to: run, curves: log.map(Curves.init))
+            return all
+        }
     }
 
     /// The base model from `run`'s checkpoint, or, if there is none yet, trained now
@@ -81,9 +115,9 @@ public enum Pretrain {
             return try loadStage(.base, from: run).0
         }
         say("No base model at \(path) yet: this lesson builds on lesson01-pretrain, so it trains that first.")
-        let result = try Pretrain.run(quick: quick, seed: seed, progress: progress)
-        try saveStage(.base, model: result.model, step: result.log.trainLoss.count, metrics: result.metrics, to: run,
-                      curves: Curves(result.log))
+        let stage = Stage(quick: quick, seed: seed)
+        let result = try stage.run(progress: progress)
+        try stage.save(result.model, metrics: result.metrics, log: result.log, to: run)
         return result.model
     }
 }
