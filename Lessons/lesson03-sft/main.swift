@@ -26,56 +26,24 @@ let quick = nb.options.quick
 let seed = nb.options.seed
 typealias Task = Conversations.Task
 
-/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
-final class State {
-    var splits: Conversations.Splits?
-    var midModel: GPT?
-    var models: [SFT.Style: GPT] = [:]
-    var logs: [SFT.Style: TrainLog] = [:]
-    var measured: [String: SFT.Measurement] = [:]
-    var factsKept: [SFT.Style: FactsKept.Measurement] = [:]
-
-    func data() throws -> Conversations.Splits {
-        if let s = splits { return s }
-        let s = try SFT.data()
-        splits = s
-        return s
-    }
-
-    func mid() throws -> GPT {
-        if let m = midModel { return m }
-        let m = try Midtrain.loadOrTrain(run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                         progress: nb.trainingProgress(label: "lessons 01-02"))
-        midModel = m
-        return m
-    }
-
-    func model(_ style: SFT.Style) throws -> GPT {
-        if let m = models[style] { return m }
-        let m = try SFT.loadOrTrain(style, run: nb.run, quick: quick, seed: seed, say: nb.say,
-                                    progress: nb.trainingProgress(label: "SFT \(style.rawValue)"))
-        models[style] = m
-        return m
-    }
-
-    /// The held-out measurement of a model ("mid", "instruct", "think"), made once.
-    func measurement(_ name: String) throws -> SFT.Measurement {
-        if let m = measured[name] { return m }
-        let model = try name == "mid" ? mid() : self.model(name == "think" ? .think : .instruct)
-        let m = try SFT.measure(model, SFT.evalSet(try data(), quick: quick))
-        measured[name] = m
-        return m
-    }
-
-    /// The held-out facts a chat model still answers, of those the mid model knew, measured once.
-    func facts(_ style: SFT.Style) throws -> FactsKept.Measurement {
-        if let f = factsKept[style] { return f }
-        let f = try FactsKept.measure(chat: try model(style), mid: try mid())
-        factsKept[style] = f
-        return f
-    }
+// What the steps share, each made on first use, so `--step N` works alone.
+let data = Memo { try SFT.data() }
+let mid = Memo { try SFT.Stage(.instruct, quick: quick, seed: seed).startingModel(run: nb.run, say: nb.say,
+                                                                                  progress: nb.trainingProgress(label: "lessons 01-02")) }
+/// The styles trained in this run (not loaded from a checkpoint), with their logs.
+var trainedNow: [SFT.Style: SFT.Result] = [:]
+/// Each style's model: trained in this run, or the checkpoint, or trained now.
+let models = Memos<SFT.Style, GPT> { style in
+    try SFT.loadOrTrain(style, run: nb.run, quick: quick, seed: seed, say: nb.say, progress: nb.trainingProgress(label: "SFT \(style.rawValue)"))
 }
-let state = State()
+let midMeasured = Memo { try SFT.measure(mid.get(), SFT.evalSet(data.get(), quick: quick)) }
+let measured = Memos<SFT.Style, SFT.Measurement> { style in try SFT.measure(models.get(style), SFT.evalSet(data.get(), quick: quick)) }
+/// The held-out facts a chat model still answers, of those the mid model knew.
+let factsKept = Memos<SFT.Style, FactsKept.Measurement> { style in try FactsKept.measure(chat: models.get(style), mid: mid.get()) }
+/// The held-out measurement of "mid", "instruct" or "think".
+func measurement(_ name: String) throws -> SFT.Measurement {
+    name == "mid" ? try midMeasured.get() : try measured.get(name == "think" ? .think : .instruct)
+}
 nb.checkRunFolders([nb.run])
 
 /// Special tokens drawn short in token strips: one id each, however many letters their name has.
@@ -183,7 +151,7 @@ nb.step("The conversations", """
     other words, other facts (the split rule is in Sources/Curriculum/Conversations.swift). So a \
     right answer on them means the model learned the skill, not the line.
     """) {
-    let s = try state.data()
+    let s = try data.get()
     var rows: [[String]] = []
     for task in Task.allCases {
         guard let i = s.instructTrain.first(where: { $0.task == task }) else { continue }
@@ -204,7 +172,7 @@ nb.step("The conversations", """
 
 /// The per-task accuracy table, one column per measured model.
 func taskTable(_ names: [String]) throws {
-    let ms = try names.map { try state.measurement($0) }
+    let ms = try names.map { try measurement($0) }
     var rows: [[String]] = [["format followed"] + ms.map { pct($0.formatRate) }]
     for task in Task.allCases {
         rows.append([task.title] + ms.map { pct($0.accuracy(task)) })
@@ -221,8 +189,8 @@ nb.step("The mid model in a chat", """
     lenient here: the mid model never learned [end], so we take what it writes up to its first line \
     break as its answer.)
     """) {
-    let mid = try state.mid()
-    let m = try state.measurement("mid")
+    let mid = try mid.get()
+    let m = try measurement("mid")
     try taskTable(["mid"])
     var rng = RNG(seed: seed)
     let show = ["What is 47 + 38?", "Where does Mia live?", "Reverse the word kite."]
@@ -251,20 +219,18 @@ nb.step("The mid model in a chat", """
 
 /// Trains one style in this run (not from a checkpoint), saves it, shows its curve.
 func trainStyle(_ style: SFT.Style) throws {
-    let mid = try state.mid()
-    let before = style == .instruct ? try state.measurement("mid") : nil
-    let result = try SFT.run(style, from: mid, quick: quick, seed: seed, splits: try state.data(),
-                             progress: nb.trainingProgress(label: "SFT \(style.rawValue)"))
-    state.models[style] = result.model
-    state.logs[style] = result.log
-    state.measured[style.rawValue] = result.after
-    state.factsKept[style] = result.facts
-    let stage = SFT.stage(style)
-    try SFT.save(result, style, before: before, to: nb.run)
+    let sft = SFT.Stage(style, quick: quick, seed: seed)
+    let before = style == .instruct ? try midMeasured.get() : nil
+    let result = try sft.run(from: mid.get(), splits: data.get(), progress: nb.trainingProgress(label: "SFT \(style.rawValue)"))
+    trainedNow[style] = result
+    models.set(style, result.model)
+    measured.set(style, result.after)
+    factsKept.set(style, result.facts)
+    try sft.save(result, before: before, to: nb.run)
     nb.lossChart(result.log, title: "loss on the reply's tokens (nats per token) by step")
     let log = result.log
     nb.say("\(log.tokensSeen) token positions in \(fmt(log.seconds, 1)) s (\(Int(Double(log.tokensSeen) / max(log.seconds, 1e-9))) tokens/s). Held-out loss on replies: \(fmt(log.evalLoss.first?.loss ?? .nan)) -> \(fmt(log.evalLoss.last?.loss ?? .nan)).")
-    nb.produced(nb.run.checkpoint(stage))
+    nb.produced(nb.run.checkpoint(sft.stage))
 }
 
 /// Said only of the default recipe; the quick one is a few big steps on the tiny model.
@@ -287,7 +253,7 @@ nb.step("Instruct SFT", """
     \(manySmallSteps)
     """) {
     try trainStyle(.instruct)
-    let m = try state.measurement("instruct")
+    let m = try measurement("instruct")
     nb.result("instruct: format / task accuracy", "\(pct(m.formatRate)) / \(pct(m.taskAccuracy))")
 }
 
@@ -304,7 +270,7 @@ nb.step("Think SFT", """
     step it writes becomes input it can read for the next one.
     """) {
     try trainStyle(.think)
-    let m = try state.measurement("think")
+    let m = try measurement("think")
     nb.result("think: format / task accuracy", "\(pct(m.formatRate)) / \(pct(m.taskAccuracy))")
 }
 
@@ -314,7 +280,7 @@ nb.step("Before and after", """
     right, on questions about operands, words and facts training never mentioned.
     """) {
     try taskTable(["mid", "instruct", "think"])
-    let mid = try state.measurement("mid"), ins = try state.measurement("instruct"), thk = try state.measurement("think")
+    let mid = try measurement("mid"), ins = try measurement("instruct"), thk = try measurement("think")
     nb.say("Format compliance went from \(pct(mid.formatRate)) to \(pct(ins.formatRate)) (instruct) and \(pct(thk.formatRate)) (think). On multi-step arithmetic the instruct model, trained on the same problems with bare answers, gets \(pct(ins.multiStepAccuracy)); the think model, which writes the columns out, gets \(pct(thk.multiStepAccuracy)). It opens a trace on \(pct(thk.thinkRate)) of all questions.")
     let n = thk.graded.filter { $0.conversation.task.isMultiStep }.count
     let noise = Noise.standardErrors * Noise.standardError(thk.multiStepAccuracy, ins.multiStepAccuracy, n: n)
@@ -329,7 +295,7 @@ nb.step("Before and after", """
         trace built on wrong digits gives a wrong answer however good its steps are.
         """)
     }
-    let fi = try state.facts(.instruct), ft = try state.facts(.think)
+    let fi = try factsKept.get(.instruct), ft = try factsKept.get(.think)
     if fi.knownByMid == 0 {
         nb.say("""
         What the models know: asked in its own form ("Q: Where does Mia live? A:"), the mid model \
@@ -344,7 +310,7 @@ nb.step("Before and after", """
         model \(ft.kept).
         """)
         let trained = FactsKept.trainedFacts()
-        let known = try FactsKept.knownInChat(try state.model(.instruct), trained).filter { $0 }.count
+        let known = try FactsKept.knownInChat(try models.get(.instruct), trained).filter { $0 }.count
         nb.say("""
         The instruct model answers \(known) of the \(trained.count) facts its training conversations \
         asked about. What SFT showed it, it can say in the chat; of what SFT did not show, it kept \
@@ -367,7 +333,7 @@ nb.step("Side by side", """
     problems from the held-out set, where a trace should pay off: the think model's reply is printed \
     whole, so you can check each clause against the question.
     """) {
-    let s = try state.data()
+    let s = try data.get()
     let held = SFT.evalSet(s, quick: quick)
     // The first three are fixed examples; the rest are held-out problems, graded by code.
     var items: [(question: String, held: SFT.Conversation?)] =
@@ -375,7 +341,7 @@ nb.step("Side by side", """
     for task in [Task.add3, .twoStep] {
         items += held.filter { $0.task == task }.prefix(2).map { ($0.question, $0) }
     }
-    let models = [("mid", try state.mid()), ("instruct", try state.model(.instruct)), ("think", try state.model(.think))]
+    let models = [("mid", try mid.get()), ("instruct", try models.get(.instruct)), ("think", try models.get(.think))]
     var answers: [[Verifier.Reply]] = []
     for (_, model) in models {
         var rng = RNG(seed: seed)
@@ -409,20 +375,12 @@ nb.step("Save the results", """
     stages'. Talk to them yourself: swift run chat --stage instruct (or think; add --quick for the \
     tiny models).
     """) {
-    let mid = try state.measurement("mid")
     for style in SFT.Style.allCases {
-        let model = try state.model(style)
-        let after = try state.measurement(style.rawValue)
-        // Keep what the report already holds (e.g. training time, when the model was loaded
-        // from its checkpoint rather than trained in this run); refresh the measurements.
-        var metrics = (try? Report.load(from: nb.run.path))?[style.rawValue] ?? [:]
-        let trained = state.logs[style] != nil
-        let fresh = SFT.metrics(before: style == .instruct ? mid : nil, after: after, log: state.logs[style] ?? TrainLog(),
-                                facts: try state.facts(style))
-        for (k, v) in fresh where trained || !k.hasPrefix("train_") { metrics[k] = v }
-        try saveStage(SFT.stage(style), model: model, step: SFT.recipe(style, quick: quick, seed: seed).steps,
-                      metrics: metrics, to: nb.run, curves: state.logs[style].map(Curves.init))
-        nb.produced(nb.run.checkpoint(SFT.stage(style)))
+        let sft = SFT.Stage(style, quick: quick, seed: seed)
+        // A model loaded rather than trained in this run keeps the report's training numbers.
+        try sft.save(models.get(style), after: measured.get(style), facts: factsKept.get(style),
+                     before: style == .instruct ? midMeasured.get() : nil, log: trainedNow[style]?.log, to: nb.run)
+        nb.produced(nb.run.checkpoint(sft.stage))
     }
     let report = try Report.load(from: nb.run.path)
     let keys = ["format_rate_before", "format_rate", "task_acc_before", "task_acc", "string_task_acc", "multistep_acc", "facts_kept"]

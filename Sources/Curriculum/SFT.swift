@@ -14,7 +14,7 @@ public enum SFT {
     public typealias Conversation = Conversations.Conversation
 
     /// The stage each style writes.
-    public static func stage(_ style: Style) -> Stage { style == .instruct ? .instruct : .think }
+    public static func stage(_ style: Style) -> Curriculum.Stage { style == .instruct ? .instruct : .think }
 
     /// The training settings. Both styles start from `mid`. Think replies are about twice as
     /// long, so with as many steps the think model reads about twice the tokens. (`seqLen` is
@@ -209,28 +209,70 @@ public enum SFT {
         public let facts: FactsKept.Measurement
     }
 
-    /// Fine-tunes a copy of `mid` in one style and measures it on the held-out prompts, and
-    /// on the held-out facts against `mid` itself (what SFT kept of its knowledge).
+    /// Fine-tunes a copy of `mid` in one style and measures it (`Stage.run`).
     public static func run(_ style: Style, from mid: GPT, quick: Bool, seed: UInt64, mask: ChatTemplate.LossMask = .assistant,
                            splits: Conversations.Splits? = nil,
                            progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
-        let splits = try splits ?? data()
-        let config = recipe(style, quick: quick, seed: seed)
-        let model = mid.copy()
-        let rows = try render(trainingSet(style, splits, quick: quick), mask: mask, blockSize: model.config.blockSize)
-        let valid = try render(validSet(style, splits), mask: .assistant, blockSize: model.config.blockSize)
-        let log = try train(model, rows: rows, evalBatches: evalBatches(valid, maxBatches: quick ? 4 : 8),
-                            config: config, progress: progress)
-        let after = try measure(model, evalSet(splits, quick: quick))
-        return Result(model: model, log: log, after: after, facts: try FactsKept.measure(chat: model, mid: mid))
+        var stage = Stage(style, quick: quick, seed: seed)
+        stage.mask = mask
+        return try stage.run(from: mid, splits: splits, progress: progress)
     }
 
-    /// Writes a freshly trained model as its style's stage, with its metrics and curves.
-    /// `before` is the mid model's measurement, recorded with the instruct model.
-    public static func save(_ r: Result, _ style: Style, before: Measurement?, to run: RunDirectory) throws {
-        try saveStage(stage(style), model: r.model, step: r.log.trainLoss.count,
-                      metrics: metrics(before: before, after: r.after, log: r.log, facts: r.facts), to: run,
-                      curves: Curves(r.log))
+    /// One SFT run in one style, from the mid model to its saved checkpoint. lesson03 calls its
+    /// steps one at a time; `run` (the tests' chain, `course`, `chat`) calls them all: one code path.
+    public struct Stage {
+        public let style: Style
+        public let quick: Bool
+        public let seed: UInt64
+        /// Which tokens carry the loss (lesson03's exercise changes it).
+        public var mask: ChatTemplate.LossMask = .assistant
+
+        public init(_ style: Style, quick: Bool, seed: UInt64) {
+            self.style = style; self.quick = quick; self.seed = seed
+        }
+
+        public var recipe: TrainConfig { SFT.recipe(style, quick: quick, seed: seed) }
+        /// The stage this style writes.
+        public var stage: Curriculum.Stage { SFT.stage(style) }
+
+        /// The model SFT starts from: the mid model, loaded from `run`, or trained now if missing.
+        public func startingModel(run: RunDirectory, say: (String) -> Void,
+                                  progress: (TrainProgress) -> Void = { _ in }) throws -> GPT {
+            try Midtrain.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
+        }
+
+        /// Fine-tunes a copy of `mid` and measures it on the held-out prompts, and on the
+        /// held-out facts against `mid` itself (what SFT kept of its knowledge).
+        public func run(from mid: GPT, splits: Conversations.Splits? = nil,
+                        progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
+            let splits = try splits ?? data()
+            let model = mid.copy()
+            let rows = try render(trainingSet(style, splits, quick: quick), mask: mask, blockSize: model.config.blockSize)
+            let valid = try render(validSet(style, splits), mask: .assistant, blockSize: model.config.blockSize)
+            let log = try train(model, rows: rows, evalBatches: evalBatches(valid, maxBatches: quick ? 4 : 8),
+                                config: recipe, progress: progress)
+            let after = try measure(model, evalSet(splits, quick: quick))
+            return Result(model: model, log: log, after: after, facts: try FactsKept.measure(chat: model, mid: mid))
+        }
+
+        /// Writes the model as this style's stage with its metrics (and curves, if `log` is this
+        /// run's) and returns the metrics. `before` is the mid model's measurement, recorded with
+        /// the instruct model. Without a log, the training numbers already in the report are kept.
+        @discardableResult
+        public func save(_ model: GPT, after: Measurement, facts: FactsKept.Measurement?, before: Measurement?,
+                         log: TrainLog?, to run: RunDirectory) throws -> [String: Double] {
+            var all = (try? Report.load(from: run.path))?[stage.rawValue] ?? [:]
+            let fresh = SFT.metrics(before: before, after: after, log: log ?? TrainLog(), facts: facts)
+            for (k, v) in fresh where log != nil || !k.hasPrefix("train_") { all[k] = v }
+            try saveStage(stage, model: model, step: recipe.steps, metrics: all, to: run, curves: log.map(Curves.init))
+            return all
+        }
+
+        /// Writes a run's result (`save` with its model, measurements and log).
+        @discardableResult
+        public func save(_ r: Result, before: Measurement?, to run: RunDirectory) throws -> [String: Double] {
+            try save(r.model, after: r.after, facts: r.facts, before: before, log: r.log, to: run)
+        }
     }
 
     /// The report keys: `format_rate`, `task_acc`, `string_task_acc`, `multistep_acc` (and,
@@ -264,12 +306,13 @@ public enum SFT {
         if FileManager.default.fileExists(atPath: path) {
             return try loadStage(stage, from: run).0
         }
-        let mid = try Midtrain.loadOrTrain(run: run, quick: quick, seed: seed, say: say, progress: progress)
+        let sft = Stage(style, quick: quick, seed: seed)
+        let mid = try sft.startingModel(run: run, say: say, progress: progress)
         say("No \(stage.rawValue) model at \(path) yet: lesson03-sft makes it, so it is trained now.")
         let splits = try data()
         let before = style == .instruct ? try measure(mid, evalSet(splits, quick: quick)) : nil
-        let result = try SFT.run(style, from: mid, quick: quick, seed: seed, splits: splits, progress: progress)
-        try save(result, style, before: before, to: run)
+        let result = try sft.run(from: mid, splits: splits, progress: progress)
+        try sft.save(result, before: before, to: run)
         return result.model
     }
 }

@@ -15,3 +15,22 @@ public final class Memo<T> {
         return v
     }
 }
+
+/// Values made on first use, one per key (a lesson's instruct and think models, say).
+/// `set` replaces a key's value, for a step that trains a fresh one.
+public final class Memos<Key: Hashable, T> {
+    private let make: (Key) throws -> T
+    private var values: [Key: T] = [:]
+
+    public init(_ make: @escaping (Key) throws -> T) { self.make = make }
+
+    /// The key's value, made now if it has not been yet.
+    public func get(_ key: Key) throws -> T {
+        if let v = values[key] { return v }
+        let v = try make(key)
+        values[key] = v
+        return v
+    }
+
+    public func set(_ key: Key, _ value: T) { values[key] = value }
+}

@@ -199,8 +199,8 @@ struct Lesson03Tests {
         let run = RunDirectory(outDir: out, quick: true)
         let instruct = try QuickChain.instruct.get(), think = try QuickChain.think.get()
         // Any measurement can stand in for the mid model's here: this checks the keys, not the values.
-        try SFT.save(instruct, .instruct, before: instruct.after, to: run)
-        try SFT.save(think, .think, before: nil, to: run)
+        try SFT.Stage(.instruct, quick: true, seed: QuickChain.seed).save(instruct, before: instruct.after, to: run)
+        try SFT.Stage(.think, quick: true, seed: QuickChain.seed).save(think, before: nil, to: run)
         let report = try Report.load(from: run.path)
         for key in ["format_rate_before", "format_rate", "task_acc_before", "task_acc", "string_task_acc", "multistep_acc", "facts_mid"] {
             #expect(report["instruct"]?[key] != nil, "instruct is missing \(key)")

@@ -19,8 +19,8 @@ struct Lesson06Tests {
         let instruct = try QuickChain.instruct.get(), think = try QuickChain.think.get(), dpo = try QuickChain.dpo.get()
         try saveStage(.base, model: base.model, step: base.log.trainLoss.count, metrics: base.metrics, to: run, curves: Curves(base.log))
         try saveStage(.mid, model: mid.model, step: mid.log.trainLoss.count, metrics: mid.metrics, to: run, curves: Curves(mid.log))
-        try SFT.save(instruct, .instruct, before: nil, to: run)
-        try SFT.save(think, .think, before: nil, to: run)
+        try SFT.Stage(.instruct, quick: true, seed: QuickChain.seed).save(instruct, before: nil, to: run)
+        try SFT.Stage(.think, quick: true, seed: QuickChain.seed).save(think, before: nil, to: run)
         try saveStage(.dpo, model: dpo.model, step: dpo.log.train.count, metrics: DPO.metrics(dpo), to: run, curves: Curves(dpo: dpo.log))
         return run
     }
