@@ -29,17 +29,8 @@ let T = ids.count - 1  // inputs: all but the last character; targets: all but t
 let inputs = ids.dropLast().map(Int32.init)
 let targets = ids.dropFirst().map(Int32.init)
 
-/// The lesson's one model, made on first use so `--step N` works alone.
-final class State {
-    var model: GPT?
-    func get() throws -> GPT {
-        if let m = model { return m }
-        let m = try GPT(config: config, seed: seed)
-        model = m
-        return m
-    }
-}
-let state = State()
+/// The lesson's one model (random weights from the seed), made on first use so `--step N` works alone.
+let model = Memo { try GPT(config: config, seed: seed) }
 
 /// Head 0 of layer 0, as rows of the heatmap: query position -> weights on earlier positions.
 func attentionMap(_ model: GPT) -> [[Double]] {
@@ -68,7 +59,7 @@ nb.step("Embeddings, and how the model knows the order", """
     how far apart the two tokens are, not on where they sit. Below, one query and one key are \
     placed at pairs of positions: three apart, the score is the same wherever the pair is.
     """) {
-    let model = try state.get()
+    let model = try model.get()
     let C = config.channels
     nb.table(["vector", "first 5 of \(C) numbers"], [
         ["wte['M'] (id \(ids[0]))", (0..<5).map { String(format: "%+.3f", model.params[model.layout.wte + ids[0] * C + $0]) }
@@ -100,7 +91,7 @@ nb.step("One forward pass: logits, probabilities and the loss", """
     spreads its probability almost evenly, so its loss is close to ln \(config.vocabSize) = \
     \(fmt(log(Double(config.vocabSize)))): it is guessing.
     """) {
-    let model = try state.get()
+    let model = try model.get()
     model.forward(inputs, B: 1, T: T)
     let losses = model.crossEntropy(targets)
     let mean = losses.reduce(0, +) / Float(T)
@@ -120,7 +111,7 @@ nb.step("Attention: which earlier characters each position looks at", """
     nearly uniform over the past, so each row fades as it gets longer. Rows: the position asking; \
     columns: the positions it reads. Denser characters mean more weight (scale below the map).
     """) {
-    let model = try state.get()
+    let model = try model.get()
     nb.heatmap(title: "layer 0, head 0, untrained", values: attentionMap(model), rowLabels: labels, colLabels: labels, range: 0...1)
 }
 
@@ -156,7 +147,7 @@ nb.step("Overfit one batch", """
     broken. (Memorising is not learning; lesson01 trains on real data and measures on text the \
     model has never seen.)
     """) {
-    let model = try state.get()
+    let model = try model.get()
     let steps = nb.options.quick ? 150 : 300
     let optimizer = AdamW(for: model, config: AdamWConfig(weightDecay: 0))
     let batch = Batch(inputs: inputs, targets: targets, B: 1, T: T)

@@ -25,60 +25,40 @@ let quick = nb.options.quick
 let seed = nb.options.seed
 let quickFlag = quick ? " --quick" : ""
 
-/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
-final class State {
+// What the steps share, each made on first use, so `--step N` works alone.
+/// Stages trained in this run because their checkpoint was missing.
+var trainedNow: Set<Stage> = []
+/// Every stage's model: loaded, or trained now if this package can make it, else absent.
+let stages = Memo { () throws -> [Stage: GPT] in
     var models: [Stage: GPT] = [:]
-    var loaded = false
-    var trainedNow: Set<Stage> = []
-    var prompts: [Compare.Prompt]?
-    var answers: [Stage: [Compare.Answer]] = [:]
-    var gathered: ReportCard.Card?
-
-    /// Every stage's model: loaded, or trained now if this package can make it, else absent.
-    func stages() throws -> [Stage: GPT] {
-        if loaded { return models }
-        for e in ReportCard.entries {
-            let exists = FileManager.default.fileExists(atPath: nb.run.checkpoint(e.stage))
-            if exists {
-                models[e.stage] = try loadStage(e.stage, from: nb.run).0
-            } else if let make = e.loadOrTrain {
-                models[e.stage] = try make(nb.run, quick, seed, nb.say, nb.trainingProgress(label: e.stage.lesson))
-                trainedNow.insert(e.stage)
-            }
+    for e in ReportCard.entries {
+        if FileManager.default.fileExists(atPath: nb.run.checkpoint(e.stage)) {
+            models[e.stage] = try loadStage(e.stage, from: nb.run).0
+        } else if let make = e.loadOrTrain {
+            models[e.stage] = try make(nb.run, quick, seed, nb.say, nb.trainingProgress(label: e.stage.lesson))
+            trainedNow.insert(e.stage)
         }
-        loaded = true
-        return models
     }
-
-    func questions() throws -> [Compare.Prompt] {
-        if let p = prompts { return p }
-        let p = try Compare.prompts()
-        prompts = p
-        return p
-    }
-
-    /// Each stage's answers to the prompts, asked the way that stage is asked.
-    func replies() throws -> [Stage: [Compare.Answer]] {
-        if !answers.isEmpty { return answers }
-        let models = try stages(), prompts = try questions()
-        for e in ReportCard.entries {
-            guard let model = models[e.stage] else { continue }
-            answers[e.stage] = try Compare.answers(model, prompting: e.prompting, prompts)
-        }
-        return answers
-    }
-
-    /// The report card: report.json, the curves, the story loss of every checkpoint, the answers.
-    func card() throws -> ReportCard.Card {
-        if let c = gathered { return c }
-        var c = try ReportCard.gather(run: nb.run, quick: quick, models: try stages())
-        c.prompts = try questions()
-        c.answers = try replies()
-        gathered = c
-        return c
-    }
+    return models
 }
-let state = State()
+let questions = Memo { try Compare.prompts() }
+/// Each stage's answers to the prompts, asked the way that stage is asked.
+let replies = Memo { () throws -> [Stage: [Compare.Answer]] in
+    let models = try stages.get(), prompts = try questions.get()
+    var answers: [Stage: [Compare.Answer]] = [:]
+    for e in ReportCard.entries {
+        guard let model = models[e.stage] else { continue }
+        answers[e.stage] = try Compare.answers(model, prompting: e.prompting, prompts)
+    }
+    return answers
+}
+/// The report card: report.json, the curves, the story loss of every checkpoint, the answers.
+let card = Memo { () throws -> ReportCard.Card in
+    var c = try ReportCard.gather(run: nb.run, quick: quick, models: try stages.get())
+    c.prompts = try questions.get()
+    c.answers = try replies.get()
+    return c
+}
 nb.checkRunFolders([nb.run])
 
 nb.step("Every stage's checkpoint", """
@@ -86,13 +66,13 @@ nb.step("Every stage's checkpoint", """
     checkpoint is missing is trained now by the code of its lesson (with its prerequisites), as \
     every lesson does. A stage this package cannot make yet is reported as not run.
     """) {
-    let models = try state.stages()
+    let models = try stages.get()
     let report = try Report.load(from: nb.run.path)
     var rows: [[String]] = []
     for e in ReportCard.entries {
         let m = report[e.stage.rawValue] ?? [:]
         let status = models[e.stage] == nil ? "not run yet: swift run \(e.stage.lesson)\(quickFlag)"
-            : state.trainedNow.contains(e.stage) ? "trained now" : "loaded"
+            : trainedNow.contains(e.stage) ? "trained now" : "loaded"
         rows.append([e.stage.rawValue, e.stage.lesson, models[e.stage].map { "\($0.parameterCount)" } ?? "–",
                      m["train_tokens"].map(formatNumber) ?? "–", m["train_seconds"].map(formatDuration) ?? "–", status])
     }
@@ -120,7 +100,7 @@ nb.step("Same prompts, every stage", """
     document and continue it; the chat stages get it as a user turn in the chat template and reply \
     until [end]. Greedy decoding, so the same checkpoint always writes the same thing.
     """) {
-    let prompts = try state.questions(), answers = try state.replies()
+    let prompts = try questions.get(), answers = try replies.get()
     for (i, p) in prompts.enumerated() {
         nb.emit("")
         nb.emit("  \(p.kind.title): \(p.text)   (right: \(p.expected))")
@@ -155,7 +135,7 @@ nb.step("What changed at each stage", """
     Next to each, the numbers its own lesson measured on held-out prompts (before -> after, where \
     the lesson measured both).
     """) {
-    let card = try state.card()
+    let card = try card.get()
     for e in ReportCard.entries {
         nb.emit("")
         nb.emit("  \(e.stage.rawValue) (\(e.stage.lesson))")
@@ -178,7 +158,7 @@ nb.step("What each stage cost", """
     which in a story is right only where a new story starts. Time and tokens are what each stage \
     paid in compute.
     """) {
-    let card = try state.card()
+    let card = try card.get()
     let c = ReportCard.costTable(card)
     nb.table(c.header, c.rows)
     guard let base = card.textLoss[.base] else { return }
@@ -197,8 +177,8 @@ nb.step("What each stage cost", """
     the positions (base: \(baseGuess)). Here is what that looks like: the same story start, \
     continued as plain text by base and by \(worst.stage.rawValue).
     """)
-    let story = try state.questions().filter { $0.kind == .text }
-    let models = try state.stages()
+    let story = try questions.get().filter { $0.kind == .text }
+    let models = try stages.get()
     for stage in [Stage.base, worst.stage] {
         guard let model = models[stage], let a = try Compare.answers(model, prompting: .text, story).first else { continue }
         let start = story.first?.text ?? ""
@@ -219,7 +199,7 @@ nb.step("The report card", """
     measured the model it started from (as "before"), that number fills the starting stage's column: \
     base's sums, for example, were measured by lesson02.
     """) {
-    let card = try state.card()
+    let card = try card.get()
     let t = ReportCard.table(card)
     nb.table(t.header, t.rows)
     for e in ReportCard.entries {
@@ -233,7 +213,7 @@ nb.step("Training curves", """
     is measured on different data, so compare shapes, not heights: a steep start and a flat end \
     mean the stage learned what it could from its budget.
     """) {
-    let card = try state.card()
+    let card = try card.get()
     for e in ReportCard.entries where card.hasRun(e.stage) {
         guard let curves = card.curves[e.stage] else {
             nb.say("\(e.stage.rawValue): \(ReportCard.noCurves(e)).")
@@ -261,7 +241,7 @@ nb.step("Write the report", """
     no script, nothing downloaded). Open it with your browser, e.g. `open report.html` on a Mac or \
     `xdg-open report.html` on Linux, or drag the file onto a browser window.
     """) {
-    let paths = try ReportCard.write(try state.card(), to: nb.run)
+    let paths = try ReportCard.write(try card.get(), to: nb.run)
     nb.produced(paths.markdown)
     nb.produced(paths.html)
     nb.result("report", paths.html)
