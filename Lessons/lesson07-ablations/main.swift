@@ -28,94 +28,72 @@ let recipe = Ablations.recipe(quick: quick, seed: seed)
 /// lesson05's own recipe, which the arms shorten.
 let lesson05 = GRPO.recipe(quick: quick, seed: seed)
 
-/// State shared by the steps. Each piece is made on first use, so `--step N` works alone.
-final class State {
-    var splits: RLData.Splits?
-    var pairs: [PreferenceData.Pair]?
-    var models: [Stage: GPT] = [:]
-    var before: [Stage: Ablations.Snapshot] = [:]
-    var runs: [Ablations.Arm: Ablations.Run] = [:]
-    var behaviours: [String: DPO.Behaviour] = [:]
-    let progress = nb.trainingProgress(label: "lessons 01-04")
-
-    func data() throws -> RLData.Splits {
-        if let s = splits { return s }
-        let s = try RLData.load()
-        splits = s
-        return s
-    }
-
-    func problems() throws -> [RLData.Problem] { Ablations.problems(try data(), quick: quick) }
-
-    /// A starting model: loaded, or trained now (with its prerequisites) if missing.
-    func model(_ stage: Stage) throws -> GPT {
-        if let m = models[stage] { return m }
-        let run = nb.run
-        let m: GPT
-        switch stage {
-        case .mid: m = try Midtrain.loadOrTrain(run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
-        case .think: m = try SFT.loadOrTrain(.think, run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
-        case .dpo: m = try DPO.loadOrTrain(run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
-        default: throw StageError(description: "the ablations start from mid, think or dpo, not \(stage.rawValue)")
-        }
-        models[stage] = m
-        return m
-    }
-
-    /// A starting model measured on the held-out problems (shared by the arms that start there).
-    func snapshot(_ stage: Stage) throws -> Ablations.Snapshot {
-        if let s = before[stage] { return s }
-        let s = try Ablations.snapshot(try model(stage), reference: nil, try problems(), maxNewTokens: recipe.maxNewTokens, seed: seed)
-        before[stage] = s
-        return s
-    }
-
-    /// One arm's short RL run, with a live progress bar.
-    func run(_ arm: Ablations.Arm) throws -> Ablations.Run {
-        if let r = runs[arm] { return r }
-        let start = try model(arm.start), before = try snapshot(arm.start)
-        let settings = arm.settings(quick: quick, seed: seed)
-        let bar = nb.progress(total: settings.steps, label: arm.label)
-        let r = try Ablations.run(arm, from: start, before: before, data: try data(), problems: try problems(),
-                                  quick: quick, seed: seed) { step, log in
-            guard let s = log.steps.last else { return }
-            bar.update(step, metrics: [("reward", s.meanReward), ("verified", s.verifiedRate), ("kl", s.kl),
-                                       ("len", s.meanLength), ("pass@1", log.heldOut.last?.pass1 ?? .nan)])
-            if step == settings.steps { bar.finish() }
-        }
-        runs[arm] = r
-        return r
-    }
-
-    /// lesson04's behaviours (refusal, over-refusal, concise) of a model, greedy, held-out prompts.
-    func behaviour(_ name: String, _ model: GPT) throws -> DPO.Behaviour {
-        if let b = behaviours[name] { return b }
-        if pairs == nil { pairs = try DPO.data().valid }
-        let b = try DPO.measureBehaviour(model, pairs ?? [])
-        behaviours[name] = b
-        return b
-    }
-
-    func withoutSFT() throws -> Ablations.WithoutSFT {
-        Ablations.WithoutSFT(fromMid: try run(.fromMid), afterSFT: try run(.afterSFT))
-    }
-
-    func skipPreferences() throws -> Ablations.SkipPreferences {
-        Ablations.SkipPreferences(think: try behaviour("think", try model(.think)),
-                                  skipped: try behaviour("think -> RL", try run(.afterSFT).model),
-                                  dpo: try behaviour("dpo", try model(.dpo)),
-                                  fullLine: try behaviour("dpo -> RL", try run(.fullLine).model))
-    }
-
-    func rewardHacking() throws -> Ablations.RewardHacking {
-        Ablations.RewardHacking(hacked: try run(.hacked), honest: try run(.fullLine))
-    }
-
-    func leash() throws -> Ablations.Leash {
-        Ablations.Leash(beta: try run(.fullLine), beta0: try run(.beta0), highLR: try run(.highLR), highLRBeta0: try run(.highLRBeta0))
+// What the steps share, each made on first use, so `--step N` works alone.
+let data = Memo { try RLData.load() }
+let problems = Memo { Ablations.problems(try data.get(), quick: quick) }
+let pairs = Memo { try DPO.data().valid }
+let progress = nb.trainingProgress(label: "lessons 01-04")
+/// A starting model: loaded, or trained now (with its prerequisites) if missing.
+let models = Memos<Stage, GPT> { stage in
+    let run = nb.run
+    switch stage {
+    case .mid: return try Midtrain.loadOrTrain(run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
+    case .think: return try SFT.loadOrTrain(.think, run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
+    case .dpo: return try DPO.loadOrTrain(run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
+    default: throw StageError(description: "the ablations start from mid, think or dpo, not \(stage.rawValue)")
     }
 }
-let state = State()
+/// A starting model measured on the held-out problems (shared by the arms that start there).
+let snapshots = Memos<Stage, Ablations.Snapshot> { stage in
+    try Ablations.snapshot(try models.get(stage), reference: nil, try problems.get(), maxNewTokens: recipe.maxNewTokens, seed: seed)
+}
+/// The arms run so far, for the training time.
+var armsRun: [Ablations.Run] = []
+/// One arm's short RL run, with a live progress bar.
+let runs = Memos<Ablations.Arm, Ablations.Run> { arm in
+    let start = try models.get(arm.start), before = try snapshots.get(arm.start)
+    let settings = arm.settings(quick: quick, seed: seed)
+    let bar = nb.progress(total: settings.steps, label: arm.label)
+    let r = try Ablations.run(arm, from: start, before: before, data: try data.get(), problems: try problems.get(),
+                              quick: quick, seed: seed) { step, log in
+        guard let s = log.steps.last else { return }
+        bar.update(step, metrics: [("reward", s.meanReward), ("verified", s.verifiedRate), ("kl", s.kl),
+                                   ("len", s.meanLength), ("pass@1", log.heldOut.last?.pass1 ?? .nan)])
+        if step == settings.steps { bar.finish() }
+    }
+    armsRun.append(r)
+    return r
+}
+/// lesson04's behaviours (refusal, over-refusal, concise) of a model, greedy, held-out prompts.
+let behaviours = Memos<String, DPO.Behaviour> { name in
+    let model: GPT
+    switch name {
+    case "think": model = try models.get(.think)
+    case "think -> RL": model = try runs.get(.afterSFT).model
+    case "dpo": model = try models.get(.dpo)
+    case "dpo -> RL": model = try runs.get(.fullLine).model
+    default: throw StageError(description: "no model is called \(name)")
+    }
+    return try DPO.measureBehaviour(model, try pairs.get())
+}
+
+func withoutSFT() throws -> Ablations.WithoutSFT {
+    Ablations.WithoutSFT(fromMid: try runs.get(.fromMid), afterSFT: try runs.get(.afterSFT))
+}
+
+func skipPreferences() throws -> Ablations.SkipPreferences {
+    Ablations.SkipPreferences(think: try behaviours.get("think"), skipped: try behaviours.get("think -> RL"),
+                              dpo: try behaviours.get("dpo"), fullLine: try behaviours.get("dpo -> RL"))
+}
+
+func rewardHacking() throws -> Ablations.RewardHacking {
+    Ablations.RewardHacking(hacked: try runs.get(.hacked), honest: try runs.get(.fullLine))
+}
+
+func leash() throws -> Ablations.Leash {
+    Ablations.Leash(beta: try runs.get(.fullLine), beta0: try runs.get(.beta0), highLR: try runs.get(.highLR),
+                    highLRBeta0: try runs.get(.highLRBeta0))
+}
 nb.checkRunFolders([nb.run])
 
 /// The reply as the model wrote it, up to its [end], saying so when that is nothing.
@@ -179,13 +157,13 @@ nb.step("The plan: seven short RL runs from three starting points", """
     })
     var rows: [[String]] = []
     for stage in [Stage.mid, .think, .dpo] {
-        let s = try state.snapshot(stage)
+        let s = try snapshots.get(stage)
         rows.append([stage.rawValue, pct(s.pass1), pct(s.measurement.pass(at: Ablations.samplesPerProblem)), pct(s.formatRate),
                      fmt(s.meanLength, 1), fmt(s.entropy.value, 2)])
     }
     nb.table(["start", "pass@1", "pass@\(Ablations.samplesPerProblem)", "well-formed", "reply length", "entropy"], rows)
-    nb.say("On \(try state.problems().count) held-out problems; reply length in tokens, entropy in nats per reply token.")
-    let mid = try state.snapshot(.mid)
+    nb.say("On \(try problems.get().count) held-out problems; reply length in tokens, entropy in nats per reply token.")
+    let mid = try snapshots.get(.mid)
     nb.say("""
     The mid model has never seen the chat template: \(pct(mid.formatRate)) of its replies are \
     well-formed (they stop at [end] with an answer the verifier can read). The others can answer \
@@ -203,7 +181,7 @@ nb.step("Experiment 1 · RL without SFT (the R1-Zero question)", """
     Claim: from the same RL, the think model (after SFT) gains more held-out pass@1 than the mid \
     model. Two runs, identical but for where they start.
     """) {
-    let e = try state.withoutSFT()
+    let e = try withoutSFT()
     let m = e.fromMid, a = e.afterSFT
     nb.chart(title: "training reward (mean over the step's replies, smoothed), by step",
              series: [(m.arm.label, smooth(m.log.rewardCurve)), (a.arm.label, smooth(a.log.rewardCurve))], xLabel: "steps")
@@ -215,7 +193,7 @@ nb.step("Experiment 1 · RL without SFT (the R1-Zero question)", """
     })
     example(m)
     example(a)
-    let unmoved = try state.model(.mid).params.array == m.model.params.array
+    let unmoved = try models.get(.mid).params.array == m.model.params.array
     nb.say("""
     "Groups with signal" is the share of groups whose replies did not all get the same reward: \
     only those move the policy. From the mid model \(pct(m.signal)) of the groups carried a signal and \
@@ -262,8 +240,8 @@ nb.step("Experiment 2 · Skipping preferences", """
     dpo -> RL (the full line), with the same RL. The behaviours are lesson04's measurement: \
     greedy replies to its held-out prompts.
     """) {
-    let full = try state.run(.fullLine), skipped = try state.run(.afterSFT)
-    let e = try state.skipPreferences()
+    let full = try runs.get(.fullLine), skipped = try runs.get(.afterSFT)
+    let e = try skipPreferences()
     let rows: [(String, (DPO.Behaviour) -> Double)] = [
         ("concise answers to simple questions", { $0.conciseRate }),
         ("harmful requests refused", { $0.refusalRate }),
@@ -300,7 +278,7 @@ nb.step("Experiment 3 · A reward that can be gamed", """
     Claim: with this reward the training reward rises while the verifier's acceptance of the \
     very same replies does not (reward hacking). The training log records both for every reply.
     """) {
-    let e = try state.rewardHacking()
+    let e = try rewardHacking()
     let h = e.hacked, c = e.honest
     nb.chart(title: "loose run: its reward and the verifier's verdict on the same replies; control: its (verified) reward",
              series: [("loose reward", smooth(h.log.rewardCurve)), ("verified, same replies", smooth(h.log.steps.map(\.verifiedRate))),
@@ -335,7 +313,7 @@ nb.step("Experiment 4 · The leash (β) and the step size", """
     learning rate 10x too high drifts further even on the leash; with both, the model \
     collapses: its replies stop being answers at all.
     """) {
-    let e = try state.leash()
+    let e = try leash()
     nb.chart(title: "KL to the reference (k3 on the step's replies, smoothed), by step",
              series: e.runs.map { ($0.arm.label, smooth($0.log.klCurve)) }, xLabel: "steps")
     nb.table(["arm", "lr", "β", "KL", "entropy", "distinct replies", "well-formed", "reply length", "pass@1"], e.runs.map { r in
@@ -374,7 +352,7 @@ nb.step("The verdicts, and the report", """
     Every claim, the effect that measures it, and what it had to exceed. The numbers go into \
     report.json under stage "ablations", one set per arm.
     """) {
-    let e1 = try state.withoutSFT(), e2 = try state.skipPreferences(), e3 = try state.rewardHacking(), e4 = try state.leash()
+    let e1 = try withoutSFT(), e2 = try skipPreferences(), e3 = try rewardHacking(), e4 = try leash()
     let verdicts = [("1", e1.verdict), ("1", e1.signalVerdict), ("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
                     ("3", e3.verdict), ("4", e4.betaVerdict), ("4", e4.highLRVerdict), ("4", e4.collapseVerdict)]
     nb.table(["#", "claim", "effect", "must exceed", "verdict"], verdicts.map { n, v in
@@ -384,7 +362,7 @@ nb.step("The verdicts, and the report", """
     for part in [e1.metrics, e2.metrics, e3.metrics, e4.metrics] { metrics.merge(part) { a, _ in a } }
     metrics["claims_tested"] = Double(verdicts.count)
     metrics["claims_confirmed"] = Double(verdicts.filter { $0.1.holds }.count)
-    metrics["train_seconds"] = state.runs.values.map(\.log.seconds).reduce(0, +)
+    metrics["train_seconds"] = armsRun.map(\.log.seconds).reduce(0, +)
     try Report.record(stage: "ablations", metrics: metrics, in: nb.run.path)
     nb.say("""
     \(verdicts.filter { $0.1.holds }.count) of \(verdicts.count) claims confirmed in this run. A claim "not seen" \
