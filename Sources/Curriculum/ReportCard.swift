@@ -298,7 +298,7 @@ public enum ReportCard {
 
     public static func markdown(_ card: Card) -> String {
         var md = "# Report card\n\n"
-        md += "Run: `\(card.runPath)` (\(card.quick ? "quick: the tiny model" : "default: the classroom model")). "
+        md += "Run: `\(card.runPath)` (\(card.quick ? "quick: the tiny model; its sums are carry-free" : "default: the classroom model")). "
         md += "Charts of every stage's training curves are in report.html, next to this file.\n\n"
         md += "## Every stage, every metric\n\n"
         let t = table(card)
@@ -381,7 +381,7 @@ public enum ReportCard {
     public static func html(_ card: Card) -> String {
         var h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Report card</title>\n"
         h += "<style>\n\(style)\n</style>\n</head>\n<body>\n<h1>Report card</h1>\n"
-        h += "<p>Run: <code>\(escapeXML(card.runPath))</code> (\(card.quick ? "quick: the tiny model" : "default: the classroom model")).</p>\n"
+        h += "<p>Run: <code>\(escapeXML(card.runPath))</code> (\(card.quick ? "quick: the tiny model; its sums are carry-free" : "default: the classroom model")).</p>\n"
         h += "<h2>Every stage, every metric</h2>\n"
         let t = table(card)
         h += htmlTable(t.header, t.rows)
