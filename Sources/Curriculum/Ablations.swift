@@ -90,10 +90,9 @@ public enum Ablations {
         return s
     }
 
-    /// Steps per arm: 40, half of lesson05's default run (its whole quick run). Fewer and RL
-    /// has not yet found anything to reinforce: with 20 steps from the classroom think model,
-    /// held-out pass@1 had not moved (experiment 1 "not seen"); with 40 it gains 0.20 more than
-    /// RL from mid. Seven classroom arms then take about three and a half minutes on 2 cores.
+    /// Steps per arm: 40, as many as lesson05's quick run. With fewer, RL from the classroom
+    /// think model had not yet found anything to reinforce (docs/experiments.md); seven arms
+    /// must fit in lesson07's time.
     public static let stepsPerArm = 40
 
     /// "Too high": 10x lesson05's peak learning rate.
