@@ -179,15 +179,14 @@ struct Lesson03Tests {
         // Measured now: the mid model follows the format 0% of the time; think SFT lifts that by far more than noise.
         #expect(think.formatRate > margin(think.formatRate, 0, n), "think format rate \(think.formatRate)")
         #expect(think.graded.contains { $0.reply.thought != nil && $0.reply.wellFormed }, "some replies are a closed trace, then an answer")
-        // The lesson's targets. Met by the default run (8,000 steps of 8 on the classroom model:
-        // multi-step think 96% vs instruct's few percent), not by the quick (tiny) models: their
-        // traces are well-formed but start from wrong digits, because copying from the prompt
-        // is learned late (measured: the tiny think model is still at 0-1% after 2,000 steps of 8).
+        #expect(think.formatRate >= 0.8, "think should follow the format, got \(think.formatRate)")
+        // The lesson's target. Met by the default run (8,000 steps of 8 on the classroom model),
+        // not by the quick (tiny) models: their traces are well-formed but start from wrong
+        // digits, because copying from the prompt is learned late (docs/experiments.md).
         // Recorded as a strict known issue, so the gap stays visible in every test run instead
         // of being hidden by a lowered threshold; once the quick models meet it, this block
         // reports "known issue not recorded" and must be removed.
         withKnownIssue("think SFT does not yet beat instruct on multi-step arithmetic in this budget") {
-            #expect(think.formatRate >= 0.8, "think should follow the format, got \(think.formatRate)")
             #expect(think.multiStepAccuracy - instruct.multiStepAccuracy > margin(think.multiStepAccuracy, instruct.multiStepAccuracy, nMulti),
                     "multi-step: instruct \(instruct.multiStepAccuracy), think \(think.multiStepAccuracy)")
         }
