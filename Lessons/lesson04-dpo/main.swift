@@ -48,9 +48,12 @@ let training = Memo { () throws -> (model: GPT, log: DPO.Log) in
     let bar = nb.progress(total: settings.steps, label: "DPO")
     return try stage.train(inputs.get()) { step, log in
         guard let s = log.train.last else { return }
-        bar.update(step, metrics: [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin),
-                                   ("chosen", s.chosenShift), ("rejected", s.rejectedShift),
-                                   ("tok/s", (Double(log.tokensSeen) / max(log.seconds, 1e-9)).rounded())])
+        let speed = ("tok/s", (Double(log.tokensSeen) / max(log.seconds, 1e-9)).rounded())
+        // SFT on the chosen answers runs no rejected row: its batch has an NLL and no margin.
+        bar.update(step, metrics: settings.objective == .chosenOnly
+                   ? [("nll", s.chosenNLL), ("chosen", s.chosenShift), speed]
+                   : [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin),
+                      ("chosen", s.chosenShift), ("rejected", s.rejectedShift), speed])
         if step == settings.steps { bar.finish() }
     }
 }
@@ -222,6 +225,13 @@ let variantNote: String = {
         not the sum, so a 40-token answer and a 2-token one weigh alike, and each token's weight \
         is divided by its answer's length.\(settings.rejectedUpToDivergence ? " The rejected answers here are cut where they part from the chosen ones, mostly after one token, so the change falls mainly on the chosen side." : "")
         """ + "\n\n"
+    case .sftChosen:
+        return """
+        This run is the sft-chosen variant, and it is not DPO: every pair's weight is 0, so only \
+        the SFT term below trains, on the chosen answers. The rejected answers are still scored \
+        (the margin and accuracy below are measured), but no gradient ever compares the two. \
+        Whatever this run learns, it learns by imitation; lesson07 sets it beside DPO.
+        """ + "\n\n"
     }
 }()
 
@@ -233,7 +243,7 @@ nb.step("Train with DPO", """
     reference never changes, so each training step runs only the policy. Each step takes \
     \(settings.pairsPerStep) pairs, runs their \(2 * settings.pairsPerStep) answers through the model \
     as one batch, computes each pair's margin, and hands crossentropy_backward the signed weights \
-    ±\(settings.objective == .ipo ? "2·(1/(2β) - h)" : "β·σ(-margin)") on the answers' tokens. β = \(fmt(settings.beta, 2)), \(settings.steps) steps, \
+    ±\(settings.objective == .ipo ? "2·(1/(2β) - h)" : settings.objective == .chosenOnly ? "0 (this variant)" : "β·σ(-margin)") on the answers' tokens. β = \(fmt(settings.beta, 2)), \(settings.steps) steps, \
     AdamW at peak learning rate \(settings.schedule.peak), no weight decay: the only anchor is the \
     reference.
 
@@ -255,8 +265,13 @@ nb.step("Train with DPO", """
     func hold(_ f: (DPO.Stats) -> Double) -> [Double] { Curves.held(held.map { ($0.step, f($0.stats)) }, steps: log.train.count) }
     func smooth(_ xs: [Double]) -> [Double] { Curves.smoothed(xs, window: xs.count / 30) }
     let start = settings.objective == .ipo ? "(1/(2β))² = \(fmt(1 / (4 * settings.beta * settings.beta), 1))" : "ln 2 = 0.693"
-    nb.chart(title: "loss by step (\(start) at the start)",
-             series: [("train (smoothed)", smooth(log.train.map(\.loss))), ("held-out", hold(\.loss))], xLabel: "steps")
+    if settings.objective == .chosenOnly {
+        nb.chart(title: "SFT loss on the chosen answers (nats per token) by step",
+                 series: [("train (smoothed)", smooth(log.train.map(\.chosenNLL))), ("held-out", hold(\.chosenNLL))], xLabel: "steps")
+    } else {
+        nb.chart(title: "loss by step (\(start) at the start)",
+                 series: [("train (smoothed)", smooth(log.train.map(\.loss))), ("held-out", hold(\.loss))], xLabel: "steps")
+    }
     nb.chart(title: "held-out preference accuracy and margin by step",
              series: [("accuracy", hold(\.accuracy)), ("margin", hold(\.margin))], xLabel: "steps")
     nb.chart(title: "held-out log π - log π_ref of the answers (\(shiftUnit))",

@@ -41,6 +41,10 @@ public enum DPO {
         /// IPO: (h - 1/(2β))² with h = margin/β. Stops at a target margin instead of pushing
         /// on, which keeps log-probabilities from drifting on pairs already learned.
         case ipo
+        /// No preference term at all: loss 0 and weight 0 for every pair, so with α > 0 only
+        /// the SFT term on the chosen answers trains. The rejected answers are never seen by
+        /// the gradient: the control that asks what the comparison itself adds.
+        case chosenOnly
     }
 
     /// How to train: the objective's knobs and the optimiser's.
@@ -110,6 +114,7 @@ public enum DPO {
         case .ipo: s.objective = .ipo
         case .lengthNormalized: s.lengthNormalized = true
         case .wholeRejected: s.rejectedUpToDivergence = false
+        case .sftChosen: s.objective = .chosenOnly; s.chosenNLL = 1
         }
         return s
     }
@@ -119,7 +124,8 @@ public enum DPO {
     /// lesson 04, has their numbers. IPO reaches its target gap, 1/(2β), before a refusal SFT
     /// never showed can win. Length normalisation changes mainly the chosen side, the rejected
     /// answer being cut where it parts (mostly one token). Whole-rejected is plain DPO's scoring;
-    /// the quick recipe already uses it, so there it changes nothing.
+    /// the quick recipe already uses it, so there it changes nothing. SFT-on-chosen keeps only
+    /// the recipe's SFT term: what the pairs teach without being compared (lesson07, experiment 5).
     public enum Variant: String, CaseIterable, Sendable {
         /// The default recipe.
         case dpo
@@ -129,6 +135,8 @@ public enum DPO {
         case lengthNormalized = "length-normalized"
         /// The rejected answer scored to its end, as in plain DPO.
         case wholeRejected = "whole-rejected"
+        /// SFT on the chosen answers alone: the same pairs, steps and learning rate, no comparison.
+        case sftChosen = "sft-chosen"
 
         /// One line for `--help` (short enough to fit 80 columns there).
         public var about: String {
@@ -137,6 +145,7 @@ public enum DPO {
             case .ipo: return "IPO's squared loss, aiming at a fixed gap"
             case .lengthNormalized: return "log-probabilities averaged per token"
             case .wholeRejected: return "every rejected token pushed down (plain DPO)"
+            case .sftChosen: return "SFT on the chosen answers only, no comparison"
             }
         }
     }
@@ -164,6 +173,8 @@ public enum DPO {
         case .ipo:
             let gap = h - 1 / (2 * beta)
             return PairLoss(loss: gap * gap, margin: margin, weight: -2 * gap)
+        case .chosenOnly:
+            return PairLoss(loss: 0, margin: margin, weight: 0)
         }
     }
 
@@ -302,12 +313,19 @@ public enum DPO {
     @discardableResult
     public static func forwardBackward(_ model: GPT, _ pairs: [RenderedPair], reference: [Reference], settings: Settings) -> Stats {
         let P = pairs.count
-        let batch = ChatTemplate.batch(pairs.map(\.chosen) + pairs.map(\.rejected))
+        // SFT on the chosen answers alone gives every rejected token weight 0: skip those rows.
+        let chosenOnly = settings.objective == .chosenOnly
+        let batch = ChatTemplate.batch(pairs.map(\.chosen) + (chosenOnly ? [] : pairs.map(\.rejected)))
         model.zeroGrad()
         model.forward(batch.inputs, B: batch.B, T: batch.T)
         let losses = batch.targets.withUnsafeBufferPointer { model.crossEntropy($0.baseAddress!) }
         let rows = rowLogProbs(losses, batch)
-        let (stats, pairWeights) = combine(policy: (0..<P).map { (rows[$0], rows[P + $0]) }, reference: reference, settings: settings)
+        var (stats, pairWeights) = combine(policy: (0..<P).map { (rows[$0], chosenOnly ? reference[$0].rejected : rows[P + $0]) },
+                                           reference: reference, settings: settings)
+        if chosenOnly {
+            // Not measured on the training batch (no rejected row ran); `evaluate` measures them held-out.
+            stats.margin = .nan; stats.accuracy = .nan; stats.rejectedShift = .nan
+        }
         // Per-token weights on grad log p: + on the chosen row, - on the rejected row.
         let chosenTokens = rows[0..<P].map(\.count).reduce(0, +)
         var weights = [Float](repeating: 0, count: batch.B * batch.T)

@@ -53,6 +53,11 @@ struct Lesson04Tests {
         #expect(far.loss.isFinite && far.loss < 1e-12 && far.weight < 1e-12)
         let wrong = DPO.pairLoss(chosen: -1e5, rejected: 0, refChosen: 0, refRejected: 0, beta: 1)
         #expect(abs(wrong.loss - 1e5) < 1e-6 && abs(wrong.weight - 1) < 1e-12)
+        // SFT on the chosen answers alone: the margin is still measured, the pair neither costs nor pushes.
+        let none = DPO.pairLoss(chosen: -9, rejected: -9, refChosen: -12, refRejected: -7, beta: 0.1, objective: .chosenOnly)
+        #expect(none.loss == 0 && none.weight == 0 && abs(none.margin - 0.5) < 1e-12)
+        let sft = DPO.recipe(quick: false, seed: 1, variant: .sftChosen)
+        #expect(sft.objective == .chosenOnly && sft.chosenNLL > 0 && sft.steps == DPO.recipe(quick: false, seed: 1).steps)
     }
 
     @Test("with the policy equal to the reference, every margin is 0 and the loss is exactly ln 2")
@@ -70,9 +75,9 @@ struct Lesson04Tests {
         #expect(abs(step.loss - log(2)) < 1e-9)
     }
 
-    @Test("the gradient of the DPO loss (plain, length-normalised, IPO, with the SFT term, rejected up to the divergence) matches finite differences",
+    @Test("the gradient of the DPO loss (plain, length-normalised, IPO, with the SFT term, rejected up to the divergence, SFT term alone) matches finite differences",
           arguments: [(DPO.Objective.dpo, false, 0.0, false), (.dpo, true, 0, false), (.ipo, false, 0, false), (.dpo, false, 1, false),
-                      (.dpo, false, 1, true)])
+                      (.dpo, false, 1, true), (.chosenOnly, false, 1, true)])
     func gradientMatchesFiniteDifferences(objective: DPO.Objective, normalized: Bool, alpha: Double, upToDivergence: Bool) throws {
         // Policy and reference differ, so margins are not 0 and σ(-margin) is not 1/2.
         let policy = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
