@@ -89,6 +89,8 @@ public enum GRPO {
         /// Sampling temperature for the training groups (1 = the policy's own distribution).
         public var temperature: Float
         public var reward: Reward
+        /// How problems are asked and replies read (the chat template, or mid-training's text).
+        public var format: Format = .chat
         /// Measure held-out pass@1 (greedy) every this many steps (and at step 0 and the end).
         public var evalEvery: Int
         /// How many held-out prompts that periodic measurement uses (0: none).
@@ -180,21 +182,22 @@ public enum GRPO {
     public static func sampleGroups(_ policy: GPT, _ problems: [RLData.Problem], settings: Settings, rng: inout RNG,
                                     tokenizer: Tokenizer = .standard) throws -> [Group] {
         let G = settings.groupSize
-        let prompts = try problems.map { try ChatTemplate.prompt($0.prompt, tokenizer: tokenizer) }
+        let format = settings.format
+        let prompts = try problems.map { try format.prompt($0, tokenizer: tokenizer) }
         let room = policy.config.blockSize - (prompts.map(\.count).max() ?? 0)
         guard room > 0 else {
             throw ChatTemplate.TemplateError("an RL prompt is too long for the model's context (\(policy.config.blockSize) tokens)")
         }
-        let options = SamplingOptions(temperature: settings.temperature, stopToken: tokenizer.id(.end),
+        let options = SamplingOptions(temperature: settings.temperature, stopToken: format.stopToken(tokenizer),
                                       maxNewTokens: min(settings.maxNewTokens, room))
         let outs = PhaseClock.measure(.sample) {
             policy.generate(prompts: prompts.flatMap { [[Int]](repeating: $0, count: G) }, options: options, rng: &rng)
         }
         return problems.indices.map { i in
             var samples = outs[(i * G)..<((i + 1) * G)].map { c -> Sample in
-                let reply = Verifier.parse(c.tokens, tokenizer: tokenizer)
+                let reply = format.parse(c.tokens, tokenizer: tokenizer)
                 return Sample(completion: c.tokens, reply: reply, reward: settings.reward.score(reply, problems[i]),
-                              verified: Verifier.reward(reply, expected: problems[i].answer) == 1, advantage: 0)
+                              verified: format.reward(reply, expected: problems[i].answer) == 1, advantage: 0)
             }
             let a = advantages(samples.map(\.reward), normalizeStd: settings.normalizeStd, epsilon: settings.stdEpsilon)
             for k in samples.indices { samples[k].advantage = a[k] }
@@ -434,11 +437,13 @@ public enum GRPO {
     }
 
     /// Greedy accuracy (the verifier) on held-out problems: the periodic pass@1.
-    public static func greedyAccuracy(_ model: GPT, _ problems: [RLData.Problem], maxNewTokens: Int) throws -> Double {
+    public static func greedyAccuracy(_ model: GPT, _ problems: [RLData.Problem], maxNewTokens: Int,
+                                      format: Format = .chat) throws -> Double {
         guard !problems.isEmpty else { return .nan }
         var rng = RNG(seed: 0)
-        let greedy = Settings(groupSize: 1, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1),
+        var greedy = Settings(groupSize: 1, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1),
                               beta: 0, maxNewTokens: maxNewTokens, temperature: 0, evalEvery: 1, evalPrompts: 0, seed: 0)
+        greedy.format = format
         var right = 0
         for chunk in problems.chunks(of: 64) {
             right += try sampleGroups(model, chunk, settings: greedy, rng: &rng).filter { $0.samples[0].verified }.count
@@ -482,7 +487,7 @@ public enum GRPO {
         let start = Date()
         func measureHeldOut(_ step: Int) throws {
             guard !evalSet.isEmpty else { return }
-            log.heldOut.append((step, try greedyAccuracy(policy, evalSet, maxNewTokens: settings.maxNewTokens)))
+            log.heldOut.append((step, try greedyAccuracy(policy, evalSet, maxNewTokens: settings.maxNewTokens, format: settings.format)))
         }
         try measureHeldOut(0)
         var targetPasses = Passes(count: prompts.count), anchorPasses = Passes(count: anchors.count)
@@ -533,6 +538,8 @@ public enum GRPO {
     /// One held-out problem: the greedy reply and n sampled ones, graded by the verifier.
     public struct Graded: Sendable {
         public let problem: RLData.Problem
+        /// The prompt's tokens, as the model was asked.
+        public let prompt: [Int]
         public let greedy: Sample
         public let samples: [Sample]
         public var greedyCorrect: Bool { greedy.verified }
@@ -587,11 +594,13 @@ public enum GRPO {
 
     /// Greedy replies and `n` samples at `temperature` for each problem, graded by the verifier.
     public static func measure(_ model: GPT, _ problems: [RLData.Problem], n: Int = 8, maxNewTokens: Int = 112,
-                               temperature: Float = 1, seed: UInt64 = 0) throws -> Measurement {
+                               temperature: Float = 1, format: Format = .chat, seed: UInt64 = 0) throws -> Measurement {
         var rng = RNG(seed: seed)
         func settings(_ g: Int, _ t: Float) -> Settings {
-            Settings(groupSize: g, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1), beta: 0,
-                     maxNewTokens: maxNewTokens, temperature: t, evalEvery: 1, evalPrompts: 0, seed: seed)
+            var s = Settings(groupSize: g, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1), beta: 0,
+                             maxNewTokens: maxNewTokens, temperature: t, evalEvery: 1, evalPrompts: 0, seed: seed)
+            s.format = format
+            return s
         }
         var graded: [Graded] = []
         let chunkSize = max(1, 128 / max(n, 1))
@@ -600,7 +609,8 @@ public enum GRPO {
             let greedy = try sampleGroups(model, chunk, settings: settings(1, 0), rng: &rng)
             let sampled = n > 0 ? try sampleGroups(model, chunk, settings: settings(n, temperature), rng: &rng) : []
             for i in chunk.indices {
-                graded.append(Graded(problem: chunk[i], greedy: greedy[i].samples[0], samples: n > 0 ? sampled[i].samples : []))
+                graded.append(Graded(problem: chunk[i], prompt: greedy[i].prompt, greedy: greedy[i].samples[0],
+                                     samples: n > 0 ? sampled[i].samples : []))
             }
         }
         return Measurement(graded: graded, n: n)
@@ -608,14 +618,9 @@ public enum GRPO {
 
     /// Mean per-token KL(π ‖ π_ref), over the whole vocabulary, at the positions of the
     /// measurement's sampled replies: how far the policy moved, where it actually writes.
-    public static func meanKL(_ policy: GPT, _ reference: GPT, _ m: Measurement, tokenizer: Tokenizer = .standard) throws -> Double {
-        var rows: [ChatTemplate.Rendered] = []
-        for g in m.graded {
-            let prompt = try ChatTemplate.prompt(g.problem.prompt, tokenizer: tokenizer)
-            for s in g.samples where !s.completion.isEmpty {
-                rows.append(row(prompt: prompt, completion: s.completion))
-            }
-        }
-        return DPO.meanKL(policy, reference, rows)
+    public static func meanKL(_ policy: GPT, _ reference: GPT, _ m: Measurement) -> Double {
+        DPO.meanKL(policy, reference, m.graded.flatMap { g in
+            g.samples.filter { !$0.completion.isEmpty }.map { row(prompt: g.prompt, completion: $0.completion) }
+        })
     }
 }

@@ -137,7 +137,7 @@ extension GRPO {
             let room = settings.maxNewTokens
             let after = try measure(policy, plan.heldOut, n: passSamples, maxNewTokens: room, seed: seed)
             return End(after: after, others: try measure(policy, plan.others, n: 0, maxNewTokens: room, seed: seed),
-                       kl: try meanKL(policy, reference, after))
+                       kl: meanKL(policy, reference, after))
         }
 
         /// The whole stage from `start`, which stays untouched as the frozen reference.

@@ -104,6 +104,27 @@ public enum RLData {
         public init(prompt: String, answer: Int, family: Family, rung: Int = 1) {
             self.prompt = prompt; self.answer = answer; self.family = family; self.rung = rung
         }
+
+        /// The problem written as mid-training's text writes sums ("58 - 27"), read back from
+        /// the prompt's phrasing: "What is 58 minus 27?", "Subtract 27 from 58.", "Add 5 and 3."
+        /// or an expression ("Compute 99 - 89 + 32."). Nil for a prompt in none of these forms.
+        public var expression: String? {
+            let words = prompt.split(whereSeparator: { $0 == " " || $0 == "?" || $0 == "." }).map(String.init)
+            let numbers = words.compactMap { Int($0) }
+            guard numbers.count >= 2, numbers.allSatisfy({ $0 >= 0 }) else { return nil }
+            if numbers.count == 2 {
+                let (x, y) = (numbers[0], numbers[1])
+                if words.contains("plus") || words.first == "Add" { return "\(x) + \(y)" }
+                if words.contains("minus") { return "\(x) - \(y)" }
+                if words.first == "Subtract" { return "\(y) - \(x)" }
+            }
+            // Written out: numbers and operators alternate, the first thing a number.
+            let symbols = words.filter { Int($0) != nil || $0 == "+" || $0 == "-" }
+            guard let first = symbols.firstIndex(where: { Int($0) != nil }) else { return nil }
+            let run = Array(symbols[first...].prefix(2 * numbers.count - 1))
+            let alternates = run.indices.allSatisfy { ($0 % 2 == 0) == (Int(run[$0]) != nil) }
+            return alternates && run.count == 2 * numbers.count - 1 ? run.joined(separator: " ") : nil
+        }
     }
 
     public struct Splits: Sendable {

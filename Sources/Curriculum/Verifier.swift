@@ -86,7 +86,13 @@ public enum Verifier {
     public static func finalInteger(_ reply: Reply) -> Int? {
         let end = Tokenizer.Special.end.text
         guard reply.wellFormed, let cut = reply.text.range(of: end) else { return nil }
-        let answer = split(String(reply.text[..<cut.lowerBound])).answer.trimmingCharacters(in: .whitespaces)
+        return integer(split(String(reply.text[..<cut.lowerBound])).answer)
+    }
+
+    /// `text` as an integer in its usual spelling (digits, an optional leading minus, no
+    /// leading zeros, spaces around allowed), or nil: "85 86", "85.", "085" are not integers.
+    public static func integer(_ text: String) -> Int? {
+        let answer = text.trimmingCharacters(in: .whitespaces)
         let digits = answer.hasPrefix("-") ? answer.dropFirst() : answer[...]
         guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
               let n = Int(answer), String(n) == answer else { return nil }

@@ -10,7 +10,7 @@ import Testing
 
     /// A held-out problem graded: is the greedy reply right, and how many of its samples are.
     static func graded(_ problem: RLData.Problem, greedy: Bool, rightSamples: Int, of n: Int = 8) -> GRPO.Graded {
-        GRPO.Graded(problem: problem, greedy: sample(greedy), samples: (0..<n).map { sample($0 < rightSamples) })
+        GRPO.Graded(problem: problem, prompt: [], greedy: sample(greedy), samples: (0..<n).map { sample($0 < rightSamples) })
     }
 
     static func problem(_ i: Int, _ family: RLData.Family = .add, rung: Int = 1) -> RLData.Problem {
@@ -64,7 +64,7 @@ import Testing
 
     @Test func wrongZerosCountOnlyZeroWhereTheAnswerIsNot() {
         func greedy(_ p: RLData.Problem, _ answer: String) -> GRPO.Graded {
-            GRPO.Graded(problem: p, greedy: Self.sample(false, answer: answer), samples: [])
+            GRPO.Graded(problem: p, prompt: [], greedy: Self.sample(false, answer: answer), samples: [])
         }
         let m = GRPO.Measurement(graded: [greedy(Self.problem(5), "0"), greedy(Self.problem(0), "0"),
                                           greedy(Self.problem(7), "7"), greedy(Self.problem(3), "0")], n: 0)

@@ -24,26 +24,12 @@ import Curriculum
         }
     }
 
-    /// The numbers of a question, in order, and its operators: "What is 247 plus 538?" -> ([247, 538], ["+"]).
-    func expression(_ prompt: String) -> (numbers: [Int], ops: [String]) {
-        let words = prompt.replacingOccurrences(of: "?", with: " ").replacingOccurrences(of: ".", with: " ")
-            .split(separator: " ").map(String.init)
-        let numbers = words.compactMap { Int($0) }
-        var ops = words.compactMap { w -> String? in
-            switch w {
-            case "+", "plus", "Add": return "+"
-            case "-", "minus": return "-"
-            default: return nil
-            }
-        }
-        if prompt.hasPrefix("Subtract") { ops = ["from"] }
-        return (numbers, ops)
-    }
-
-    /// "Compute 23 + 45 - 17." -> "23 + 45 - 17", the string the split rule hashes.
-    func chainExpression(_ prompt: String) -> String {
-        let (n, o) = expression(prompt)
-        return zip(o, n.dropFirst()).reduce("\(n[0])") { $0 + " \($1.0) \($1.1)" }
+    /// The problem as mid-training's text writes it (`Problem.expression`), taken apart:
+    /// "Subtract 27 from 58." -> "58 - 27" -> ([58, 27], ["-"]).
+    func terms(_ p: RLData.Problem) -> (numbers: [Int], ops: [String]) {
+        let parts = (p.expression ?? "").split(separator: " ").map(String.init)
+        return (parts.enumerated().filter { $0.offset % 2 == 0 }.compactMap { Int($0.element) },
+                parts.enumerated().filter { $0.offset % 2 == 1 }.map(\.element))
     }
 
     /// Does a - b (same number of digits) borrow? Exactly when some digit of b is larger than a's.
@@ -54,17 +40,11 @@ import Curriculum
     @Test func everyAnswerIsTheValueOfItsQuestion() {
         let s = RLData.generate(seed: DataFiles.defaultSeed)
         for p in s.train + s.valid {
-            let (n, ops) = expression(p.prompt)
-            var value: Int?
-            switch (n.count, ops) {
-            case (2, ["from"]): value = n[1] - n[0]  // "Subtract 27 from 52."
-            case (2, ["+"]): value = n[0] + n[1]
-            case (2, ["-"]): value = n[0] - n[1]
-            case (let k, let o) where k >= 3 && o.count == k - 1:
-                value = zip(o, n.dropFirst()).reduce(n[0]) { $0 + ($1.0 == "+" ? $1.1 : -$1.1) }
-            default: value = nil
-            }
-            #expect(value == p.answer, "\(p.prompt) -> \(p.answer)")
+            let (n, ops) = terms(p)
+            // Read back from every phrasing, the expression evaluates to the answer.
+            let value = n.isEmpty || ops.count != n.count - 1 ? nil
+                : zip(ops, n.dropFirst()).reduce(n[0]) { $0 + ($1.0 == "+" ? $1.1 : -$1.1) }
+            #expect(value == p.answer, "\(p.prompt) (read as \(p.expression ?? "nothing")) -> \(p.answer)")
             #expect(p.answer >= 0)
             // The rung is what its title says: digits, borrows, operations.
             let digits = Set(n.map { String($0).count })
@@ -73,7 +53,7 @@ import Curriculum
             case (.add, let r): #expect(n.count == 2 && digits == [r], "\(p.prompt)")
             case (.sub, let r):
                 #expect(n.count == 2 && n[0] != n[1] && digits == [[1, 2, 3, 3, 4][r - 1]], "\(p.prompt)")
-                let (a, b) = p.prompt.hasPrefix("Subtract") ? (n[1], n[0]) : (n[0], n[1])
+                let (a, b) = (n[0], n[1])
                 if r == 3 { #expect(!borrows(a, b), "\(p.prompt)") }
                 if r == 4 { #expect(borrows(a, b), "\(p.prompt)") }
             case (.chain, let r): #expect(n.count == r + 2 && digits == [2] && p.answer <= 99, "\(p.prompt)")
@@ -91,25 +71,25 @@ import Curriculum
         #expect(s.valid.prefix(2 * cells.count).map(\.cell) == cells + cells)
         // Held-out items are held out by the SFT files' rules, so no earlier stage trained on them either.
         for p in s.valid {
-            let n = expression(p.prompt).numbers
+            let n = terms(p).numbers
             switch p.family {
             case .same: #expect(RLData.isHeldOutSame(n[0]), "\(p.prompt)")
             case .add, .sub:
                 let pairRule = max(n[0], n[1]) <= 9 ? RLData.isHeldOutPair(n[0], n[1])
                     : max(n[0], n[1]) <= 99 ? Arithmetic.isHeldOut(n[0], n[1]) : Conversations.isHeldOutAdd3(n[0], n[1])
                 #expect(pairRule, "\(p.prompt)")
-            case .chain: #expect(Conversations.isHeldOutExpression(chainExpression(p.prompt)), "\(p.prompt)")
+            case .chain: #expect(Conversations.isHeldOutExpression(p.expression ?? ""), "\(p.prompt)")
             }
         }
         for p in s.train {
-            let n = expression(p.prompt).numbers
+            let n = terms(p).numbers
             switch p.family {
             case .same: #expect(!RLData.isHeldOutSame(n[0]), "\(p.prompt)")
             case .add, .sub:
                 let pairRule = max(n[0], n[1]) <= 9 ? RLData.isHeldOutPair(n[0], n[1])
                     : max(n[0], n[1]) <= 99 ? Arithmetic.isHeldOut(n[0], n[1]) : Conversations.isHeldOutAdd3(n[0], n[1])
                 #expect(!pairRule, "\(p.prompt)")
-            case .chain: #expect(!Conversations.isHeldOutExpression(chainExpression(p.prompt)), "\(p.prompt)")
+            case .chain: #expect(!Conversations.isHeldOutExpression(p.expression ?? ""), "\(p.prompt)")
             }
         }
         let sft = Conversations.generate(seed: DataFiles.defaultSeed)
