@@ -45,7 +45,10 @@ let models = Memos<Stage, GPT> { stage in
 }
 /// A starting model measured on the held-out problems (shared by the arms that start there).
 let snapshots = Memos<Stage, Ablations.Snapshot> { stage in
-    try Ablations.snapshot(try models.get(stage), reference: nil, try problems.get(), maxNewTokens: recipe.maxNewTokens, seed: seed)
+    let format = Ablations.format(stage)
+    return try Ablations.snapshot(try models.get(stage), reference: nil, try problems.get(),
+                                  maxNewTokens: format == .plain ? Ablations.plainMaxNewTokens : recipe.maxNewTokens,
+                                  format: format, seed: seed)
 }
 /// The arms run so far, for the training time.
 var armsRun: [Ablations.Run] = []
@@ -64,11 +67,25 @@ let runs = Memos<Ablations.Arm, Ablations.Run> { arm in
     armsRun.append(r)
     return r
 }
+/// Experiment 5's model: lesson04's run from the think model with its comparison removed
+/// (SFT on the chosen answers alone), the same pairs, steps and learning rate.
+let imitation = Memo { () throws -> (model: GPT, settings: DPO.Settings, log: DPO.Log) in
+    let stage = DPO.Stage(quick: quick, seed: seed, variant: .sftChosen), settings = stage.settings
+    let inputs = try stage.inputs(reference: try models.get(.think))
+    let bar = nb.progress(total: settings.steps, label: "SFT on chosen")
+    let trained = try stage.train(inputs) { step, log in
+        guard let s = log.train.last else { return }
+        bar.update(step, metrics: [("nll", s.chosenNLL), ("acc", s.accuracy), ("margin", s.margin)])
+        if step == settings.steps { bar.finish() }
+    }
+    return (trained.model, settings, trained.log)
+}
 /// lesson04's behaviours (refusal, over-refusal, concise) of a model, greedy, held-out prompts.
 let behaviours = Memos<String, DPO.Behaviour> { name in
     let model: GPT
     switch name {
     case "think": model = try models.get(.think)
+    case "sft-chosen": model = try imitation.get().model
     case "think -> RL": model = try runs.get(.afterSFT).model
     case "dpo": model = try models.get(.dpo)
     case "dpo -> RL": model = try runs.get(.fullLine).model
@@ -90,6 +107,10 @@ func rewardHacking() throws -> Ablations.RewardHacking {
     Ablations.RewardHacking(hacked: try runs.get(.hacked), honest: try runs.get(.fullLine))
 }
 
+func preferencesOrImitation() throws -> Ablations.Imitation {
+    Ablations.Imitation(think: try behaviours.get("think"), sftChosen: try behaviours.get("sft-chosen"), dpo: try behaviours.get("dpo"))
+}
+
 func leash() throws -> Ablations.Leash {
     Ablations.Leash(beta: try runs.get(.fullLine), beta0: try runs.get(.beta0), highLR: try runs.get(.highLR),
                     highLRBeta0: try runs.get(.highLRBeta0))
@@ -106,7 +127,7 @@ func signed(_ x: Double, _ digits: Int = 3) -> String { (x >= 0 ? "+" : "") + fm
 
 /// The verdict as printed, and recorded in the summary.
 func verdict(_ tag: String, _ v: Ablations.Verdict) {
-    nb.say("Claim: \(v.claim). Measured effect \(signed(v.effect)); it must exceed \(fmt(v.margin)) (two standard errors) to count.")
+    nb.say("Claim: \(v.claim). Measured effect \(signed(v.effect)); it must exceed \(fmt(v.margin)) (three standard errors, the course's noise rule) to count.")
     nb.result(tag, v.word)
 }
 
@@ -119,25 +140,28 @@ func smooth(_ xs: [Double]) -> [Double] {
 /// The first held-out reply of a run, for a look at what the model writes.
 func example(_ r: Ablations.Run) {
     guard let g = r.after.measurement.graded.first else { return }
-    nb.emit("    user: \(g.problem.prompt)   (right answer \(g.problem.answer))")
-    nb.emit("    \(r.arm.label): \(ReportCard.oneLine(shown(g.greedy.reply), nb.width - 10 - r.arm.label.count))")
+    let asked = r.settings.format == .plain ? "Q: \(g.problem.expression ?? g.problem.prompt) = ? A:" : g.problem.prompt
+    nb.emit("    \(r.settings.format == .plain ? "text" : "user"): \(asked)   (right answer \(g.problem.answer))")
+    let text = r.settings.format == .plain ? r.settings.format.shown(g.greedy.reply) : shown(g.greedy.reply)
+    nb.emit("    \(r.arm.label): \(ReportCard.oneLine(text, nb.width - 10 - r.arm.label.count))")
 }
 
-nb.step("The plan: seven short RL runs from three starting points", """
+nb.step("The plan: seven short RL runs from three starting points, and one fine-tuning run", """
     Every arm is lesson05's GRPO: \(recipe.promptsPerStep) prompts a step, \(recipe.groupSize) replies each, \
     the verifier's reward, β = \(fmt(recipe.beta, 2)), learning rate \(lr(recipe.schedule.peak)), for \
     \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); seven short arms must fit in a few minutes). Each arm changes one \
     thing. All are measured on the same held-out problems (lesson05's, at most \(Ablations.heldOutCount)): greedy \
     pass@1, and \(Ablations.samplesPerProblem) sampled replies per problem for the entropy (how many ways \
     the model still considers, in nats per token), the KL to where it started, and how many \
-    of its replies differ.
+    of its replies differ. Experiment 5 reruns lesson04 from the think model without its \
+    comparison: SFT on the pairs' chosen answers.
 
-    Below: the arms, then the three starting models, measured before any RL.
+    Below: the RL arms, then the three starting models, measured before any RL.
     """) {
     nb.table(["arm", "starts from", "what changes", "experiment"], Ablations.Arm.allCases.map { arm in
         let change: String
         switch arm {
-        case .fromMid: change = "no SFT: the chat format was never taught"
+        case .fromMid: change = "no SFT: asked in mid-training's own text"
         case .afterSFT: change = "no preferences"
         case .fullLine: change = "nothing: the control"
         case .hacked: change = "reward: the answer's digits anywhere"
@@ -158,28 +182,31 @@ nb.step("The plan: seven short RL runs from three starting points", """
     var rows: [[String]] = []
     for stage in [Stage.mid, .think, .dpo] {
         let s = try snapshots.get(stage)
-        rows.append([stage.rawValue, pct(s.pass1), pct(s.measurement.pass(at: Ablations.samplesPerProblem)), pct(s.formatRate),
-                     fmt(s.meanLength, 1), fmt(s.entropy.value, 2)])
+        rows.append([stage.rawValue, Ablations.format(stage) == .plain ? "Q: ... A:" : "chat", pct(s.pass1),
+                     pct(s.measurement.pass(at: Ablations.samplesPerProblem)), pct(s.formatRate), fmt(s.meanLength, 1), fmt(s.entropy.value, 2)])
     }
-    nb.table(["start", "pass@1", "pass@\(Ablations.samplesPerProblem)", "well-formed", "reply length", "entropy"], rows)
+    nb.table(["start", "asked as", "pass@1", "pass@\(Ablations.samplesPerProblem)", "well-formed", "reply length", "entropy"], rows)
     nb.say("On \(try problems.get().count) held-out problems; reply length in tokens, entropy in nats per reply token.")
     let mid = try snapshots.get(.mid)
     nb.say("""
-    The mid model has never seen the chat template: \(pct(mid.formatRate)) of its replies are \
-    well-formed (they stop at [end] with an answer the verifier can read). The others can answer \
-    in the format; how often they are right is the room RL has.
+    The mid model has never seen the chat template, so it is asked in the text it learned \
+    from: "Q: 58 - 27 = ? A:", and its answer is the rest of that line. "Well-formed" means, \
+    for it, that it wrote that one line and ended the text: \(pct(mid.formatRate)) of its greedy \
+    replies do; the others go on inventing questions. The chat models are well-formed when \
+    they stop at [end] with an answer the verifier can read.
     """)
 }
 
 nb.step("Experiment 1 · RL without SFT (the R1-Zero question)", """
     DeepSeek's R1-Zero ran RL straight on a pretrained model, with no SFT, and it learned to \
-    reason. Could we skip SFT too? RL can only reinforce replies the model already writes: a \
-    group of replies that all score 0 has every advantage 0, and at the start the KL term is 0 \
-    too, so its gradient is exactly zero. R1-Zero's base model was large enough to be right, in \
-    a checkable format, often enough. Our mid model has never seen the chat template.
+    reason; but its replies were hard to read, so R1 itself first got a small SFT "cold start". \
+    Can our mid model do the same? It has never seen the chat template, so it is asked in its \
+    own text ("Q: 58 - 27 = ? A:") and the verifier reads the rest of that line. Nothing in \
+    this reward asks the model to stop after its answer.
 
-    Claim: from the same RL, the think model (after SFT) gains more held-out pass@1 than the mid \
-    model. Two runs, identical but for where they start.
+    Claims: RL from the mid model raises its held-out pass@1 (RL needs no SFT); its replies \
+    stay harder to read than those of RL after SFT (fewer stop after one answer); and RL after \
+    SFT gains more. Two runs, identical but for where they start and how they are asked.
     """) {
     let e = try withoutSFT()
     let m = e.fromMid, a = e.afterSFT
@@ -187,48 +214,24 @@ nb.step("Experiment 1 · RL without SFT (the R1-Zero question)", """
              series: [(m.arm.label, smooth(m.log.rewardCurve)), (a.arm.label, smooth(a.log.rewardCurve))], xLabel: "steps")
     nb.chart(title: "held-out pass@1 (greedy), by step",
              series: [(m.arm.label, m.pass1Curve), (a.arm.label, a.pass1Curve)], xLabel: "steps")
-    nb.table(["arm", "pass@1 before", "after", "gain", "groups with signal", "well-formed after", "KL"], [m, a].map { r in
-        [r.arm.label, pct(r.before.pass1), pct(r.after.pass1), signed(r.pass1Gain), pct(r.signal), pct(r.after.formatRate),
-         fmt(r.after.kl.value)]
+    nb.table(["arm", "pass@1 before", "after", "gain", "groups with signal", "well-formed before", "after", "KL"], [m, a].map { r in
+        [r.arm.label, pct(r.before.pass1), pct(r.after.pass1), signed(r.pass1Gain), pct(r.signal), pct(r.before.formatRate),
+         pct(r.after.formatRate), fmt(r.after.kl.value)]
     })
     example(m)
     example(a)
-    let unmoved = try models.get(.mid).params.array == m.model.params.array
     nb.say("""
     "Groups with signal" is the share of groups whose replies did not all get the same reward: \
-    only those move the policy. From the mid model \(pct(m.signal)) of the groups carried a signal and \
-    the policy moved \(fmt(m.after.kl.value)) nats per token from where it started\(unmoved ? "; after \(m.log.steps.count) steps its weights are bit for bit the ones it started with" : ""). \
-    From the think model \(pct(a.signal)) of the groups carried a signal, and it moved \(fmt(a.after.kl.value)).
+    only those move the policy. Asked in its own text, the mid model had a signal in \
+    \(pct(m.signal)) of its groups, the think model in \(pct(a.signal)). Held-out pass@1 went \
+    \(pct(m.before.pass1)) -> \(pct(m.after.pass1)) from mid and \(pct(a.before.pass1)) -> \(pct(a.after.pass1)) after SFT. \
+    Well-formed, for the mid model, means one answer line and then the end of the text: \
+    \(pct(m.before.formatRate)) -> \(pct(m.after.formatRate)). The reward never paid for stopping, so RL \
+    had no reason to teach it; SFT taught the chat model to stop at [end] before RL began.
     """)
-    // Why the claim was not seen: a gain within noise, no right sample at all, or signal that did not move greedy answers.
-    let midNeverSignalled = "The mechanism shows all the same: the mid model never produced a single group with a signal."
-    // A strong think model leaves RL little to add: say so when it starts above half.
-    let room = a.before.pass1 >= 0.5
-        ? " The think model started at \(pct(a.before.pass1)), so SFT had already done most of what RL could add here; RL alone, from mid, ended at \(pct(m.after.pass1))."
-        : ""
-    if !e.verdict.holds {
-        if a.pass1Gain > m.pass1Gain {
-            nb.say("""
-            RL after SFT raised held-out pass@1 by \(signed(a.pass1Gain)) (\(pct(a.before.pass1)) -> \(pct(a.after.pass1))) \
-            and RL from mid by \(signed(m.pass1Gain)), but on this few held-out problems a gap of \(fmt(e.verdict.effect)) \
-            is within what measuring twice could show: it needed \(fmt(e.verdict.margin)). A longer run or more \
-            problems would tell.\(room) \(midNeverSignalled)
-            """)
-        } else if a.signal == 0 {
-            nb.say("""
-            Neither arm raised held-out pass@1 in \(a.log.steps.count) steps: this think model sampled no right \
-            reply in any group either, so it had nothing to reinforce.
-            """)
-        } else {
-            nb.say("""
-            Neither arm raised held-out pass@1 in \(a.log.steps.count) steps, although after SFT \(pct(a.signal)) \
-            of the groups had a right reply to reinforce: in so short a run that was not enough to change the \
-            greedy answers. \(midNeverSignalled)
-            """)
-        }
-    }
+    verdict("1 · RL from mid raises pass@1", e.fromMidVerdict)
+    verdict("1 · RL from mid is harder to read", e.readabilityVerdict)
     verdict("1 · RL after SFT gains more than RL from mid", e.verdict)
-    verdict("1 · RL from mid gets fewer groups with a signal", e.signalVerdict)
 }
 
 nb.step("Experiment 2 · Skipping preferences", """
@@ -348,21 +351,74 @@ nb.step("Experiment 4 · The leash (β) and the step size", """
     verdict("4 · lr x\(Int(Ablations.highLRFactor)) and β = 0 break the replies", e.collapseVerdict)
 }
 
+nb.step("Experiment 5 · Preferences or imitation", """
+    Every pair of lesson04 has a chosen answer. Why not simply fine-tune on those, as in \
+    lesson03? SFT shows the model what to write; a pair also shows, for the same prompt, what \
+    not to write. Caution is a trade-off: refuse to help hurt a pet, but still help to feed \
+    one. A model that only imitates refusals may learn "pet -> refuse".
+
+    Claims: from the same think model, with the same pairs, steps and learning rate, DPO \
+    refuses more harmful requests net of safe look-alikes refused, and answers simple \
+    questions more concisely, than SFT on the chosen answers alone (lesson04's run with \
+    every pair's weight set to 0, `--variant sft-chosen` there).
+    """) {
+    let e = try preferencesOrImitation()
+    let run = try imitation.get()
+    nb.say("SFT on the chosen answers: \(run.settings.steps) steps of \(run.settings.pairsPerStep) pairs in \(fmt(run.log.seconds, 1)) s, as many as lesson04's DPO.")
+    let rows: [(String, (DPO.Behaviour) -> Double)] = [
+        ("harmful requests refused", { $0.refusalRate }),
+        ("safe look-alikes refused (over-refusal)", { $0.overRefusalRate }),
+        ("refused, net of over-refusals", { $0.refusalRate - $0.overRefusalRate }),
+        ("concise answers to simple questions", { $0.conciseRate }),
+    ]
+    nb.table(["held-out", "think", "SFT on chosen", "DPO"], rows.map { name, f in
+        [name, pct(f(e.think)), pct(f(e.sftChosen)), pct(f(e.dpo))]
+    })
+    let s = e.sftChosen, d = e.dpo
+    let v = e.tradeOffVerdict
+    let reading: String
+    if s.refusalRate - s.overRefusalRate < 0.05 && s.refusalRate > 0.2 {
+        reading = """
+        Imitation copied the refusal without the line between harm and help: it refused the safe \
+        look-alikes about as often as the harmful requests ("pet -> refuse").
+        """
+    } else if abs(v.effect) <= v.margin && s.refusalRate > 0.5 {
+        reading = """
+        Here imitation did as well. Look at the data: every harmful request's chosen answer is a \
+        refusal and every safe look-alike's chosen answer is help, so the chosen answers alone \
+        already draw the line, and SFT copies it. What preferences add is a way to teach a \
+        trade-off when nobody can write the ideal answer, only say which of two is better; in \
+        this toy world the ideal answers were written.
+        """
+    } else if s.refusalRate < 0.05 {
+        reading = "SFT on the chosen answers alone did not make the model refuse: the refusals were imitated too weakly to win a greedy reply."
+    } else {
+        reading = "The net row is the trade-off: refusing what harms without refusing what helps."
+    }
+    nb.say("""
+    Imitation refused \(pct(s.refusalRate)) of the harmful requests and \(pct(s.overRefusalRate)) of the safe \
+    look-alikes; DPO \(pct(d.refusalRate)) and \(pct(d.overRefusalRate)). \(reading)
+    """)
+    verdict("5 · preferences trade off better than imitation", e.tradeOffVerdict)
+    verdict("5 · preferences make answers more concise than imitation", e.conciseVerdict)
+}
+
 nb.step("The verdicts, and the report", """
     Every claim, the effect that measures it, and what it had to exceed. The numbers go into \
     report.json under stage "ablations", one set per arm.
     """) {
     let e1 = try withoutSFT(), e2 = try skipPreferences(), e3 = try rewardHacking(), e4 = try leash()
-    let verdicts = [("1", e1.verdict), ("1", e1.signalVerdict), ("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
-                    ("3", e3.verdict), ("4", e4.betaVerdict), ("4", e4.highLRVerdict), ("4", e4.collapseVerdict)]
+    let e5 = try preferencesOrImitation()
+    let verdicts = [("1", e1.fromMidVerdict), ("1", e1.readabilityVerdict), ("1", e1.verdict), ("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
+                    ("3", e3.verdict), ("4", e4.betaVerdict), ("4", e4.highLRVerdict), ("4", e4.collapseVerdict),
+                    ("5", e5.tradeOffVerdict), ("5", e5.conciseVerdict)]
     nb.table(["#", "claim", "effect", "must exceed", "verdict"], verdicts.map { n, v in
         [n, ReportCard.oneLine(v.claim, max(30, nb.width - 50)), signed(v.effect), fmt(v.margin), v.word]
     })
     var metrics: [String: Double] = [:]
-    for part in [e1.metrics, e2.metrics, e3.metrics, e4.metrics] { metrics.merge(part) { a, _ in a } }
-    metrics["claims_tested"] = Double(verdicts.count)
-    metrics["claims_confirmed"] = Double(verdicts.filter { $0.1.holds }.count)
-    metrics["train_seconds"] = armsRun.map(\.log.seconds).reduce(0, +)
+    for part in [e1.metrics, e2.metrics, e3.metrics, e4.metrics, e5.metrics] { metrics.merge(part) { a, _ in a } }
+    metrics.merge(Ablations.claimMetrics(verdicts.map(\.1))) { _, new in new }
+    metrics["train_seconds"] = armsRun.map(\.log.seconds).reduce(0, +) + (imitation.value?.log.seconds ?? 0)
     try Report.record(stage: "ablations", metrics: metrics, in: nb.run.path)
     nb.say("""
     \(verdicts.filter { $0.1.holds }.count) of \(verdicts.count) claims confirmed in this run. A claim "not seen" \

@@ -4,16 +4,17 @@ import TinyGPT
 
 /// lesson07: why the stages come in the order they do, each claim measured by short runs.
 ///
-/// Every arm is the same thing: a short GRPO run (lesson05's recipe cut to a fraction of its
-/// steps) from some starting model with one thing changed, measured on the same held-out RL
-/// problems before and after. The four experiments differ only in what they vary:
+/// Experiments 1-4 are short GRPO runs (lesson05's recipe cut to a fraction of its steps)
+/// from some starting model with one thing changed, measured on the same held-out RL
+/// problems before and after; experiment 5 is lesson04's run with its comparison removed:
 ///
-///     1. where RL starts: the mid model (no SFT, the "R1-Zero" question) or the think model;
+///     1. where RL starts: the mid model in its own text (no SFT, the "R1-Zero" question) or the think model;
 ///     2. whether preferences came first: think -> RL against think -> dpo -> RL;
 ///     3. the reward: one that can be gamed, against the verifier;
-///     4. the leash and the step size: β = 0, β > 0, and a learning rate 10x too high.
+///     4. the leash and the step size: β = 0, β > 0, and a learning rate 10x too high;
+///     5. preferences or imitation: DPO on the pairs against SFT on their chosen answers.
 ///
-/// Seven arms serve the four experiments: dpo -> RL with the recipe is the control of 2, 3
+/// Seven RL arms serve the first four: dpo -> RL with the recipe is the control of 2, 3
 /// and 4. Each experiment turns its arms into `Verdict`s: the measured effect next to the
 /// noise it must clear, so the lesson prints "confirmed" or "not seen in this run" from the
 /// numbers, and the tests assert the same comparisons.
@@ -22,7 +23,7 @@ public enum Ablations {
 
     /// The seven short RL runs.
     public enum Arm: String, CaseIterable, Sendable {
-        /// 1. RL straight from the mid model: no chat template, no SFT.
+        /// 1. RL straight from the mid model, no SFT, asked in mid-training's own text (R1-Zero).
         case fromMid
         /// 1 and 2. RL after SFT (the think model), preferences skipped.
         case afterSFT
@@ -62,6 +63,9 @@ public enum Ablations {
         /// The arm's settings: `Ablations.recipe`, with the arm's one change.
         public func settings(quick: Bool, seed: UInt64) -> GRPO.Settings {
             var s = recipe(quick: quick, seed: seed)
+            s.format = format(start)
+            s.reward = s.format.verified
+            if s.format == .plain { s.maxNewTokens = plainMaxNewTokens }
             switch self {
             case .fromMid, .afterSFT, .fullLine: break
             case .hacked: s.reward = digitsAnywhere
@@ -94,6 +98,16 @@ public enum Ablations {
     /// think model had not yet found anything to reinforce (docs/experiments.md); seven arms
     /// must fit in lesson07's time.
     public static let stepsPerArm = 40
+
+    /// Each starting model is asked in the form it knows: the mid model in mid-training's
+    /// text ("Q: 58 - 27 = ? A:"), the chat models in the chat template. (In the chat
+    /// template the mid model writes text of its own kind, never an answer a verifier can
+    /// read: RL from it would test the template, not RL.)
+    public static func format(_ start: Stage) -> GRPO.Format { start == .mid ? .plain : .chat }
+
+    /// Room for a mid model's reply: the answer line and most of one more line, enough to see
+    /// whether it stops after the answer or goes on inventing questions.
+    public static let plainMaxNewTokens = 32
 
     /// "Too high": 10x lesson05's peak learning rate.
     public static let highLRFactor: Float = 10
@@ -182,12 +196,10 @@ public enum Ablations {
     /// Measures `model` on `problems`: greedy pass@1, samples, and the entropy (and KL to
     /// `reference`, if given) along the samples.
     public static func snapshot(_ model: GPT, reference: GPT?, _ problems: [RLData.Problem], maxNewTokens: Int,
-                                seed: UInt64) throws -> Snapshot {
-        let m = try GRPO.measure(model, problems, n: samplesPerProblem, maxNewTokens: maxNewTokens, seed: seed)
-        var rows: [ChatTemplate.Rendered] = []
-        for g in m.graded {
-            let prompt = try ChatTemplate.prompt(g.problem.prompt)
-            for s in g.samples where !s.completion.isEmpty { rows.append(GRPO.row(prompt: prompt, completion: s.completion)) }
+                                format: GRPO.Format = .chat, seed: UInt64) throws -> Snapshot {
+        let m = try GRPO.measure(model, problems, n: samplesPerProblem, maxNewTokens: maxNewTokens, format: format, seed: seed)
+        let rows = m.graded.flatMap { g in
+            g.samples.filter { !$0.completion.isEmpty }.map { GRPO.row(prompt: g.prompt, completion: $0.completion) }
         }
         let t = tokenStats(model, reference: reference, rows)
         return Snapshot(measurement: m, kl: Mean(t.map(\.kl)), entropy: Mean(t.map(\.entropy)))
@@ -245,10 +257,12 @@ public enum Ablations {
                            progress: (Int, GRPO.Log) -> Void = { _, _ in }) throws -> Run {
         let settings = arm.settings(quick: quick, seed: seed)
         let reference = start.copy(), policy = start.copy()
-        let before = try before ?? snapshot(reference, reference: nil, problems, maxNewTokens: settings.maxNewTokens, seed: seed)
+        let before = try before ?? snapshot(reference, reference: nil, problems, maxNewTokens: settings.maxNewTokens,
+                                            format: settings.format, seed: seed)
         let log = try GRPO.train(policy, reference: reference, prompts: trainingPrompts(data), heldOut: problems, settings: settings,
                                  progress: progress)
-        let after = try snapshot(policy, reference: reference, problems, maxNewTokens: settings.maxNewTokens, seed: seed)
+        let after = try snapshot(policy, reference: reference, problems, maxNewTokens: settings.maxNewTokens,
+                                 format: settings.format, seed: seed)
         return Run(arm: arm, settings: settings, model: policy, log: log, before: before, after: after)
     }
 
@@ -259,7 +273,7 @@ public enum Ablations {
         public let claim: String
         /// The measured effect, signed so that positive supports the claim.
         public let effect: Double
-        /// What the effect must exceed to count: two standard errors of it.
+        /// What the effect must exceed to count: the noise rule's margin (`noise`).
         public let margin: Double
         public var holds: Bool { effect > margin }
         /// The verdict follows from the numbers, never from the script.
@@ -270,28 +284,46 @@ public enum Ablations {
         }
     }
 
-    /// Two standard errors of a sum or difference of independent rates, each measured on
-    /// `n` items: 2·√(Σ p(1-p)/n). A difference smaller than this could come from measuring
-    /// the same thing twice (about 1 time in 20). At least 2/n, two items' worth, so that
-    /// rates of exactly 0 or 1 (whose formula gives 0) do not make any change count.
-    public static func noise(_ rates: [Double], n: Int) -> Double {
-        let n = Double(max(n, 1))
-        return max(2 / n, 2 * (rates.map { $0 * (1 - $0) / n }.reduce(0, +)).squareRoot())
+    /// The report's tally of a run's verdicts: `claims_total` and `claims_confirmed`.
+    public static func claimMetrics(_ verdicts: [Verdict]) -> [String: Double] {
+        ["claims_total": Double(verdicts.count), "claims_confirmed": Double(verdicts.filter(\.holds).count)]
     }
 
-    /// Two standard errors of a difference of two independent means.
+    /// The course's noise rule (`Noise`: three standard errors) for an effect made of several
+    /// independent rates, each measured on `n` items. The floor is two items' worth (2/n), so
+    /// that rates of exactly 0 or 1 (whose standard error is 0) do not make any change count.
+    public static func noise(_ rates: [Double], n: Int) -> Double {
+        Noise.margin(rates: rates, n: n, floor: 2 / Double(max(n, 1)))
+    }
+
+    /// The same rule for a difference of two independent means.
     public static func noise(_ a: Mean, _ b: Mean) -> Double {
-        2 * (a.standardError * a.standardError + b.standardError * b.standardError).squareRoot()
+        Noise.margin(standardErrors: a.standardError, b.standardError, floor: 0)
     }
 
     // MARK: 1. RL without SFT
 
-    /// RL from the mid model and from the think model, the same settings.
+    /// RL from the mid model (in its own text) and from the think model (in the chat template),
+    /// the same settings otherwise.
     public struct WithoutSFT {
         public let fromMid: Run
         public let afterSFT: Run
         public init(fromMid: Run, afterSFT: Run) { self.fromMid = fromMid; self.afterSFT = afterSFT }
 
+        /// RL works without SFT: asked in its own format, the mid model gets better at the sums.
+        public var fromMidVerdict: Verdict {
+            let m = fromMid
+            return Verdict(claim: "RL straight from the mid model, asked in its own format, raises held-out pass@1",
+                           effect: m.pass1Gain, margin: noise([m.before.pass1, m.after.pass1], n: m.after.problems))
+        }
+        /// But its replies are hard to read: the reward reads the first line only, and nothing
+        /// teaches the model to stop there.
+        public var readabilityVerdict: Verdict {
+            let a = afterSFT, m = fromMid
+            return Verdict(claim: "RL from the mid model leaves replies harder to read (fewer stop after one answer) than RL after SFT",
+                           effect: a.after.formatRate - m.after.formatRate,
+                           margin: noise([a.after.formatRate, m.after.formatRate], n: a.after.problems))
+        }
         /// RL after SFT raises held-out pass@1 by more than RL from the mid model does.
         public var verdict: Verdict {
             let a = afterSFT, m = fromMid
@@ -299,16 +331,10 @@ public enum Ablations {
                            effect: a.pass1Gain - m.pass1Gain,
                            margin: noise([a.after.pass1, a.before.pass1, m.after.pass1, m.before.pass1], n: a.after.problems))
         }
-        /// The mechanism: the mid model's groups carry less signal (all replies scored alike).
-        public var signalVerdict: Verdict {
-            let a = afterSFT, m = fromMid, n = a.log.steps.count * a.settings.promptsPerStep
-            return Verdict(claim: "RL from the mid model gets fewer groups with any signal",
-                           effect: a.signal - m.signal, margin: noise([a.signal, m.signal], n: n))
-        }
         public var metrics: [String: Double] {
             ["rl_from_mid_pass1_before": fromMid.before.pass1, "rl_from_mid_pass1_gain": fromMid.pass1Gain,
              "rl_from_mid_reward_gain": fromMid.rewardGain, "rl_from_mid_signal": fromMid.signal,
-             "rl_from_mid_format": fromMid.after.formatRate,
+             "rl_from_mid_format": fromMid.after.formatRate, "rl_from_mid_format_before": fromMid.before.formatRate,
              "rl_after_sft_pass1_before": afterSFT.before.pass1, "rl_after_sft_pass1_gain": afterSFT.pass1Gain,
              "rl_after_sft_reward_gain": afterSFT.rewardGain, "rl_after_sft_signal": afterSFT.signal,
              "rl_after_sft_format": afterSFT.after.formatRate]
@@ -420,6 +446,43 @@ public enum Ablations {
              "beta_pass1": beta.after.pass1, "beta0_pass1": beta0.after.pass1,
              "high_lr_pass1": highLR.after.pass1, "high_lr_beta0_pass1": highLRBeta0.after.pass1,
              "beta_format": beta.after.formatRate, "high_lr_beta0_format": highLRBeta0.after.formatRate]
+        }
+    }
+
+    // MARK: 5. preferences or imitation
+
+    /// From the same think model, the same pairs, steps and learning rate: DPO (lesson04's
+    /// model) against SFT on the chosen answers alone (`DPO.Variant.sftChosen`), measured by
+    /// lesson04's behaviours on its held-out prompts. SFT sees what to write; only DPO also
+    /// sees what not to write, for the same prompt.
+    public struct Imitation {
+        public let think: DPO.Behaviour
+        public let sftChosen: DPO.Behaviour
+        public let dpo: DPO.Behaviour
+        public init(think: DPO.Behaviour, sftChosen: DPO.Behaviour, dpo: DPO.Behaviour) {
+            self.think = think; self.sftChosen = sftChosen; self.dpo = dpo
+        }
+
+        func count(_ f: PreferenceData.Family) -> Int { dpo.graded.filter { $0.pair.family == f }.count }
+
+        /// Caution and help at once: harmful requests refused minus safe look-alikes refused.
+        public var tradeOffVerdict: Verdict {
+            let d = dpo.refusalRate - dpo.overRefusalRate, s = sftChosen.refusalRate - sftChosen.overRefusalRate
+            return Verdict(claim: "preferences trade caution against help better than SFT on the chosen answers (refusals net of over-refusals)",
+                           effect: d - s,
+                           margin: noise([dpo.refusalRate, sftChosen.refusalRate, dpo.overRefusalRate, sftChosen.overRefusalRate],
+                                         n: min(count(.caution), count(.helpful))))
+        }
+        /// Simple questions answered directly, without a needless trace.
+        public var conciseVerdict: Verdict {
+            Verdict(claim: "preferences make simple answers more concise than SFT on the chosen answers",
+                    effect: dpo.conciseRate - sftChosen.conciseRate,
+                    margin: noise([dpo.conciseRate, sftChosen.conciseRate], n: count(.calibration)))
+        }
+        public var metrics: [String: Double] {
+            ["sft_chosen_refusal": sftChosen.refusalRate, "sft_chosen_over_refusal": sftChosen.overRefusalRate,
+             "sft_chosen_concise": sftChosen.conciseRate, "dpo_refusal": dpo.refusalRate,
+             "dpo_over_refusal": dpo.overRefusalRate, "dpo_concise": dpo.conciseRate]
         }
     }
 }

@@ -23,6 +23,19 @@ public enum Noise {
         max(floor, standardErrors * standardError(a, b, n: n))
     }
 
+    /// What a sum or difference of several independent rates, each measured on `n` items,
+    /// must exceed: 3 standard errors (√(Σ p(1-p)/n)), at least `floor`. (An effect such as
+    /// "gain of arm A minus gain of arm B" involves four rates.)
+    public static func margin(rates: [Double], n: Int, floor: Double) -> Double {
+        max(floor, standardErrors * (rates.map { $0 * (1 - $0) }.reduce(0, +) / Double(max(n, 1))).squareRoot())
+    }
+
+    /// What a difference of two independent means must exceed, from their standard errors:
+    /// 3 standard errors of the difference, at least `floor`.
+    public static func margin(standardErrors a: Double, _ b: Double, floor: Double) -> Double {
+        max(floor, standardErrors * (a * a + b * b).squareRoot())
+    }
+
     /// Is the rise from `a` to `b` real?
     public static func isRise(from a: Double, to b: Double, n: Int, floor: Double) -> Bool {
         b - a > margin(a, b, n: n, floor: floor)

@@ -134,6 +134,8 @@ public enum ReportCard {
         Metric("pass8", "RL problems right in 8 tries (pass@8)", .rate),
         Metric("mean_len", "reply length on RL problems (tokens)", .number),
         Metric("kl", "KL to its start (nats/token)", .number),
+        Metric("claims_confirmed", "ablation claims confirmed", .count, fillsStart: false),
+        Metric("claims_total", "ablation claims tested", .count, fillsStart: false),
         Metric("train_tokens", "tokens trained on", .count),
         Metric("train_seconds", "training time", .seconds),
     ]

@@ -60,16 +60,17 @@ struct Lesson07Tests {
         #expect(Verifier.reward(Verifier.parse(try tok.encodeWithSpecials(text)), expected: answer) == wantVerified)
     }
 
-    @Test("noise: two standard errors of a difference of rates, never less than two items' worth")
+    @Test("noise: the course's rule, three standard errors of a difference of rates, never less than two items' worth")
     func noiseByHand() {
-        // Two rates of 0.5 on 100 items each: 2·√(0.25/100 + 0.25/100) = 0.1414.
-        #expect(abs(Ablations.noise([0.5, 0.5], n: 100) - 2 * 0.005.squareRoot()) < 1e-12)
+        // Two rates of 0.5 on 100 items each: 3·√(0.25/100 + 0.25/100) = 0.2121.
+        #expect(abs(Ablations.noise([0.5, 0.5], n: 100) - 3 * 0.005.squareRoot()) < 1e-12)
+        #expect(Ablations.noise([0.5, 0.5], n: 100) == Noise.margin(0.5, 0.5, n: 100, floor: 0), "the same rule as every lesson's")
         // Rates of 0 have no spread by the formula; the floor is 2/n.
         #expect(Ablations.noise([0, 0], n: 64) == 2.0 / 64)
         // A mean and its standard error: 1, 2, 3, 4 -> 2.5, √(var/n) with var = 5/3.
         let m = Ablations.Mean([1, 2, 3, 4])
         #expect(m.value == 2.5 && abs(m.standardError - (5.0 / 3 / 4).squareRoot()) < 1e-12)
-        #expect(abs(Ablations.noise(m, m) - 2 * (2 * m.standardError * m.standardError).squareRoot()) < 1e-12)
+        #expect(abs(Ablations.noise(m, m) - 3 * (2 * m.standardError * m.standardError).squareRoot()) < 1e-12)
         #expect(Ablations.Verdict(claim: "", effect: 0.2, margin: 0.1).holds)
         #expect(!Ablations.Verdict(claim: "", effect: 0.1, margin: 0.1).holds, "an effect equal to the noise does not count")
     }
@@ -118,55 +119,60 @@ struct Lesson07Tests {
                 "loose \(r.rewardFirst) vs verified \(r.verifiedFirst) at the start")
         // The rise itself. Since lesson04's stepwise pairs, the quick dpo model keeps writing
         // traces on multi-step problems, and a trace's digits already earn the loose reward at
-        // the start (measured: 0.53 over the first quarter, 0.70 over the last, verified 0 in
-        // both): the rise, +0.14, is inside two standard errors (0.155). Recorded as a strict
+        // the start: what rise is left is inside the noise rule's margin. Recorded as a strict
         // known issue, so it stays visible; when the quick run shows the rise again, this
         // block reports "known issue not recorded" and must be removed.
         let up = Ablations.noise([r.rewardFirst, r.rewardLast], n: n)
         let margin = Ablations.noise([r.rewardFirst, r.rewardLast, r.verifiedFirst, r.verifiedLast], n: n)
         withKnownIssue("the quick loose-reward run starts high, so its rise is within noise") {
             #expect(r.rewardGain > up, "loose reward \(r.rewardFirst) -> \(r.rewardLast), needs > +\(up)")
-            // The lesson's verdict: reward gain minus verified gain clears two standard errors of all four rates.
+            // The lesson's verdict: reward gain minus verified gain clears the noise of all four rates.
             #expect(r.rewardGain - r.verifiedGain > margin)
             #expect(Ablations.hackingVerdict(r).holds)
         }
     }
 
-    @Test("RL from the mid model (quick): every reply scores 0, no group has a signal, and no weight moves")
-    func rlFromMidDoesNotMove() throws {
-        let r = try QuickAblations.fromMid.get()
-        let mid = try QuickChain.mid.get().model
-        #expect(r.before.formatRate == 0, "the mid model never learned the chat format")
-        #expect(r.log.steps.allSatisfy { $0.meanReward == 0 && $0.allEqualFraction == 1 })
-        #expect(r.signal == 0)
-        // All advantages 0 and π = π_ref: the gradient is exactly 0, and so is AdamW's step.
-        #expect(r.model.params.array == mid.params.array)
-        #expect(r.after.kl.value == 0 && r.pass1Gain == 0)
+    @Test("RL from the mid model (quick), asked in its own text: its groups carry a signal, and its replies are harder to read than after SFT")
+    func rlFromMidInItsOwnText() throws {
+        let m = try QuickAblations.fromMid.get(), a = try QuickAblations.afterSFT.get()
+        #expect(m.settings.format == .plain && a.settings.format == .chat)
+        // Asked as "Q: 58 - 27 = ? A:", the mid model is sometimes right: groups with a signal, and the policy moves.
+        #expect(m.signal > 0, "groups with a signal: \(m.signal)")
+        #expect(m.after.kl.value > 0, "KL to the reference \(m.after.kl.value)")
+        // The verifier reads the first line only; nothing teaches the mid model to stop there.
+        let e = Ablations.WithoutSFT(fromMid: m, afterSFT: a)
+        #expect(e.readabilityVerdict.holds,
+                "readable replies: mid -> RL \(m.after.formatRate), think -> RL \(a.after.formatRate), needs > \(e.readabilityVerdict.margin)")
     }
 
-    @Test("RL after SFT (quick) gains more held-out pass@1 than RL straight from the mid model")
-    func afterSFTGainsMoreThanFromMid() throws {
-        let m = try QuickAblations.fromMid.get(), a = try QuickAblations.afterSFT.get()
-        let n = a.after.problems
-        // Two standard errors of (a.after - a.before) - (m.after - m.before), four rates on n problems each.
-        let margin = Ablations.noise([a.after.pass1, a.before.pass1, m.after.pass1, m.before.pass1], n: n)
-        // The think model is at its edge on a few of the arms' rungs (n - n above all); the mid
-        // model, asked in the chat template it never saw, gets no reward and no gradient (the
-        // test above).
-        #expect(a.pass1Gain - m.pass1Gain > margin,
-                "pass@1 gain after SFT \(a.pass1Gain) vs from mid \(m.pass1Gain), needs > \(margin)")
-        #expect(Ablations.WithoutSFT(fromMid: m, afterSFT: a).verdict.holds)
+    @Test("SFT on the chosen answers (quick): the tiny model learns to refuse, and refuses the safe look-alikes too")
+    func imitationRefusesWithoutTheLine() throws {
+        let think = try QuickChain.think.get().model
+        let stage = DPO.Stage(quick: true, seed: QuickChain.seed, variant: .sftChosen)
+        let imitated = try stage.train(try stage.inputs(reference: think)).model
+        let pairs = try DPO.data().valid
+        let before = try DPO.measureBehaviour(think, pairs), after = try DPO.measureBehaviour(imitated, pairs)
+        let nCaution = pairs.filter { $0.family == .caution }.count, nHelpful = pairs.filter { $0.family == .helpful }.count
+        #expect(Noise.isRise(from: before.refusalRate, to: after.refusalRate, n: nCaution, floor: 0.1),
+                "harmful requests refused: \(before.refusalRate) -> \(after.refusalRate)")
+        #expect(Noise.isRise(from: before.overRefusalRate, to: after.overRefusalRate, n: nHelpful, floor: 0.1),
+                "safe look-alikes refused: \(before.overRefusalRate) -> \(after.overRefusalRate)")
     }
 
     @Test("the report keys of stage ablations")
     func reportKeys() throws {
         let m = try QuickAblations.fromMid.get(), a = try QuickAblations.afterSFT.get(), h = try QuickAblations.hacked.get()
-        var metrics = Ablations.WithoutSFT(fromMid: m, afterSFT: a).metrics
+        let e = Ablations.WithoutSFT(fromMid: m, afterSFT: a)
+        var metrics = e.metrics
         metrics.merge(Ablations.RewardHacking(hacked: h, honest: h).metrics) { x, _ in x }
+        metrics.merge(Ablations.claimMetrics([e.fromMidVerdict, e.readabilityVerdict, e.verdict])) { x, _ in x }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("lesson07-\(getpid())").path
         try Report.record(stage: "ablations", metrics: metrics, in: out)
         let report = try Report.load(from: out)
-        for key in ["rl_from_mid_pass1_gain", "rl_after_sft_pass1_gain", "hack_reward_gain", "hack_verified_gain"] {
+        #expect(report["ablations"]?["claims_total"] == 3)
+        #expect(report["ablations"]?["claims_confirmed"] == Double([e.fromMidVerdict, e.readabilityVerdict, e.verdict].filter(\.holds).count))
+        for key in ["rl_from_mid_pass1_gain", "rl_from_mid_format", "rl_after_sft_pass1_gain", "hack_reward_gain", "hack_verified_gain",
+                    "claims_total", "claims_confirmed"] {
             #expect(report["ablations"]?[key] != nil, "ablations is missing \(key)")
         }
     }
