@@ -13,8 +13,8 @@ let nb = Notebook(
     title: "Ablations: why the stages come in this order, each claim tested by a short run",
     intro: """
     The course has made claims: RL needs a model that already sometimes gets it right; \
-    preferences teach what a checker cannot; a reward is only as good as its checker; the KL \
-    term keeps RL from wandering off. Here each claim becomes an experiment. An ablation changes \
+    preferences teach what a checker cannot; a learned reward can be pushed past what it knows; \
+    the KL term keeps RL from wandering off. Here each claim becomes an experiment. An ablation changes \
     one thing and keeps everything else: the same RL code as lesson05, the same seed, the same \
     prompts and held-out problems, runs cut short to fit a lesson. Each experiment ends with a \
     verdict computed from its numbers: "confirmed" only when the effect is larger than what \
@@ -67,11 +67,33 @@ let runs = Memos<Ablations.Arm, Ablations.Run> { arm in
     armsRun.append(r)
     return r
 }
+/// lesson04's pairs (the files' and the ones sampled from the think model), each rejected
+/// answer to its end: what the reward model (experiment 3) and imitation (experiment 5) learn from.
+let pairInputs = Memo { try DPO.Stage(quick: quick, seed: seed, variant: .wholeRejected).inputs(reference: try models.get(.think)) }
+/// Seconds the reward model took, sampling and scoring included (for the training time).
+var rewardModelSeconds = 0.0
+/// Experiment 3: a reward model learned from the pairs, and best-of-n against it.
+let learned = Memo { () throws -> Ablations.LearnedReward in
+    let inputs = try pairInputs.get(), settings = RewardModel.recipe(quick: quick, seed: seed)
+    let trunk = try models.get(.think)
+    let before = RewardModel.evaluate(trunk, inputs.valid).accuracy
+    let bar = nb.progress(total: settings.steps, label: "reward model")
+    let start = Date()
+    defer { rewardModelSeconds = Date().timeIntervalSince(start) }
+    let rm = try RewardModel.train(from: trunk, pairs: inputs.train, settings: settings) { step, s in
+        bar.update(step, metrics: [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin)])
+        if step == settings.steps { bar.finish() }
+    }
+    let samples = try RewardModel.sample(try models.get(.dpo), rewardModel: rm, try problems.get(), n: Ablations.bestOfN,
+                                         maxNewTokens: recipe.maxNewTokens, seed: seed)
+    return Ablations.LearnedReward(accuracyBefore: before, accuracyAfter: RewardModel.evaluate(rm, inputs.valid).accuracy,
+                                   pairs: inputs.valid.count, samples: samples)
+}
 /// Experiment 5's model: lesson04's run from the think model with its comparison removed
 /// (SFT on the chosen answers alone), the same pairs, steps and learning rate.
 let imitation = Memo { () throws -> (model: GPT, settings: DPO.Settings, log: DPO.Log) in
     let stage = DPO.Stage(quick: quick, seed: seed, variant: .sftChosen), settings = stage.settings
-    let inputs = try stage.inputs(reference: try models.get(.think))
+    let inputs = try pairInputs.get()
     let bar = nb.progress(total: settings.steps, label: "SFT on chosen")
     let trained = try stage.train(inputs) { step, log in
         guard let s = log.train.last else { return }
@@ -101,10 +123,6 @@ func withoutSFT() throws -> Ablations.WithoutSFT {
 func skipPreferences() throws -> Ablations.SkipPreferences {
     Ablations.SkipPreferences(think: try behaviours.get("think"), skipped: try behaviours.get("think -> RL"),
                               dpo: try behaviours.get("dpo"), fullLine: try behaviours.get("dpo -> RL"))
-}
-
-func rewardHacking() throws -> Ablations.RewardHacking {
-    Ablations.RewardHacking(hacked: try runs.get(.hacked), honest: try runs.get(.fullLine))
 }
 
 func preferencesOrImitation() throws -> Ablations.Imitation {
@@ -146,15 +164,16 @@ func example(_ r: Ablations.Run) {
     nb.emit("    \(r.arm.label): \(ReportCard.oneLine(text, nb.width - 10 - r.arm.label.count))")
 }
 
-nb.step("The plan: seven short RL runs from three starting points, and one fine-tuning run", """
+nb.step("The plan: six short RL runs from three starting points, a reward model, and one fine-tuning run", """
     Every arm is lesson05's GRPO: \(recipe.promptsPerStep) prompts a step, \(recipe.groupSize) replies each, \
     the verifier's reward, β = \(fmt(recipe.beta, 2)), learning rate \(lr(recipe.schedule.peak)), for \
-    \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); seven short arms must fit in a few minutes). Each arm changes one \
+    \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); six short arms must fit in a few minutes). Each arm changes one \
     thing. All are measured on the same held-out problems (lesson05's, at most \(Ablations.heldOutCount)): greedy \
     pass@1, and \(Ablations.samplesPerProblem) sampled replies per problem for the entropy (how many ways \
     the model still considers, in nats per token), the KL to where it started, and how many \
-    of its replies differ. Experiment 5 reruns lesson04 from the think model without its \
-    comparison: SFT on the pairs' chosen answers.
+    of its replies differ. Experiment 3 trains a reward model on lesson04's pairs and picks \
+    the dpo model's replies by it; experiment 5 reruns lesson04 from the think model without \
+    its comparison: SFT on the pairs' chosen answers.
 
     Below: the RL arms, then the three starting models, measured before any RL.
     """) {
@@ -164,7 +183,6 @@ nb.step("The plan: seven short RL runs from three starting points, and one fine-
         case .fromMid: change = "no SFT: asked in mid-training's own text"
         case .afterSFT: change = "no preferences"
         case .fullLine: change = "nothing: the control"
-        case .hacked: change = "reward: the answer's digits anywhere"
         case .beta0: change = "β = 0"
         case .highLR: change = "learning rate x\(Int(Ablations.highLRFactor))"
         case .highLRBeta0: change = "learning rate x\(Int(Ablations.highLRFactor)) and β = 0"
@@ -173,8 +191,7 @@ nb.step("The plan: seven short RL runs from three starting points, and one fine-
         switch arm {
         case .fromMid: exp = "1"
         case .afterSFT: exp = "1, 2"
-        case .fullLine: exp = "2, 3, 4"
-        case .hacked: exp = "3"
+        case .fullLine: exp = "2, 4"
         case .beta0, .highLR, .highLRBeta0: exp = "4"
         }
         return [arm.label, arm.start.rawValue, change, exp]
@@ -272,38 +289,47 @@ nb.step("Experiment 2 · Skipping preferences", """
     verdict("2 · skipping preferences: fewer refusals", e.refusalVerdict)
 }
 
-nb.step("Experiment 3 · A reward that can be gamed", """
-    A policy maximises the reward it is given, not the one we meant. Here the verifier is \
-    replaced by a plausible-looking check: reward 1 if every digit of the right answer appears \
-    somewhere in the reply. Every right reply earns it. So does a reply that writes enough \
-    different digits, right or wrong, finished or not.
+nb.step("Experiment 3 · A learned reward, optimised too hard", """
+    RLHF's reward is not a checker but a model, trained on preference pairs to score the \
+    chosen answer above the rejected one (Bradley-Terry: P(chosen wins) = σ(r_c - r_r)). A \
+    learned reward is right where its pairs taught it, and guesses elsewhere. Here a reward \
+    model (a copy of the think model, whose output row for <|pad|> becomes the score) learns \
+    lesson04's pairs. Then we push against it in the simplest way, best-of-n: the dpo model \
+    writes \(Ablations.bestOfN) replies to each held-out RL problem, and of k of them the reward model \
+    picks its favourite. The verifier, which the reward model never saw, says whether the pick \
+    is right. Picking the best of k moves at most ln k - (k-1)/k nats away from the policy (the \
+    KL of best-of-k): k is the leash here.
 
-    Claim: with this reward the training reward rises while the verifier's acceptance of the \
-    very same replies does not (reward hacking). The training log records both for every reply.
+    Claim: the harder the learned reward is pushed (the larger k), the higher it scores, and \
+    past some point the fewer of its picks are right (over-optimisation).
     """) {
-    let e = try rewardHacking()
-    let h = e.hacked, c = e.honest
-    nb.chart(title: "loose run: its reward and the verifier's verdict on the same replies; control: its (verified) reward",
-             series: [("loose reward", smooth(h.log.rewardCurve)), ("verified, same replies", smooth(h.log.steps.map(\.verifiedRate))),
-                      ("control reward", smooth(c.log.rewardCurve))], xLabel: "steps")
-    nb.chart(title: "mean reply length (tokens), by step",
-             series: [(h.arm.label, smooth(h.log.lengthCurve)), (c.arm.label, smooth(c.log.lengthCurve))], xLabel: "steps")
-    nb.table(["arm", "reward, first -> last quarter", "verified, first -> last quarter", "held-out pass@1", "well-formed", "reply length"],
-             [h, c].map { r in
-                 [r.arm.label, "\(fmt(r.rewardFirst, 2)) -> \(fmt(r.rewardLast, 2))", "\(fmt(r.verifiedFirst, 2)) -> \(fmt(r.verifiedLast, 2))",
-                  "\(pct(r.before.pass1)) -> \(pct(r.after.pass1))", "\(pct(r.before.formatRate)) -> \(pct(r.after.formatRate))",
-                  "\(fmt(r.before.meanLength, 0)) -> \(fmt(r.after.meanLength, 0))"]
-             })
-    example(h)
-    let longer = h.after.meanLength > 1.5 * h.before.meanLength
+    let e = try learned.get()
     nb.say("""
-    The loose reward went from \(fmt(h.rewardFirst, 2)) to \(fmt(h.rewardLast, 2)); the verifier's acceptance \
-    of the same replies from \(fmt(h.verifiedFirst, 2)) to \(fmt(h.verifiedLast, 2)). \
-    \(longer ? "Look at how: the replies grew from \(fmt(h.before.meanLength, 0)) to \(fmt(h.after.meanLength, 0)) tokens, and writing more digits is the cheapest way to contain the right ones." : "Reply length went from \(fmt(h.before.meanLength, 0)) to \(fmt(h.after.meanLength, 0)) tokens.") \
-    Greedy replies well-formed: \(pct(h.before.formatRate)) before, \(pct(h.after.formatRate)) after (the \
-    control: \(pct(c.after.formatRate))). The verifier of lesson05 is strict for exactly this reason.
+    Held-out pairs ranked right: \(pct(e.accuracyBefore)) by the untrained trunk, \(pct(e.accuracyAfter)) by the \
+    reward model (\(e.pairs) pairs it never trained on).
     """)
-    verdict("3 · a loose reward is hacked", e.verdict)
+    nb.table(["k (best of)", "KL from the policy", "learned reward of the pick", "picks right (verifier)"], e.curve.map { c in
+        [String(c.k), fmt(c.kl, 2), fmt(c.reward, 2), pct(c.verified)]
+    })
+    nb.chart(title: "verified rate of the reward model's pick, by k = 1, 2, 4, ...",
+             series: [("picks right", e.curve.map(\.verified))], xLabel: "log2 k")
+    let len = e.samples.meanLength, first = e.curve.first?.verified ?? 0
+    let reading = e.peak.verified < 0.05
+        ? "This dpo model gets almost none of these problems right in any reply, so there is no right answer for the reward model to pass over: the claim cannot show here."
+        : "Its favourites average \(fmt(len.top, 0)) characters against \(fmt(len.all, 0)) for all the replies: the reward model likes something its pairs never tied to being right, and the harder it picks, the more that something wins over the answer."
+    nb.say("""
+    The learned reward of the pick rises with every doubling of k, by construction: that is \
+    what picking the best means. What it buys is the question. Right answers: \(pct(first)) for one \
+    reply taken as it comes, \(pct(e.peak.verified)) at best (k = \(e.peak.k)), \(pct(e.last.verified)) when the reward \
+    model picks from all \(e.last.k). \(reading) Lesson05's verifier cannot be pushed this way: its \
+    best of k is right whenever any of the k is (pass@k), and more k only helps.
+    """)
+    if let g = e.samples.replies.first, let w = e.samples.rewards.first, let top = w.indices.max(by: { w[$0] < w[$1] }),
+       let p = try problems.get().first {
+        nb.emit("    user: \(p.prompt)   (right answer \(p.answer))")
+        nb.emit("    reward model's pick of \(g.count): \(ReportCard.oneLine(shown(g[top]), nb.width - 30))")
+    }
+    verdict("3 · a learned reward is over-optimised", e.verdict)
 }
 
 nb.step("Experiment 4 · The leash (β) and the step size", """
@@ -407,7 +433,7 @@ nb.step("The verdicts, and the report", """
     Every claim, the effect that measures it, and what it had to exceed. The numbers go into \
     report.json under stage "ablations", one set per arm.
     """) {
-    let e1 = try withoutSFT(), e2 = try skipPreferences(), e3 = try rewardHacking(), e4 = try leash()
+    let e1 = try withoutSFT(), e2 = try skipPreferences(), e3 = try learned.get(), e4 = try leash()
     let e5 = try preferencesOrImitation()
     let verdicts = [("1", e1.fromMidVerdict), ("1", e1.readabilityVerdict), ("1", e1.verdict), ("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
                     ("3", e3.verdict), ("4", e4.betaVerdict), ("4", e4.highLRVerdict), ("4", e4.collapseVerdict),
@@ -418,7 +444,7 @@ nb.step("The verdicts, and the report", """
     var metrics: [String: Double] = [:]
     for part in [e1.metrics, e2.metrics, e3.metrics, e4.metrics, e5.metrics] { metrics.merge(part) { a, _ in a } }
     metrics.merge(Ablations.claimMetrics(verdicts.map(\.1))) { _, new in new }
-    metrics["train_seconds"] = armsRun.map(\.log.seconds).reduce(0, +) + (imitation.value?.log.seconds ?? 0)
+    metrics["train_seconds"] = armsRun.map(\.log.seconds).reduce(0, +) + (imitation.value?.log.seconds ?? 0) + rewardModelSeconds
     try Report.record(stage: "ablations", metrics: metrics, in: nb.run.path)
     nb.say("""
     \(verdicts.filter { $0.1.holds }.count) of \(verdicts.count) claims confirmed in this run. A claim "not seen" \

@@ -10,18 +10,18 @@ import TinyGPT
 ///
 ///     1. where RL starts: the mid model in its own text (no SFT, the "R1-Zero" question) or the think model;
 ///     2. whether preferences came first: think -> RL against think -> dpo -> RL;
-///     3. the reward: one that can be gamed, against the verifier;
+///     3. the reward: a model learned from preference pairs, optimised by best-of-n;
 ///     4. the leash and the step size: β = 0, β > 0, and a learning rate 10x too high;
 ///     5. preferences or imitation: DPO on the pairs against SFT on their chosen answers.
 ///
-/// Seven RL arms serve the first four: dpo -> RL with the recipe is the control of 2, 3
-/// and 4. Each experiment turns its arms into `Verdict`s: the measured effect next to the
+/// Six RL arms serve experiments 1, 2 and 4: dpo -> RL with the recipe is the control of
+/// 2 and 4. Each experiment turns its arms into `Verdict`s: the measured effect next to the
 /// noise it must clear, so the lesson prints "confirmed" or "not seen in this run" from the
 /// numbers, and the tests assert the same comparisons.
 public enum Ablations {
     // MARK: the arms
 
-    /// The seven short RL runs.
+    /// The six short RL runs.
     public enum Arm: String, CaseIterable, Sendable {
         /// 1. RL straight from the mid model, no SFT, asked in mid-training's own text (R1-Zero).
         case fromMid
@@ -29,8 +29,6 @@ public enum Ablations {
         case afterSFT
         /// 2, 3, 4. The full line, dpo -> RL, with lesson05's recipe: the control.
         case fullLine
-        /// 3. dpo -> RL rewarded by `digitsAnywhere`, a reward that can be gamed.
-        case hacked
         /// 4. dpo -> RL with β = 0: no KL leash.
         case beta0
         /// 4. dpo -> RL with a learning rate 10x lesson05's.
@@ -43,7 +41,7 @@ public enum Ablations {
             switch self {
             case .fromMid: return .mid
             case .afterSFT: return .think
-            case .fullLine, .hacked, .beta0, .highLR, .highLRBeta0: return .dpo
+            case .fullLine, .beta0, .highLR, .highLRBeta0: return .dpo
             }
         }
 
@@ -53,7 +51,6 @@ public enum Ablations {
             case .fromMid: return "mid -> RL"
             case .afterSFT: return "think -> RL"
             case .fullLine: return "dpo -> RL"
-            case .hacked: return "loose reward"
             case .beta0: return "β = 0"
             case .highLR: return "lr x10"
             case .highLRBeta0: return "lr x10, β = 0"
@@ -68,7 +65,6 @@ public enum Ablations {
             if s.format == .plain { s.maxNewTokens = plainMaxNewTokens }
             switch self {
             case .fromMid, .afterSFT, .fullLine: break
-            case .hacked: s.reward = digitsAnywhere
             case .beta0: s.beta = 0
             case .highLR: s.schedule.peak *= highLRFactor
             case .highLRBeta0: s.schedule.peak *= highLRFactor; s.beta = 0
@@ -80,7 +76,7 @@ public enum Ablations {
     /// lesson05's recipe, with the same prompts per step and learning rate, for `stepsPerArm`
     /// steps, and the held-out pass@1 measured along the way on the `heldOutCount` problems
     /// (every quarter of the run; every half in the default run). Eight replies per prompt and
-    /// β = 0.3, whatever lesson05 uses: seven arms must fit in lesson07's time, and the β arms
+    /// β = 0.3, whatever lesson05 uses: six arms must fit in lesson07's time, and the β arms
     /// are read against this firmer leash.
     public static func recipe(quick: Bool, seed: UInt64) -> GRPO.Settings {
         var s = GRPO.recipe(quick: quick, seed: seed)
@@ -95,7 +91,7 @@ public enum Ablations {
     }
 
     /// Steps per arm: 40, as many as lesson05's quick run. With fewer, RL from the classroom
-    /// think model had not yet found anything to reinforce (docs/experiments.md); seven arms
+    /// think model had not yet found anything to reinforce (docs/experiments.md); six arms
     /// must fit in lesson07's time.
     public static let stepsPerArm = 40
 
@@ -112,15 +108,8 @@ public enum Ablations {
     /// "Too high": 10x lesson05's peak learning rate.
     public static let highLRFactor: Float = 10
 
-    /// A mis-specified reward: 1 if every digit of the right answer appears somewhere in the
-    /// reply, trace included. It looks sensible (every right reply earns it) but so does any
-    /// reply that writes enough different digits, right or wrong, well-formed or not.
-    public static let digitsAnywhere = GRPO.Reward(name: "the answer's digits appear somewhere") { reply, p in
-        Set(String(p.answer).filter(\.isNumber)).isSubset(of: Set(reply.text)) ? 1 : 0
-    }
-
     /// At most how many held-out problems each model is measured on (also during training,
-    /// several times per arm: with ten snapshots and seven arms this is a large part of the cost).
+    /// several times per arm: with nine snapshots and six arms this is a large part of the cost).
     public static let heldOutCount = 64
 
     /// The rungs every arm trains and is measured on: those SFT taught (two-digit sums and
@@ -379,29 +368,59 @@ public enum Ablations {
         }
     }
 
-    // MARK: 3. a reward that can be gamed
+    // MARK: 3. a learned reward, over-optimised
 
-    /// The hacked arm, next to the control (the same run rewarded by the verifier).
-    public struct RewardHacking {
-        public let hacked: Run
-        public let honest: Run
-        public init(hacked: Run, honest: Run) { self.hacked = hacked; self.honest = honest }
+    /// Best-of-k against a reward model learned from lesson04's pairs (`RewardModel`): the
+    /// dpo model samples `bestOfN` replies per held-out problem, the reward model ranks them,
+    /// and for each k the expected verified rate and learned reward of its top pick among k.
+    public struct LearnedReward {
+        /// Held-out preference accuracy of the untrained trunk and of the trained reward model.
+        public let accuracyBefore: Double
+        public let accuracyAfter: Double
+        public let pairs: Int
+        public let samples: RewardModel.Samples
+        public init(accuracyBefore: Double, accuracyAfter: Double, pairs: Int, samples: RewardModel.Samples) {
+            self.accuracyBefore = accuracyBefore; self.accuracyAfter = accuracyAfter; self.pairs = pairs; self.samples = samples
+        }
 
-        public var verdict: Verdict { hackingVerdict(hacked) }
+        /// k = 1, 2, 4, ... n: the verified rate, the learned reward and KL(best-of-k ‖ policy).
+        public var curve: [(k: Int, verified: Double, reward: Double, kl: Double)] {
+            var out: [(Int, Double, Double, Double)] = []
+            var k = 1
+            while k <= samples.n {
+                let b = RewardModel.bestOf(k, samples)
+                out.append((k, b.verified, b.reward, RewardModel.bestOfKL(k)))
+                k *= 2
+            }
+            return out
+        }
+        /// The best verified rate along the curve, and the last (the hardest push).
+        public var peak: (k: Int, verified: Double) {
+            let c = curve.max { $0.verified < $1.verified } ?? (1, 0, 0, 0)
+            return (c.k, c.verified)
+        }
+        public var last: (k: Int, verified: Double, reward: Double) {
+            let c = curve.last ?? (1, 0, 0, 0)
+            return (c.k, c.verified, c.reward)
+        }
+
+        /// Pushed hardest, the learned reward is at its highest and the verified rate has
+        /// fallen below its own peak: optimising the proxy past a point hurts the goal.
+        public var verdict: Verdict {
+            Verdict(claim: "the harder a learned reward is optimised, the higher it scores and the fewer answers are right past a point",
+                    effect: peak.verified - last.verified,
+                    margin: noise([peak.verified, last.verified], n: samples.problems))
+        }
         public var metrics: [String: Double] {
-            ["hack_reward_gain": hacked.rewardGain, "hack_verified_gain": hacked.verifiedGain,
-             "hack_pass1_gain": hacked.pass1Gain, "hack_format": hacked.after.formatRate, "hack_len": hacked.after.meanLength,
-             "honest_reward_gain": honest.rewardGain, "honest_pass1_gain": honest.pass1Gain]
+            ["rm_pref_acc_before": accuracyBefore, "rm_pref_acc": accuracyAfter,
+             "rm_best1_verified": curve.first?.verified ?? .nan, "rm_peak_verified": peak.verified, "rm_peak_k": Double(peak.k),
+             "rm_bestn_verified": last.verified, "rm_bestn_reward": last.reward, "rm_best1_reward": curve.first?.reward ?? .nan,
+             "rm_bestn_k": Double(last.k)]
         }
     }
 
-    /// The run's reward rises while the verifier's acceptance of the very same replies does
-    /// not: reward gain minus verified gain, over the same windows of steps.
-    public static func hackingVerdict(_ h: Run) -> Verdict {
-        Verdict(claim: "the loose reward rises while verified accuracy does not",
-                effect: h.rewardGain - h.verifiedGain,
-                margin: noise([h.rewardFirst, h.rewardLast, h.verifiedFirst, h.verifiedLast], n: h.windowPrompts))
-    }
+    /// Replies per problem for best-of-n: enough for the push to go well past the peak.
+    public static let bestOfN = 32
 
     // MARK: 4. the leash and the step size
 

@@ -16,11 +16,10 @@ enum QuickAblations {
 
     static let fromMid: Result<Ablations.Run, Error> = Result { try run(.fromMid, from: QuickChain.mid.get().model.copy()) }
     static let afterSFT: Result<Ablations.Run, Error> = Result { try run(.afterSFT, from: QuickChain.think.get().model.copy()) }
-    static let hacked: Result<Ablations.Run, Error> = Result { try run(.hacked, from: QuickChain.dpo.get().model.copy()) }
 }
 
-/// Exercise checker for lesson07: the measuring tools by hand, and two of the lesson's
-/// claims on quick runs, each judged against a margin computed from the run's own numbers.
+/// Exercise checker for lesson07: the measuring tools by hand, and what the quick runs show,
+/// each judged against a margin computed from the run's own numbers.
 @Suite("Lesson07: ablations, each claim measured")
 struct Lesson07Tests {
     let tok = Tokenizer.standard
@@ -39,25 +38,6 @@ struct Lesson07Tests {
             #expect(abs(Double(n) - fair) < 1, "\(family.rawValue): \(n) of \(picked.count), a fair share is \(fair)")
         }
         #expect(Set(picked.map(\.prompt)).count == picked.count, "no problem twice")
-    }
-
-    func loose(_ text: String, _ answer: Int) throws -> Double {
-        let reply = Verifier.parse(try tok.encodeWithSpecials(text))
-        return Ablations.digitsAnywhere.score(reply, RLData.Problem(prompt: "?", answer: answer, family: .add))
-    }
-
-    @Test("the loose reward pays for the answer's digits anywhere, where the verifier pays only for the answer",
-          arguments: [
-              ("131<|end|>", 131, 1.0, 1.0),                           // right: both pay
-              ("<think>so 131</think>130<|end|>", 131, 1, 0),           // wrong answer, the digits are in the trace
-              ("13<|end|>", 131, 1, 0),                                 // wrong, but has a 1 and a 3
-              ("0123456789", 131, 1, 0),                                // every digit, never stopped: the hack
-              ("12<|end|>", 131, 0, 0),                                 // no 3
-              ("7<|end|>", -7, 1, 0),                                   // the sign is not a digit
-          ])
-    func looseReward(text: String, answer: Int, wantLoose: Double, wantVerified: Double) throws {
-        #expect(try loose(text, answer) == wantLoose, "\(text.debugDescription) for \(answer)")
-        #expect(Verifier.reward(Verifier.parse(try tok.encodeWithSpecials(text)), expected: answer) == wantVerified)
     }
 
     @Test("noise: the course's rule, three standard errors of a difference of rates, never less than two items' worth")
@@ -104,32 +84,13 @@ struct Lesson07Tests {
 
     // MARK: the claims, on quick runs
 
-    @Test("reward hacking (quick): the loose reward rises while verified accuracy stays flat")
-    func rewardHacking() throws {
-        let r = try QuickAblations.hacked.get()
-        // Rates over windows of `windowPrompts` prompts (the first and last quarter of the steps).
-        let n = r.windowPrompts
-        // Flat: the verifier's acceptance of the same replies moves less than its own noise (or falls).
-        let flat = Ablations.noise([r.verifiedFirst, r.verifiedLast], n: n)
-        #expect(r.verifiedGain < flat, "verified \(r.verifiedFirst) -> \(r.verifiedLast), noise \(flat)")
-        let held = Ablations.noise([r.before.pass1, r.after.pass1], n: r.after.problems)
-        #expect(r.pass1Gain < held, "held-out pass@1 \(r.before.pass1) -> \(r.after.pass1)")
-        // The loose reward sits far above the verified one from the start: the gap is the hack.
-        #expect(r.rewardFirst - r.verifiedFirst > Ablations.noise([r.rewardFirst, r.verifiedFirst], n: n),
-                "loose \(r.rewardFirst) vs verified \(r.verifiedFirst) at the start")
-        // The rise itself. Since lesson04's stepwise pairs, the quick dpo model keeps writing
-        // traces on multi-step problems, and a trace's digits already earn the loose reward at
-        // the start: what rise is left is inside the noise rule's margin. Recorded as a strict
-        // known issue, so it stays visible; when the quick run shows the rise again, this
-        // block reports "known issue not recorded" and must be removed.
-        let up = Ablations.noise([r.rewardFirst, r.rewardLast], n: n)
-        let margin = Ablations.noise([r.rewardFirst, r.rewardLast, r.verifiedFirst, r.verifiedLast], n: n)
-        withKnownIssue("the quick loose-reward run starts high, so its rise is within noise") {
-            #expect(r.rewardGain > up, "loose reward \(r.rewardFirst) -> \(r.rewardLast), needs > +\(up)")
-            // The lesson's verdict: reward gain minus verified gain clears the noise of all four rates.
-            #expect(r.rewardGain - r.verifiedGain > margin)
-            #expect(Ablations.hackingVerdict(r).holds)
-        }
+    @Test("a reward model (quick) learns lesson04's pairs: held-out pairs ranked right far more often than by its untrained trunk")
+    func rewardModelLearnsThePairs() throws {
+        let think = try QuickChain.think.get().model
+        let inputs = try DPO.Stage(quick: true, seed: QuickChain.seed, variant: .wholeRejected).inputs(reference: think)
+        let rm = try RewardModel.train(from: think, pairs: inputs.train, settings: RewardModel.recipe(quick: true, seed: QuickChain.seed))
+        let before = RewardModel.evaluate(think, inputs.valid).accuracy, after = RewardModel.evaluate(rm, inputs.valid).accuracy
+        #expect(Noise.isRise(from: before, to: after, n: inputs.valid.count, floor: 0.2), "held-out preference accuracy \(before) -> \(after)")
     }
 
     @Test("RL from the mid model (quick), asked in its own text: its groups carry a signal, and its replies are harder to read than after SFT")
@@ -161,19 +122,23 @@ struct Lesson07Tests {
 
     @Test("the report keys of stage ablations")
     func reportKeys() throws {
-        let m = try QuickAblations.fromMid.get(), a = try QuickAblations.afterSFT.get(), h = try QuickAblations.hacked.get()
+        let m = try QuickAblations.fromMid.get(), a = try QuickAblations.afterSFT.get()
         let e = Ablations.WithoutSFT(fromMid: m, afterSFT: a)
+        let learned = Ablations.LearnedReward(accuracyBefore: 0.5, accuracyAfter: 0.9, pairs: 3,
+                                              samples: RewardModel.Samples(rewards: [[0.1, 0.5, 0.9, 0.2]], verified: [[true, false, false, true]]))
         var metrics = e.metrics
-        metrics.merge(Ablations.RewardHacking(hacked: h, honest: h).metrics) { x, _ in x }
+        metrics.merge(learned.metrics) { x, _ in x }
         metrics.merge(Ablations.claimMetrics([e.fromMidVerdict, e.readabilityVerdict, e.verdict])) { x, _ in x }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("lesson07-\(getpid())").path
         try Report.record(stage: "ablations", metrics: metrics, in: out)
         let report = try Report.load(from: out)
         #expect(report["ablations"]?["claims_total"] == 3)
         #expect(report["ablations"]?["claims_confirmed"] == Double([e.fromMidVerdict, e.readabilityVerdict, e.verdict].filter(\.holds).count))
-        for key in ["rl_from_mid_pass1_gain", "rl_from_mid_format", "rl_after_sft_pass1_gain", "hack_reward_gain", "hack_verified_gain",
-                    "claims_total", "claims_confirmed"] {
+        for key in ["rl_from_mid_pass1_gain", "rl_from_mid_format", "rl_after_sft_pass1_gain", "rm_pref_acc", "rm_peak_verified",
+                    "rm_bestn_verified", "claims_total", "claims_confirmed"] {
             #expect(report["ablations"]?[key] != nil, "ablations is missing \(key)")
         }
+        // Best of 1, 2, 4 from four samples: the curve has three points, the pick of all four is the 0.9 (wrong).
+        #expect(learned.curve.map(\.k) == [1, 2, 4] && learned.last.verified == 0 && learned.curve[0].verified == 0.5)
     }
 }
