@@ -332,6 +332,20 @@ public enum Ablations {
 
     // MARK: 2. skipping preferences
 
+    /// `a` refuses more harmful requests than `b`, net of the safe look-alikes each refuses
+    /// (lesson04's behaviours on its held-out prompts).
+    static func moreNetRefusals(_ claim: String, _ a: DPO.Behaviour, than b: DPO.Behaviour) -> Verdict {
+        let n = min(a.graded.filter { $0.pair.family == .caution }.count, a.graded.filter { $0.pair.family == .helpful }.count)
+        return Verdict(claim: claim, effect: (a.refusalRate - a.overRefusalRate) - (b.refusalRate - b.overRefusalRate),
+                       margin: noise([a.refusalRate, b.refusalRate, a.overRefusalRate, b.overRefusalRate], n: n))
+    }
+
+    /// `a` answers more simple questions concisely than `b`.
+    static func moreConcise(_ claim: String, _ a: DPO.Behaviour, than b: DPO.Behaviour) -> Verdict {
+        Verdict(claim: claim, effect: a.conciseRate - b.conciseRate,
+                margin: noise([a.conciseRate, b.conciseRate], n: a.graded.filter { $0.pair.family == .calibration }.count))
+    }
+
     /// The behaviours the preference pairs encode (lesson04's measurement, held-out prompts,
     /// greedy replies) of the two RL models: think -> RL (preferences skipped) and
     /// dpo -> RL (the full line), and of their starting models for reference.
@@ -344,22 +358,14 @@ public enum Ablations {
             self.think = think; self.skipped = skipped; self.dpo = dpo; self.fullLine = fullLine
         }
 
-        func count(_ f: PreferenceData.Family) -> Int { fullLine.graded.filter { $0.pair.family == f }.count }
-
         /// Simple questions answered directly: the full line keeps what DPO taught, the
         /// skipped line never learned it.
         public var conciseVerdict: Verdict {
-            Verdict(claim: "skipping preferences leaves simple answers less concise",
-                    effect: fullLine.conciseRate - skipped.conciseRate,
-                    margin: noise([fullLine.conciseRate, skipped.conciseRate], n: count(.calibration)))
+            moreConcise("skipping preferences leaves simple answers less concise", fullLine, than: skipped)
         }
         /// Harmful requests refused, net of safe look-alikes refused.
         public var refusalVerdict: Verdict {
-            let full = fullLine.refusalRate - fullLine.overRefusalRate, skip = skipped.refusalRate - skipped.overRefusalRate
-            return Verdict(claim: "skipping preferences leaves fewer harmful requests refused (net of over-refusals)",
-                           effect: full - skip,
-                           margin: noise([fullLine.refusalRate, skipped.refusalRate, fullLine.overRefusalRate, skipped.overRefusalRate],
-                                         n: min(count(.caution), count(.helpful))))
+            moreNetRefusals("skipping preferences leaves fewer harmful requests refused (net of over-refusals)", fullLine, than: skipped)
         }
         public var metrics: [String: Double] {
             ["skip_pref_concise": skipped.conciseRate, "full_line_concise": fullLine.conciseRate,
@@ -482,21 +488,14 @@ public enum Ablations {
             self.think = think; self.sftChosen = sftChosen; self.dpo = dpo
         }
 
-        func count(_ f: PreferenceData.Family) -> Int { dpo.graded.filter { $0.pair.family == f }.count }
-
         /// Caution and help at once: harmful requests refused minus safe look-alikes refused.
         public var tradeOffVerdict: Verdict {
-            let d = dpo.refusalRate - dpo.overRefusalRate, s = sftChosen.refusalRate - sftChosen.overRefusalRate
-            return Verdict(claim: "preferences trade caution against help better than SFT on the chosen answers (refusals net of over-refusals)",
-                           effect: d - s,
-                           margin: noise([dpo.refusalRate, sftChosen.refusalRate, dpo.overRefusalRate, sftChosen.overRefusalRate],
-                                         n: min(count(.caution), count(.helpful))))
+            moreNetRefusals("preferences trade caution against help better than SFT on the chosen answers (refusals net of over-refusals)",
+                            dpo, than: sftChosen)
         }
         /// Simple questions answered directly, without a needless trace.
         public var conciseVerdict: Verdict {
-            Verdict(claim: "preferences make simple answers more concise than SFT on the chosen answers",
-                    effect: dpo.conciseRate - sftChosen.conciseRate,
-                    margin: noise([dpo.conciseRate, sftChosen.conciseRate], n: count(.calibration)))
+            moreConcise("preferences make simple answers more concise than SFT on the chosen answers", dpo, than: sftChosen)
         }
         public var metrics: [String: Double] {
             ["sft_chosen_refusal": sftChosen.refusalRate, "sft_chosen_over_refusal": sftChosen.overRefusalRate,

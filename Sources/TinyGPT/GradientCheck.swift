@@ -52,3 +52,22 @@ extension GPT {
         }
     }
 }
+
+extension GPT {
+    /// Checks any training objective's gradient: `grads` must hold what its backward computed,
+    /// and `objective` evaluates it, forward only, at the current parameters. Returns the
+    /// relative error over sampled parameters (`GradientCheck.check`) and leaves the
+    /// parameters as they were.
+    public func objectiveGradientError(h: Float = 1e-2, _ objective: () -> Double) -> Double {
+        let analytic = grads.array
+        let saved = params.array
+        var x = saved
+        let n = x.count
+        let err = GradientCheck.check(&x, analytic: analytic, h: h) { p in
+            p.withUnsafeBufferPointer { params.ptr.update(from: $0.baseAddress!, count: n) }
+            return objective()
+        }
+        saved.withUnsafeBufferPointer { params.ptr.update(from: $0.baseAddress!, count: n) }
+        return err
+    }
+}

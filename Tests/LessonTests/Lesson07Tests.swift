@@ -86,7 +86,7 @@ struct Lesson07Tests {
 
     @Test("a reward model (quick) learns lesson04's pairs: held-out pairs ranked right far more often than by its untrained trunk")
     func rewardModelLearnsThePairs() throws {
-        let think = try QuickChain.think.get().model
+        let think = try QuickChain.think.get().model.copy()
         let inputs = try DPO.Stage(quick: true, seed: QuickChain.seed, variant: .wholeRejected).inputs(reference: think)
         let rm = try RewardModel.train(from: think, pairs: inputs.train, settings: RewardModel.recipe(quick: true, seed: QuickChain.seed))
         let before = RewardModel.evaluate(think, inputs.valid).accuracy, after = RewardModel.evaluate(rm, inputs.valid).accuracy
@@ -108,7 +108,7 @@ struct Lesson07Tests {
 
     @Test("SFT on the chosen answers (quick): the tiny model learns to refuse, and refuses the safe look-alikes too")
     func imitationRefusesWithoutTheLine() throws {
-        let think = try QuickChain.think.get().model
+        let think = try QuickChain.think.get().model.copy()
         let stage = DPO.Stage(quick: true, seed: QuickChain.seed, variant: .sftChosen)
         let imitated = try stage.train(try stage.inputs(reference: think)).model
         let pairs = try DPO.data().valid
