@@ -97,7 +97,7 @@ let imitation = Memo { () throws -> (model: GPT, settings: DPO.Settings, log: DP
     let bar = nb.progress(total: settings.steps, label: "SFT on chosen")
     let trained = try stage.train(inputs) { step, log in
         guard let s = log.train.last else { return }
-        bar.update(step, metrics: [("nll", s.chosenNLL), ("acc", s.accuracy), ("margin", s.margin)])
+        bar.update(step, metrics: [("nll", s.chosenNLL), ("chosen", s.chosenShift)])
         if step == settings.steps { bar.finish() }
     }
     return (trained.model, settings, trained.log)

@@ -27,7 +27,7 @@ public enum Ablations {
         case fromMid
         /// 1 and 2. RL after SFT (the think model), preferences skipped.
         case afterSFT
-        /// 2, 3, 4. The full line, dpo -> RL, with lesson05's recipe: the control.
+        /// 2 and 4. The full line, dpo -> RL, with lesson05's recipe: the control.
         case fullLine
         /// 4. dpo -> RL with β = 0: no KL leash.
         case beta0
