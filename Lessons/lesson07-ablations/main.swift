@@ -312,7 +312,7 @@ nb.step("Experiment 3 · A learned reward, optimised too hard", """
         [String(c.k), fmt(c.kl, 2), fmt(c.reward, 2), pct(c.verified)]
     })
     nb.chart(title: "verified rate of the reward model's pick, by k = 1, 2, 4, ...",
-             series: [("picks right", e.curve.map(\.verified))], xLabel: "log2 k")
+             series: [("picks right", e.curve.map(\.verified))], xLabel: "points, k = 1, 2, 4, ... \(e.last.k)")
     let len = e.samples.meanLength, first = e.curve.first?.verified ?? 0
     let reading = e.peak.verified < 0.05
         ? "This dpo model gets almost none of these problems right in any reply, so there is no right answer for the reward model to pass over: the claim cannot show here."
