@@ -1,6 +1,6 @@
 // lesson07-ablations: why the order of the stages matters, shown with numbers (report stage `ablations`).
 //
-//     swift run lesson07-ablations            # ~5.5 minutes on 2 cores where `bench` trains 18,000 tokens/s (plus lessons 01-04 if their checkpoints are missing)
+//     swift run lesson07-ablations            # ~6 minutes on 2 cores (plus lessons 01-04 if their checkpoints are missing)
 //     swift run lesson07-ablations --quick    # about a minute, tiny model
 import Curriculum
 import Foundation
@@ -50,18 +50,28 @@ let snapshots = Memos<Stage, Ablations.Snapshot> { stage in
                                   maxNewTokens: format == .plain ? Ablations.plainMaxNewTokens : recipe.maxNewTokens,
                                   format: format, seed: seed)
 }
+/// The mid model after experiment 1's cold start (a few hundred examples, a few seconds).
+let coldStarted = Memo { try Ablations.coldStart(try models.get(.mid), quick: quick, seed: seed) }
+let coldSnapshot = Memo {
+    try Ablations.snapshot(try coldStarted.get().model, reference: nil, try problems.get(),
+                           maxNewTokens: Ablations.plainMaxNewTokens, format: .plain, seed: seed)
+}
+/// An arm's starting model and its measurement before RL.
+func start(_ arm: Ablations.Arm) throws -> (model: GPT, before: Ablations.Snapshot) {
+    arm == .coldStart ? (try coldStarted.get().model, try coldSnapshot.get()) : (try models.get(arm.start), try snapshots.get(arm.start))
+}
 /// The arms run so far, for the training time.
 var armsRun: [Ablations.Run] = []
 /// One arm's short RL run, with a live progress bar.
 let runs = Memos<Ablations.Arm, Ablations.Run> { arm in
-    let start = try models.get(arm.start), before = try snapshots.get(arm.start)
+    let (model, before) = try start(arm)
     let settings = arm.settings(quick: quick, seed: seed)
     let bar = nb.progress(total: settings.steps, label: arm.label)
-    let r = try Ablations.run(arm, from: start, before: before, data: try data.get(), problems: try problems.get(),
+    let r = try Ablations.run(arm, from: model, before: before, data: try data.get(), problems: try problems.get(),
                               quick: quick, seed: seed) { step, log in
         guard let s = log.steps.last else { return }
         bar.update(step, metrics: [("reward", s.meanReward), ("verified", s.verifiedRate), ("kl", s.kl),
-                                   ("len", s.meanLength), ("pass@1", log.heldOut.last?.pass1 ?? .nan)])
+                                   ("len", s.meanLength)])
         if step == settings.steps { bar.finish() }
     }
     armsRun.append(r)
@@ -117,7 +127,7 @@ let behaviours = Memos<String, DPO.Behaviour> { name in
 }
 
 func withoutSFT() throws -> Ablations.WithoutSFT {
-    Ablations.WithoutSFT(fromMid: try runs.get(.fromMid), afterSFT: try runs.get(.afterSFT))
+    Ablations.WithoutSFT(fromMid: try runs.get(.fromMid), coldStart: try runs.get(.coldStart), afterSFT: try runs.get(.afterSFT))
 }
 
 func skipPreferences() throws -> Ablations.SkipPreferences {
@@ -164,11 +174,12 @@ func example(_ r: Ablations.Run) {
     nb.emit("    \(r.arm.label): \(ReportCard.oneLine(text, nb.width - 10 - r.arm.label.count))")
 }
 
-nb.step("The plan: six short RL runs from three starting points, a reward model, and one fine-tuning run", """
+nb.step("The plan: seven short RL runs from four starting points, a reward model, and one fine-tuning run", """
     Every arm is lesson05's GRPO: \(recipe.promptsPerStep) prompts a step, \(recipe.groupSize) replies each, \
     the verifier's reward, β = \(fmt(recipe.beta, 2)), learning rate \(lr(recipe.schedule.peak)), for \
-    \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); six short arms must fit in a few minutes). Each arm changes one \
-    thing. All are measured on the same held-out problems (lesson05's, at most \(Ablations.heldOutCount)): greedy \
+    \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); seven short arms must fit in a few minutes). Each arm changes one thing. Experiment 1's arms \
+    first probe their starting model, as lesson05 does (\(Ablations.probePerCell) training prompts per rung, \
+    \(recipe.groupSize) samples each), and train where it is at the edge; the others share the seven rungs' prompts. All are measured on the same held-out problems (lesson05's, at most \(Ablations.heldOutCount)): greedy \
     pass@1, and \(Ablations.samplesPerProblem) sampled replies per problem for the entropy (how many ways \
     the model still considers, in nats per token), the KL to where it started, and how many \
     of its replies differ. Experiment 3 trains a reward model on lesson04's pairs and picks \
@@ -181,6 +192,7 @@ nb.step("The plan: six short RL runs from three starting points, a reward model,
         let change: String
         switch arm {
         case .fromMid: change = "no SFT: asked in mid-training's own text"
+        case .coldStart: change = "the same, after \(Ablations.coldStartExamples) examples that stop"
         case .afterSFT: change = "no preferences"
         case .fullLine: change = "nothing: the control"
         case .beta0: change = "β = 0"
@@ -189,12 +201,12 @@ nb.step("The plan: six short RL runs from three starting points, a reward model,
         }
         let exp: String
         switch arm {
-        case .fromMid: exp = "1"
+        case .fromMid, .coldStart: exp = "1"
         case .afterSFT: exp = "1, 2"
         case .fullLine: exp = "2, 4"
         case .beta0, .highLR, .highLRBeta0: exp = "4"
         }
-        return [arm.label, arm.start.rawValue, change, exp]
+        return [arm.label, arm == .coldStart ? "mid + cold start" : arm.start.rawValue, change, exp]
     })
     var rows: [[String]] = []
     for stage in [Stage.mid, .think, .dpo] {
@@ -214,41 +226,53 @@ nb.step("The plan: six short RL runs from three starting points, a reward model,
     """)
 }
 
-nb.step("Experiment 1 · RL without SFT (the R1-Zero question)", """
+nb.step("Experiment 1 · RL without SFT (the R1-Zero question), and a cold start", """
     DeepSeek's R1-Zero ran RL straight on a pretrained model, with no SFT, and it learned to \
     reason; but its replies were hard to read, so R1 itself first got a small SFT "cold start". \
     Can our mid model do the same? It has never seen the chat template, so it is asked in its \
     own text ("Q: 58 - 27 = ? A:") and the verifier reads the rest of that line. Nothing in \
-    this reward asks the model to stop after its answer.
+    this reward asks the model to stop after its answer. The cold start is \
+    \(Ablations.coldStartExamples) two-digit sums from mid-training's own data, each written as \
+    its answer line and then the end of the text: the model knows these answers already, so \
+    what it learns is where to stop. Then the same RL.
 
-    Claims: RL from the mid model raises its held-out pass@1 (RL needs no SFT); its replies \
-    stay harder to read than those of RL after SFT (fewer stop after one answer); and RL after \
-    SFT gains more. Two runs, identical but for where they start and how they are asked.
+    Claims: RL from the mid model raises its held-out pass@1 where it had room (RL needs no \
+    SFT); its replies stay harder to read than those of RL after SFT; the cold start makes \
+    them readable, at no cost in pass@1; and RL after SFT ends with more problems right than \
+    RL from the mid model (a foundation first). Three runs, identical but for where they start.
     """) {
     let e = try withoutSFT()
-    let m = e.fromMid, a = e.afterSFT
+    let m = e.fromMid, c = e.coldStart, a = e.afterSFT
+    let cold = try coldStarted.get()
+    nb.say("Cold start: \(cold.examples) examples, \(cold.log.trainLoss.count) steps of 8 in \(fmt(cold.log.seconds, 1)) s.")
     nb.chart(title: "training reward (mean over the step's replies, smoothed), by step",
-             series: [(m.arm.label, smooth(m.log.rewardCurve)), (a.arm.label, smooth(a.log.rewardCurve))], xLabel: "steps")
-    nb.chart(title: "held-out pass@1 (greedy), by step",
-             series: [(m.arm.label, m.pass1Curve), (a.arm.label, a.pass1Curve)], xLabel: "steps")
-    nb.table(["arm", "pass@1 before", "after", "gain", "groups with signal", "well-formed before", "after", "KL"], [m, a].map { r in
-        [r.arm.label, pct(r.before.pass1), pct(r.after.pass1), signed(r.pass1Gain), pct(r.signal), pct(r.before.formatRate),
-         pct(r.after.formatRate), fmt(r.after.kl.value)]
+             series: [m, c, a].map { ($0.arm.label, smooth($0.log.rewardCurve)) }, xLabel: "steps")
+    nb.table(["arm", "pass@1 where it had room", "pass@1, all problems", "well-formed", "KL"], [m, c, a].map { r in
+        [r.arm.label, "\(pct(r.rungsBefore.pass1)) -> \(pct(r.rungsAfter.pass1))", "\(pct(r.before.pass1)) -> \(pct(r.after.pass1))",
+         "\(pct(r.before.formatRate)) -> \(pct(r.after.formatRate))", fmt(r.after.kl.value)]
     })
+    for r in [m, c, a] {
+        let rungs = (r.edge?.target ?? []).filter(Ablations.cells.contains).map(\.title)
+        nb.say("\(r.arm.label): room on \(rungs.isEmpty ? "no rung" : rungs.joined(separator: ", ")) (\(r.rungsAfter.graded.count) held-out problems).")
+    }
+    nb.say("All problems: the \(m.after.problems) held-out problems every arm is measured on.")
     example(m)
+    example(c)
     example(a)
     nb.say("""
-    "Groups with signal" is the share of groups whose replies did not all get the same reward: \
-    only those move the policy. Asked in its own text, the mid model had a signal in \
-    \(pct(m.signal)) of its groups, the think model in \(pct(a.signal)). Held-out pass@1 went \
-    \(pct(m.before.pass1)) -> \(pct(m.after.pass1)) from mid and \(pct(a.before.pass1)) -> \(pct(a.after.pass1)) after SFT. \
+    Where it had room, the mid model's pass@1 went \(pct(m.rungsBefore.pass1)) -> \(pct(m.rungsAfter.pass1)): RL \
+    works from a model that has had no SFT, as long as it is asked in a form it knows. \
     Well-formed, for the mid model, means one answer line and then the end of the text: \
-    \(pct(m.before.formatRate)) -> \(pct(m.after.formatRate)). The reward never paid for stopping, so RL \
-    had no reason to teach it; SFT taught the chat model to stop at [end] before RL began.
+    \(pct(m.before.formatRate)) -> \(pct(m.after.formatRate)). The reward never paid for stopping, so RL had \
+    no reason to teach it. After the cold start: \(pct(c.after.formatRate)) well-formed and \
+    \(pct(c.after.pass1)) right, against \(pct(m.after.pass1)) without it. After SFT (and in the chat \
+    template): \(pct(a.after.pass1)) right.
     """)
     verdict("1 · RL from mid raises pass@1", e.fromMidVerdict)
     verdict("1 · RL from mid is harder to read", e.readabilityVerdict)
-    verdict("1 · RL after SFT gains more than RL from mid", e.verdict)
+    verdict("1 · a cold start makes it readable", e.coldStartVerdict)
+    verdict("1 · the cold start costs no pass@1", e.coldStartAccuracyVerdict)
+    verdict("1 · RL after SFT ends higher than RL from mid", e.verdict)
 }
 
 nb.step("Experiment 2 · Skipping preferences", """
@@ -435,7 +459,7 @@ nb.step("The verdicts, and the report", """
     """) {
     let e1 = try withoutSFT(), e2 = try skipPreferences(), e3 = try learned.get(), e4 = try leash()
     let e5 = try preferencesOrImitation()
-    let verdicts = [("1", e1.fromMidVerdict), ("1", e1.readabilityVerdict), ("1", e1.verdict), ("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
+    let verdicts = e1.verdicts.map { ("1", $0) } + [("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
                     ("3", e3.verdict), ("4", e4.betaVerdict), ("4", e4.highLRVerdict), ("4", e4.collapseVerdict),
                     ("5", e5.tradeOffVerdict), ("5", e5.conciseVerdict)]
     nb.table(["#", "claim", "effect", "must exceed", "verdict"], verdicts.map { n, v in

@@ -8,23 +8,30 @@ import TinyGPT
 /// from some starting model with one thing changed, measured on the same held-out RL
 /// problems before and after; experiment 5 is lesson04's run with its comparison removed:
 ///
-///     1. where RL starts: the mid model in its own text (no SFT, the "R1-Zero" question) or the think model;
+///     1. where RL starts: the mid model in its own text (no SFT, the "R1-Zero" question), the
+///        mid model after a small cold start, or the think model;
 ///     2. whether preferences came first: think -> RL against think -> dpo -> RL;
 ///     3. the reward: a model learned from preference pairs, optimised by best-of-n;
 ///     4. the leash and the step size: β = 0, β > 0, and a learning rate 10x too high;
 ///     5. preferences or imitation: DPO on the pairs against SFT on their chosen answers.
 ///
-/// Six RL arms serve experiments 1, 2 and 4: dpo -> RL with the recipe is the control of
-/// 2 and 4. Each experiment turns its arms into `Verdict`s: the measured effect next to the
+/// Seven RL arms serve experiments 1, 2 and 4: dpo -> RL with the recipe is the control of
+/// 2 and 4. Experiment 1 asks whether RL works from a given start, so its arms train where
+/// their starting model is at the edge (`GRPO.findEdge`, as lesson05 does); the others
+/// compare settings from one start, on the same prompts. All are measured on the same
+/// held-out problems. Each experiment turns its arms into `Verdict`s: the measured effect next to the
 /// noise it must clear, so the lesson prints "confirmed" or "not seen in this run" from the
 /// numbers, and the tests assert the same comparisons.
 public enum Ablations {
     // MARK: the arms
 
-    /// The six short RL runs.
+    /// The seven short RL runs.
     public enum Arm: String, CaseIterable, Sendable {
         /// 1. RL straight from the mid model, no SFT, asked in mid-training's own text (R1-Zero).
         case fromMid
+        /// 1. The same, after a cold start: a few hundred examples of the answer line and the
+        /// end of the text (`coldStart`), R1's fix for R1-Zero's unreadable replies.
+        case coldStart
         /// 1 and 2. RL after SFT (the think model), preferences skipped.
         case afterSFT
         /// 2 and 4. The full line, dpo -> RL, with lesson05's recipe: the control.
@@ -39,7 +46,7 @@ public enum Ablations {
         /// The stage the arm starts from.
         public var start: Stage {
             switch self {
-            case .fromMid: return .mid
+            case .fromMid, .coldStart: return .mid
             case .afterSFT: return .think
             case .fullLine, .beta0, .highLR, .highLRBeta0: return .dpo
             }
@@ -49,6 +56,7 @@ public enum Ablations {
         public var label: String {
             switch self {
             case .fromMid: return "mid -> RL"
+            case .coldStart: return "cold start -> RL"
             case .afterSFT: return "think -> RL"
             case .fullLine: return "dpo -> RL"
             case .beta0: return "β = 0"
@@ -57,6 +65,10 @@ public enum Ablations {
             }
         }
 
+        /// Experiment 1's arms train at their starting model's edge and are also measured on the
+        /// held-out problems of the rungs where it has room: where lesson05 measures its gain.
+        public var trainsAtItsEdge: Bool { self == .fromMid || self == .coldStart || self == .afterSFT }
+
         /// The arm's settings: `Ablations.recipe`, with the arm's one change.
         public func settings(quick: Bool, seed: UInt64) -> GRPO.Settings {
             var s = recipe(quick: quick, seed: seed)
@@ -64,7 +76,7 @@ public enum Ablations {
             s.reward = s.format.verified
             if s.format == .plain { s.maxNewTokens = plainMaxNewTokens }
             switch self {
-            case .fromMid, .afterSFT, .fullLine: break
+            case .fromMid, .coldStart, .afterSFT, .fullLine: break
             case .beta0: s.beta = 0
             case .highLR: s.schedule.peak *= highLRFactor
             case .highLRBeta0: s.schedule.peak *= highLRFactor; s.beta = 0
@@ -74,10 +86,9 @@ public enum Ablations {
     }
 
     /// lesson05's recipe, with the same prompts per step and learning rate, for `stepsPerArm`
-    /// steps, and the held-out pass@1 measured along the way on the `heldOutCount` problems
-    /// (every quarter of the run; every half in the default run). Eight replies per prompt and
-    /// β = 0.3, whatever lesson05 uses: six arms must fit in lesson07's time, and the β arms
-    /// are read against this firmer leash.
+    /// steps. Eight replies per prompt and β = 0.3, whatever lesson05 uses: seven arms must fit
+    /// in lesson07's time, and the β arms are read against this firmer leash. No held-out
+    /// measurement during training: each arm is measured before and after (`snapshot`).
     public static func recipe(quick: Bool, seed: UInt64) -> GRPO.Settings {
         var s = GRPO.recipe(quick: quick, seed: seed)
         s.groupSize = 8
@@ -85,13 +96,13 @@ public enum Ablations {
         s.steps = stepsPerArm
         s.schedule = LRSchedule(peak: s.schedule.peak, warmup: min(s.schedule.warmup, s.steps / 4), total: s.steps,
                                 minFraction: s.schedule.minFraction, decay: s.schedule.decay)
-        s.evalEvery = quick ? s.steps / 4 : s.steps / 2  // each measurement costs about as much as a step
-        s.evalPrompts = heldOutCount
+        s.evalEvery = s.steps
+        s.evalPrompts = 0
         return s
     }
 
     /// Steps per arm: 40, as many as lesson05's quick run. With fewer, RL from the classroom
-    /// think model had not yet found anything to reinforce (docs/experiments.md); six arms
+    /// think model had not yet found anything to reinforce (docs/experiments.md); seven arms
     /// must fit in lesson07's time.
     public static let stepsPerArm = 40
 
@@ -105,11 +116,32 @@ public enum Ablations {
     /// whether it stops after the answer or goes on inventing questions.
     public static let plainMaxNewTokens = 32
 
+    /// R1's cold start, at our scale: SFT of the mid model on `coldStartExamples` two-digit
+    /// sums and differences from mid-training's training split, in its own text, each reply
+    /// the answer line and the end of the text (`GRPO.Format.plainExample`). The model already
+    /// answers these; what it learns is where to stop. RL then runs in the same text.
+    public static func coldStart(_ mid: GPT, quick: Bool, seed: UInt64) throws -> (model: GPT, examples: Int, log: TrainLog) {
+        var pool = Arithmetic.problems(heldOut: false, level: Midtrain.recipe(quick: quick, seed: seed).level)
+        var rng = RNG(seed: seed &+ 5)
+        rng.shuffle(&pool)
+        let rows = try pool.prefix(coldStartExamples).map { try GRPO.Format.plainExample($0.expression, answer: $0.answer) }
+        let schedule = LRSchedule(peak: 3e-4, warmup: 5, total: coldStartSteps, minFraction: 0.1, decay: .cosine)
+        let config = TrainConfig(steps: coldStartSteps, batchSize: 8, seqLen: 0, schedule: schedule, evalEvery: coldStartSteps, seed: seed)
+        let model = mid.copy()
+        let log = try SFT.train(model, rows: rows, evalBatches: [], config: config)
+        return (model, rows.count, log)
+    }
+
+    /// A few hundred examples, seen between two and three times each: a cold start, not an SFT stage.
+    public static let coldStartExamples = 300
+    public static let coldStartSteps = 100
+
     /// "Too high": 10x lesson05's peak learning rate.
     public static let highLRFactor: Float = 10
 
-    /// At most how many held-out problems each model is measured on (also during training,
-    /// several times per arm: with nine snapshots and six arms this is a large part of the cost).
+    /// At most how many held-out problems each model is measured on (each snapshot samples
+    /// them too, and there are eleven snapshots: a large part of the lesson's cost). Also the
+    /// most held-out problems per rung on which experiment 1 measures the rungs with room.
     public static let heldOutCount = 64
 
     /// The rungs every arm trains and is measured on: those SFT taught (two-digit sums and
@@ -213,7 +245,16 @@ public enum Ablations {
         public let log: GRPO.Log
         public let before: Snapshot
         public let after: Snapshot
+        /// What the probe found in the starting model: the prompts trained on and the rungs with
+        /// room (experiment 1's arms; nil for the others).
+        public let edge: GRPO.Edge?
+        /// Greedy replies, before and after, on the held-out problems of the rungs with room
+        /// (experiment 1's arms; empty for the others).
+        public let rungsBefore: GRPO.Measurement
+        public let rungsAfter: GRPO.Measurement
 
+        /// Held-out greedy pass@1 on the rungs with room, after minus before.
+        public var rungsGain: Double { rungsAfter.pass1 - rungsBefore.pass1 }
         /// Held-out greedy pass@1, after minus before.
         public var pass1Gain: Double { after.pass1 - before.pass1 }
         /// The training reward (whatever the arm's reward is): mean over the last quarter of
@@ -231,28 +272,48 @@ public enum Ablations {
         /// Share of all groups whose replies did not all get the same reward: the groups that
         /// carried a policy-gradient signal.
         public var signal: Double { log.steps.isEmpty ? 0 : 1 - log.steps.map(\.allEqualFraction).reduce(0, +) / Double(log.steps.count) }
-        /// Held-out pass@1 by step: the values measured every `evalEvery` steps, each held until the next.
-        public var pass1Curve: [Double] { log.heldOutCurve }
     }
 
     /// The share of the steps at the start and at the end that reward gains compare.
     public static let window = 0.25
 
+    /// Training prompts probed per rung: half of lesson05's, over the arms' few rungs.
+    public static let probePerCell = 16
+
+    /// Where `start` is at the edge, among the arms' training prompts (`GRPO.findEdge` with
+    /// `settings`, `probePerCell` prompts per rung).
+    public static func edge(_ start: GPT, data: RLData.Splits, settings: GRPO.Settings) throws -> GRPO.Edge {
+        var probe = settings
+        probe.probePerCell = probePerCell
+        return try GRPO.findEdge(start, trainingPrompts(data), settings: probe)
+    }
+
     /// Runs `arm` from a copy of `start` (another copy is the frozen reference), measured
     /// before (unless `before` is given: arms from the same start share it) and after on
-    /// `problems`, training on `trainingPrompts(data)`.
-    public static func run(_ arm: Arm, from start: GPT, before: Snapshot? = nil, data: RLData.Splits,
+    /// `problems`. Experiment 1's arms train as lesson05 does, on the edge prompts with room
+    /// and as many anchors (`edge`, probed now unless given); the others on `trainingPrompts`.
+    public static func run(_ arm: Arm, from start: GPT, before: Snapshot? = nil, edge: GRPO.Edge? = nil, data: RLData.Splits,
                            problems: [RLData.Problem], quick: Bool, seed: UInt64,
                            progress: (Int, GRPO.Log) -> Void = { _, _ in }) throws -> Run {
         let settings = arm.settings(quick: quick, seed: seed)
         let reference = start.copy(), policy = start.copy()
         let before = try before ?? snapshot(reference, reference: nil, problems, maxNewTokens: settings.maxNewTokens,
                                             format: settings.format, seed: seed)
-        let log = try GRPO.train(policy, reference: reference, prompts: trainingPrompts(data), heldOut: problems, settings: settings,
-                                 progress: progress)
+        let edge = arm.trainsAtItsEdge ? try edge ?? Ablations.edge(start, data: data, settings: settings) : nil
+        // With no prompt at the edge (or no probe), the arms' prompts, unfiltered.
+        let room = edge?.targetPrompts ?? [], anchors = edge?.anchorPrompts ?? []
+        let prompts = !room.isEmpty ? room : !anchors.isEmpty ? anchors : trainingPrompts(data)
+        let rungs = GRPO.heldOut(data, cells: (edge?.target ?? []).filter(cells.contains), perCell: heldOutCount)
+        func greedy(_ model: GPT) throws -> GRPO.Measurement {
+            try GRPO.measure(model, rungs, n: 0, maxNewTokens: settings.maxNewTokens, format: settings.format, seed: seed)
+        }
+        let rungsBefore = try greedy(reference)
+        let log = try GRPO.train(policy, reference: reference, prompts: prompts, anchors: room.isEmpty ? [] : anchors,
+                                 heldOut: problems, settings: settings, progress: progress)
         let after = try snapshot(policy, reference: reference, problems, maxNewTokens: settings.maxNewTokens,
                                  format: settings.format, seed: seed)
-        return Run(arm: arm, settings: settings, model: policy, log: log, before: before, after: after)
+        return Run(arm: arm, settings: settings, model: policy, log: log, before: before, after: after, edge: edge,
+                   rungsBefore: rungsBefore, rungsAfter: try greedy(policy))
     }
 
     // MARK: verdicts
@@ -292,18 +353,22 @@ public enum Ablations {
 
     // MARK: 1. RL without SFT
 
-    /// RL from the mid model (in its own text) and from the think model (in the chat template),
-    /// the same settings otherwise.
+    /// RL from the mid model (in its own text), from the mid model after a cold start (the
+    /// same text) and from the think model (in the chat template), the same settings otherwise.
     public struct WithoutSFT {
         public let fromMid: Run
+        public let coldStart: Run
         public let afterSFT: Run
-        public init(fromMid: Run, afterSFT: Run) { self.fromMid = fromMid; self.afterSFT = afterSFT }
+        public init(fromMid: Run, coldStart: Run, afterSFT: Run) {
+            self.fromMid = fromMid; self.coldStart = coldStart; self.afterSFT = afterSFT
+        }
 
-        /// RL works without SFT: asked in its own format, the mid model gets better at the sums.
+        /// RL works without SFT: asked in its own format, the mid model gets better at the
+        /// sums where it had room (lesson05's measure of a gain).
         public var fromMidVerdict: Verdict {
             let m = fromMid
-            return Verdict(claim: "RL straight from the mid model, asked in its own format, raises held-out pass@1",
-                           effect: m.pass1Gain, margin: noise([m.before.pass1, m.after.pass1], n: m.after.problems))
+            return Verdict(claim: "RL straight from the mid model, asked in its own format, raises held-out pass@1 where it had room",
+                           effect: m.rungsGain, margin: noise([m.rungsBefore.pass1, m.rungsAfter.pass1], n: m.rungsAfter.graded.count))
         }
         /// But its replies are hard to read: the reward reads the first line only, and nothing
         /// teaches the model to stop there.
@@ -313,18 +378,39 @@ public enum Ablations {
                            effect: a.after.formatRate - m.after.formatRate,
                            margin: noise([a.after.formatRate, m.after.formatRate], n: a.after.problems))
         }
-        /// RL after SFT raises held-out pass@1 by more than RL from the mid model does.
+        /// R1's answer: a small cold start before the same RL makes the replies readable.
+        public var coldStartVerdict: Verdict {
+            let c = coldStart, m = fromMid
+            return Verdict(claim: "A cold start of a few hundred examples before the same RL makes its replies readable",
+                           effect: c.after.formatRate - m.after.formatRate,
+                           margin: noise([c.after.formatRate, m.after.formatRate], n: c.after.problems))
+        }
+        /// And it costs no accuracy: pass@1 after RL is not lower than without the cold start
+        /// by more than the noise (the margin is the noise, negated).
+        public var coldStartAccuracyVerdict: Verdict {
+            let c = coldStart, m = fromMid
+            return Verdict(claim: "The cold start costs no accuracy: pass@1 after RL not lower than RL from the mid model's",
+                           effect: c.after.pass1 - m.after.pass1,
+                           margin: -noise([c.after.pass1, m.after.pass1], n: c.after.problems))
+        }
+        /// With SFT first, RL ends higher: more held-out problems right than RL straight from
+        /// the mid model.
         public var verdict: Verdict {
             let a = afterSFT, m = fromMid
-            return Verdict(claim: "RL after SFT gains more held-out pass@1 than RL straight from the mid model",
-                           effect: a.pass1Gain - m.pass1Gain,
-                           margin: noise([a.after.pass1, a.before.pass1, m.after.pass1, m.before.pass1], n: a.after.problems))
+            return Verdict(claim: "RL after SFT ends with more held-out problems right than RL straight from the mid model",
+                           effect: a.after.pass1 - m.after.pass1,
+                           margin: noise([a.after.pass1, m.after.pass1], n: a.after.problems))
         }
+        public var verdicts: [Verdict] { [fromMidVerdict, readabilityVerdict, coldStartVerdict, coldStartAccuracyVerdict, verdict] }
         public var metrics: [String: Double] {
             ["rl_from_mid_pass1_before": fromMid.before.pass1, "rl_from_mid_pass1_gain": fromMid.pass1Gain,
+             "rl_from_mid_rungs_before": fromMid.rungsBefore.pass1, "rl_from_mid_rungs_gain": fromMid.rungsGain,
              "rl_from_mid_reward_gain": fromMid.rewardGain, "rl_from_mid_signal": fromMid.signal,
              "rl_from_mid_format": fromMid.after.formatRate, "rl_from_mid_format_before": fromMid.before.formatRate,
+             "cold_start_pass1_before": coldStart.before.pass1, "cold_start_pass1": coldStart.after.pass1,
+             "cold_start_format_before": coldStart.before.formatRate, "cold_start_format": coldStart.after.formatRate,
              "rl_after_sft_pass1_before": afterSFT.before.pass1, "rl_after_sft_pass1_gain": afterSFT.pass1Gain,
+             "rl_after_sft_rungs_before": afterSFT.rungsBefore.pass1, "rl_after_sft_rungs_gain": afterSFT.rungsGain,
              "rl_after_sft_reward_gain": afterSFT.rewardGain, "rl_after_sft_signal": afterSFT.signal,
              "rl_after_sft_format": afterSFT.after.formatRate]
         }

@@ -28,8 +28,22 @@ extension GRPO {
                 guard let e = p.expression else {
                     throw DataFiles.DataError("the RL prompt \"\(p.prompt)\" is not a sum or difference mid-training's text can write")
                 }
-                return [tokenizer.id(.bos)] + (try tokenizer.encode("Q: \(e) = ? A:"))
+                return try Format.plainPrompt(e, tokenizer: tokenizer)
             }
+        }
+
+        /// Mid-training's text for one problem: <|bos|>, then "Q: 58 - 27 = ? A:".
+        static func plainPrompt(_ expression: String, tokenizer: Tokenizer) throws -> [Int] {
+            [tokenizer.id(.bos)] + (try tokenizer.encode("Q: \(expression) = ? A:"))
+        }
+
+        /// A readable reply in mid-training's text, as a training row: the prompt (no loss),
+        /// then " 31", the line break and the end of the text (the loss). What a cold start
+        /// shows the mid model: the answer line it already writes, and where to stop.
+        public static func plainExample(_ expression: String, answer: Int, tokenizer: Tokenizer = .standard) throws -> ChatTemplate.Rendered {
+            let prompt = try plainPrompt(expression, tokenizer: tokenizer)
+            let reply = try tokenizer.encode(" \(answer)\n") + [tokenizer.id(.bos)]
+            return ChatTemplate.Rendered(tokens: prompt + reply, trained: Array(repeating: false, count: prompt.count) + Array(repeating: true, count: reply.count))
         }
 
         /// The token that ends a reply.

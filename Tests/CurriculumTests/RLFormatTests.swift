@@ -33,6 +33,18 @@ import Curriculum
         #expect(GRPO.Format.plain.verified.score(reply, problem) == reward)
     }
 
+    @Test("a cold-start example: the prompt untrained, then the answer line and the end of the text, which the plain verifier calls right and readable")
+    func coldStartExample() throws {
+        let row = try GRPO.Format.plainExample("58 - 27", answer: 31)
+        let prompt = try GRPO.Format.plain.prompt(problem)
+        #expect(Array(row.tokens.prefix(prompt.count)) == prompt)
+        let reply = Array(row.tokens.dropFirst(prompt.count))
+        #expect(reply == (try completion(" 31\n", ends: true)))
+        #expect(row.trained == Array(repeating: false, count: prompt.count) + Array(repeating: true, count: reply.count))
+        let parsed = GRPO.Format.plain.parse(reply)
+        #expect(parsed.wellFormed && GRPO.Format.plain.reward(parsed, expected: 31) == 1)
+    }
+
     @Test func chatRepliesAreReadByTheChatVerifier() throws {
         let right = try tok.encodeWithSpecials("31<|end|>")
         let reply = GRPO.Format.chat.parse(right)

@@ -15,7 +15,13 @@ enum QuickAblations {
     }
 
     static let fromMid: Result<Ablations.Run, Error> = Result { try run(.fromMid, from: QuickChain.mid.get().model.copy()) }
+    static let coldStart: Result<Ablations.Run, Error> = Result {
+        try run(.coldStart, from: Ablations.coldStart(QuickChain.mid.get().model.copy(), quick: true, seed: QuickChain.seed).model)
+    }
     static let afterSFT: Result<Ablations.Run, Error> = Result { try run(.afterSFT, from: QuickChain.think.get().model.copy()) }
+    static let withoutSFT: Result<Ablations.WithoutSFT, Error> = Result {
+        Ablations.WithoutSFT(fromMid: try fromMid.get(), coldStart: try coldStart.get(), afterSFT: try afterSFT.get())
+    }
 }
 
 /// Exercise checker for lesson07: the measuring tools by hand, and what the quick runs show,
@@ -93,17 +99,23 @@ struct Lesson07Tests {
         #expect(Noise.isRise(from: before, to: after, n: inputs.valid.count, floor: 0.2), "held-out preference accuracy \(before) -> \(after)")
     }
 
-    @Test("RL from the mid model (quick), asked in its own text: its groups carry a signal, and its replies are harder to read than after SFT")
+    @Test("RL from the mid model (quick), asked in its own text: it trains at its edge, its replies are harder to read than after SFT, and a cold start makes them readable")
     func rlFromMidInItsOwnText() throws {
-        let m = try QuickAblations.fromMid.get(), a = try QuickAblations.afterSFT.get()
-        #expect(m.settings.format == .plain && a.settings.format == .chat)
-        // Asked as "Q: 58 - 27 = ? A:", the mid model is sometimes right: groups with a signal, and the policy moves.
-        #expect(m.signal > 0, "groups with a signal: \(m.signal)")
+        let e = try QuickAblations.withoutSFT.get()
+        let m = e.fromMid, c = e.coldStart, a = e.afterSFT
+        #expect(m.settings.format == .plain && c.settings.format == .plain && a.settings.format == .chat)
+        // Asked as "Q: 58 - 27 = ? A:", the mid model is sometimes right: the probe finds prompts
+        // at its edge, its groups carry a signal, and the policy moves.
+        #expect(m.edge?.prompts.isEmpty == false && m.signal > 0, "edge prompts \(m.edge?.prompts.count ?? 0), groups with a signal \(m.signal)")
         #expect(m.after.kl.value > 0, "KL to the reference \(m.after.kl.value)")
+        // Experiment 1's arms are measured on their own rungs with room too, all of those rungs' held-out problems.
+        #expect(m.rungsBefore.graded.map(\.problem) == GRPO.heldOut(try QuickAblations.data.get(), cells: (m.edge?.target ?? []).filter(Ablations.cells.contains)))
         // The verifier reads the first line only; nothing teaches the mid model to stop there.
-        let e = Ablations.WithoutSFT(fromMid: m, afterSFT: a)
         #expect(e.readabilityVerdict.holds,
                 "readable replies: mid -> RL \(m.after.formatRate), think -> RL \(a.after.formatRate), needs > \(e.readabilityVerdict.margin)")
+        // A few hundred examples that stop after the answer line, and the same RL keeps them readable.
+        #expect(e.coldStartVerdict.holds,
+                "readable replies: mid -> RL \(m.after.formatRate), cold start -> RL \(c.after.formatRate), needs > \(e.coldStartVerdict.margin)")
     }
 
     @Test("SFT on the chosen answers (quick): the tiny model learns to refuse, and refuses the safe look-alikes too")
@@ -122,19 +134,19 @@ struct Lesson07Tests {
 
     @Test("the report keys of stage ablations")
     func reportKeys() throws {
-        let m = try QuickAblations.fromMid.get(), a = try QuickAblations.afterSFT.get()
-        let e = Ablations.WithoutSFT(fromMid: m, afterSFT: a)
+        let e = try QuickAblations.withoutSFT.get()
         let learned = Ablations.LearnedReward(accuracyBefore: 0.5, accuracyAfter: 0.9, pairs: 3,
                                               samples: RewardModel.Samples(rewards: [[0.1, 0.5, 0.9, 0.2]], verified: [[true, false, false, true]]))
         var metrics = e.metrics
         metrics.merge(learned.metrics) { x, _ in x }
-        metrics.merge(Ablations.claimMetrics([e.fromMidVerdict, e.readabilityVerdict, e.verdict])) { x, _ in x }
+        metrics.merge(Ablations.claimMetrics(e.verdicts)) { x, _ in x }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("lesson07-\(getpid())").path
         try Report.record(stage: "ablations", metrics: metrics, in: out)
         let report = try Report.load(from: out)
-        #expect(report["ablations"]?["claims_total"] == 3)
-        #expect(report["ablations"]?["claims_confirmed"] == Double([e.fromMidVerdict, e.readabilityVerdict, e.verdict].filter(\.holds).count))
-        for key in ["rl_from_mid_pass1_gain", "rl_from_mid_format", "rl_after_sft_pass1_gain", "rm_pref_acc", "rm_peak_verified",
+        #expect(report["ablations"]?["claims_total"] == 5)
+        #expect(report["ablations"]?["claims_confirmed"] == Double(e.verdicts.filter(\.holds).count))
+        for key in ["rl_from_mid_pass1_gain", "rl_from_mid_rungs_gain", "rl_from_mid_format", "cold_start_format", "cold_start_pass1",
+                    "rl_after_sft_pass1_gain", "rm_pref_acc", "rm_peak_verified",
                     "rm_bestn_verified", "claims_total", "claims_confirmed"] {
             #expect(report["ablations"]?[key] != nil, "ablations is missing \(key)")
         }
