@@ -120,7 +120,7 @@ public enum GRPO {
         }
     }
 
-    /// The default run's settings (GUIDE.md chapter 05 has the measurements behind them).
+    /// The default run's settings (docs/experiments.md has the measurements behind them).
     ///
     /// Sixteen replies per prompt in the default run: on the hardest rungs a right reply is rare,
     /// and with eight the probe misses whole rungs with room, and most groups there are all wrong.
