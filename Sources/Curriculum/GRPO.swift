@@ -50,9 +50,16 @@ public enum GRPO {
     public struct Reward: Sendable {
         public let name: String
         public let score: @Sendable (Verifier.Reply, RLData.Problem) -> Double
+        /// A learned reward reads the whole conversation (prompt and reply tokens) and scores a
+        /// group at once; when set, it replaces `score`.
+        public let scoreConversations: (@Sendable ([[Int]]) -> [Double])?
 
         public init(name: String, score: @escaping @Sendable (Verifier.Reply, RLData.Problem) -> Double) {
-            self.name = name; self.score = score
+            self.name = name; self.score = score; self.scoreConversations = nil
+        }
+
+        public init(name: String, conversations: @escaping @Sendable ([[Int]]) -> [Double]) {
+            self.name = name; self.score = { _, _ in 0 }; self.scoreConversations = conversations
         }
 
         /// The verifier: 1 if the final answer is exactly the right integer, else 0.
@@ -193,11 +200,14 @@ public enum GRPO {
         let outs = PhaseClock.measure(.sample) {
             policy.generate(prompts: prompts.flatMap { [[Int]](repeating: $0, count: G) }, options: options, rng: &rng)
         }
+        let replies = outs.map { format.parse($0.tokens, tokenizer: tokenizer) }
+        // Reply j answers problem j / G.
+        let rewards = settings.reward.scoreConversations.map { learned in learned(outs.indices.map { prompts[$0 / G] + outs[$0].tokens }) }
+            ?? outs.indices.map { settings.reward.score(replies[$0], problems[$0 / G]) }
         return problems.indices.map { i in
-            var samples = outs[(i * G)..<((i + 1) * G)].map { c -> Sample in
-                let reply = format.parse(c.tokens, tokenizer: tokenizer)
-                return Sample(completion: c.tokens, reply: reply, reward: settings.reward.score(reply, problems[i]),
-                              verified: format.reward(reply, expected: problems[i].answer) == 1, advantage: 0)
+            var samples = ((i * G)..<((i + 1) * G)).map { j in
+                Sample(completion: outs[j].tokens, reply: replies[j], reward: rewards[j],
+                       verified: format.reward(replies[j], expected: problems[i].answer) == 1, advantage: 0)
             }
             let a = advantages(samples.map(\.reward), normalizeStd: settings.normalizeStd, epsilon: settings.stdEpsilon)
             for k in samples.indices { samples[k].advantage = a[k] }

@@ -43,6 +43,11 @@ public enum RewardModel {
         }
     }
 
+    /// The reward model as RL's training reward: each reply scored by r of its whole conversation.
+    public static func reward(_ model: GPT) -> GRPO.Reward {
+        GRPO.Reward(name: "learned reward") { rows in scores(model, rows) }
+    }
+
     /// The pairs as whole conversations: the chosen and the rejected answer, each to its end.
     public static func rows(_ pairs: [DPO.RenderedPair]) -> (chosen: [[Int]], rejected: [[Int]]) {
         (pairs.map(\.chosen.tokens), pairs.map(\.rejected.tokens))

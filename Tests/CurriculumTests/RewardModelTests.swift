@@ -53,4 +53,22 @@ import TinyGPT
         #expect(abs(RewardModel.bestOf(2, s).reward - (0.5 + 0.9 + 0.9) / 3) < 1e-12)
         #expect(RewardModel.bestOfKL(1) == 0 && abs(RewardModel.bestOfKL(4) - (log(4) - 0.75)) < 1e-12)
     }
+
+    @Test("as RL's reward, the reward model scores each sampled reply in its whole conversation, and the group's advantages follow its scores")
+    func learnedRewardScoresSampledReplies() throws {
+        let policy = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
+        let rm = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 5)
+        var settings = GRPO.recipe(quick: true, seed: 1)
+        settings.groupSize = 4
+        settings.maxNewTokens = 8
+        settings.reward = RewardModel.reward(rm)
+        let problems = [RLData.Problem(prompt: "What is 4 + 5?", answer: 9, family: .add)]
+        var rng = RNG(seed: 9)
+        let group = try #require(try GRPO.sampleGroups(policy, problems, settings: settings, rng: &rng).first)
+        let want = RewardModel.scores(rm, group.samples.map { group.prompt + $0.completion })
+        #expect(group.samples.map(\.reward) == want, "the reward is r of prompt + reply")
+        #expect(Set(want).count > 1, "an untrained reward model still tells these replies apart")
+        let a = GRPO.advantages(want, normalizeStd: settings.normalizeStd, epsilon: settings.stdEpsilon)
+        #expect(zip(group.samples.map(\.advantage), a).allSatisfy { abs($0 - $1) < 1e-12 })
+    }
 }
