@@ -1,6 +1,6 @@
 // lesson07-ablations: why the order of the stages matters, shown with numbers (report stage `ablations`).
 //
-//     swift run lesson07-ablations            # ~6 minutes on 2 cores (plus lessons 01-04 if their checkpoints are missing)
+//     swift run lesson07-ablations            # ~9 minutes on 2 cores (plus lessons 01-04 if their checkpoints are missing)
 //     swift run lesson07-ablations --quick    # about a minute, tiny model
 import Curriculum
 import Foundation
@@ -67,8 +67,9 @@ let runs = Memos<Ablations.Arm, Ablations.Run> { arm in
     let (model, before) = try start(arm)
     let settings = arm.settings(quick: quick, seed: seed)
     let bar = nb.progress(total: settings.steps, label: arm.label)
+    let reward = arm.usesLearnedReward ? RewardModel.reward(try rewardModel.get().model) : nil
     let r = try Ablations.run(arm, from: model, before: before, data: try data.get(), problems: try problems.get(),
-                              quick: quick, seed: seed) { step, log in
+                              quick: quick, seed: seed, reward: reward) { step, log in
         guard let s = log.steps.last else { return }
         bar.update(step, metrics: [("reward", s.meanReward), ("verified", s.verifiedRate), ("kl", s.kl),
                                    ("len", s.meanLength)])
@@ -80,24 +81,32 @@ let runs = Memos<Ablations.Arm, Ablations.Run> { arm in
 /// lesson04's pairs (the files' and the ones sampled from the think model), each rejected
 /// answer to its end: what the reward model (experiment 3) and imitation (experiment 5) learn from.
 let pairInputs = Memo { try DPO.Stage(quick: quick, seed: seed, variant: .wholeRejected).inputs(reference: try models.get(.think)) }
-/// Seconds the reward model took, sampling and scoring included (for the training time).
+/// Seconds the reward model took to train and to score best-of-n (for the training time).
 var rewardModelSeconds = 0.0
-/// Experiment 3: a reward model learned from the pairs, and best-of-n against it.
-let learned = Memo { () throws -> Ablations.LearnedReward in
+/// Experiment 3's reward model, learned from the pairs, and the held-out pairs it ranks right
+/// before training (the think model's trunk as it is) and after.
+let rewardModel = Memo { () throws -> (model: GPT, accuracyBefore: Double, accuracyAfter: Double, pairs: Int) in
     let inputs = try pairInputs.get(), settings = RewardModel.recipe(quick: quick, seed: seed)
     let trunk = try models.get(.think)
     let before = RewardModel.evaluate(trunk, inputs.valid).accuracy
     let bar = nb.progress(total: settings.steps, label: "reward model")
     let start = Date()
-    defer { rewardModelSeconds = Date().timeIntervalSince(start) }
+    defer { rewardModelSeconds += Date().timeIntervalSince(start) }
     let rm = try RewardModel.train(from: trunk, pairs: inputs.train, settings: settings) { step, s in
         bar.update(step, metrics: [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin)])
         if step == settings.steps { bar.finish() }
     }
-    let samples = try RewardModel.sample(try models.get(.dpo), rewardModel: rm, try problems.get(), n: Ablations.bestOfN,
+    return (rm, before, RewardModel.evaluate(rm, inputs.valid).accuracy, inputs.valid.count)
+}
+/// Experiment 3: best-of-n against the reward model, and RL against it with and without β.
+let learned = Memo { () throws -> Ablations.LearnedReward in
+    let rm = try rewardModel.get()
+    let start = Date()
+    let samples = try RewardModel.sample(try models.get(.dpo), rewardModel: rm.model, try problems.get(), n: Ablations.bestOfN,
                                          maxNewTokens: recipe.maxNewTokens, seed: seed)
-    return Ablations.LearnedReward(accuracyBefore: before, accuracyAfter: RewardModel.evaluate(rm, inputs.valid).accuracy,
-                                   pairs: inputs.valid.count, samples: samples)
+    rewardModelSeconds += Date().timeIntervalSince(start)
+    return Ablations.LearnedReward(accuracyBefore: rm.accuracyBefore, accuracyAfter: rm.accuracyAfter, pairs: rm.pairs,
+                                   samples: samples, rl: try runs.get(.learnedReward), rlBeta0: try runs.get(.learnedRewardBeta0))
 }
 /// Experiment 5's model: lesson04's run from the think model with its comparison removed
 /// (SFT on the chosen answers alone), the same pairs, steps and learning rate.
@@ -140,8 +149,7 @@ func preferencesOrImitation() throws -> Ablations.Imitation {
 }
 
 func leash() throws -> Ablations.Leash {
-    Ablations.Leash(beta: try runs.get(.fullLine), beta0: try runs.get(.beta0), highLR: try runs.get(.highLR),
-                    highLRBeta0: try runs.get(.highLRBeta0))
+    Ablations.Leash(beta: try runs.get(.fullLine), highLR: try runs.get(.highLR), highLRBeta0: try runs.get(.highLRBeta0))
 }
 nb.checkRunFolders([nb.run])
 
@@ -174,16 +182,16 @@ func example(_ r: Ablations.Run) {
     nb.emit("    \(r.arm.label): \(ReportCard.oneLine(text, nb.width - 10 - r.arm.label.count))")
 }
 
-nb.step("The plan: seven short RL runs from four starting points, a reward model, and one fine-tuning run", """
+nb.step("The plan: eight short RL runs from four starting points, a reward model, and one fine-tuning run", """
     Every arm is lesson05's GRPO: \(recipe.promptsPerStep) prompts a step, \(recipe.groupSize) replies each, \
     the verifier's reward, β = \(fmt(recipe.beta, 2)), learning rate \(lr(recipe.schedule.peak)), for \
-    \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); seven short arms must fit in a few minutes). Each arm changes one thing. Experiment 1's arms \
+    \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); eight short arms must fit in a few minutes). Each arm changes one thing. Experiment 1's arms \
     first probe their starting model, as lesson05 does (\(Ablations.probePerCell) training prompts per rung, \
     \(recipe.groupSize) samples each), and train where it is at the edge; the others share the seven rungs' prompts. All are measured on the same held-out problems (lesson05's, at most \(Ablations.heldOutCount)): greedy \
     pass@1, and \(Ablations.samplesPerProblem) sampled replies per problem for the entropy (how many ways \
     the model still considers, in nats per token), the KL to where it started, and how many \
-    of its replies differ. Experiment 3 trains a reward model on lesson04's pairs and picks \
-    the dpo model's replies by it; experiment 5 reruns lesson04 from the think model without \
+    of its replies differ. Experiment 3 trains a reward model on lesson04's pairs, picks \
+    the dpo model's replies by it, and runs RL with it as the reward; experiment 5 reruns lesson04 from the think model without \
     its comparison: SFT on the pairs' chosen answers.
 
     Below: the RL arms, then the three starting models, measured before any RL.
@@ -195,16 +203,18 @@ nb.step("The plan: seven short RL runs from four starting points, a reward model
         case .coldStart: change = "the same, after \(Ablations.coldStartExamples) examples that stop"
         case .afterSFT: change = "no preferences"
         case .fullLine: change = "nothing: the control"
-        case .beta0: change = "β = 0"
         case .highLR: change = "learning rate x\(Int(Ablations.highLRFactor))"
         case .highLRBeta0: change = "learning rate x\(Int(Ablations.highLRFactor)) and β = 0"
+        case .learnedReward: change = "the reward model's score as the reward"
+        case .learnedRewardBeta0: change = "the same, β = 0"
         }
         let exp: String
         switch arm {
         case .fromMid, .coldStart: exp = "1"
         case .afterSFT: exp = "1, 2"
         case .fullLine: exp = "2, 4"
-        case .beta0, .highLR, .highLRBeta0: exp = "4"
+        case .highLR, .highLRBeta0: exp = "4"
+        case .learnedReward, .learnedRewardBeta0: exp = "3"
         }
         return [arm.label, arm == .coldStart ? "mid + cold start" : arm.start.rawValue, change, exp]
     })
@@ -320,12 +330,15 @@ nb.step("Experiment 3 · A learned reward, optimised too hard", """
     model (a copy of the think model, whose output row for <|pad|> becomes the score) learns \
     lesson04's pairs. Then we push against it in the simplest way, best-of-n: the dpo model \
     writes \(Ablations.bestOfN) replies to each held-out RL problem, and of k of them the reward model \
-    picks its favourite. The verifier, which the reward model never saw, says whether the pick \
-    is right. Picking the best of k moves at most ln k - (k-1)/k nats away from the policy (the \
-    KL of best-of-k): k is the leash here.
+    picks its favourite. The verifier says whether the pick is right; the reward model knows \
+    it only through the few right-or-wrong pairs among lesson04's. Picking the best of k moves at most ln k - (k-1)/k nats away from the policy (the \
+    KL of best-of-k): k is the leash here. Then we push the hard way: RL with the reward \
+    model's score as the reward, with lesson05's leash and without it.
 
-    Claim: the harder the learned reward is pushed (the larger k), the higher it scores, and \
-    past some point the fewer of its picks are right (over-optimisation).
+    Claims: the harder the learned reward is pushed (the larger k), the higher it scores, and \
+    past some point the fewer of its picks are right (over-optimisation); RL against it \
+    without the leash (β = 0) ends with fewer held-out answers right than it started with; \
+    and the leash (β > 0) keeps more of them.
     """) {
     let e = try learned.get()
     nb.say("""
@@ -353,18 +366,53 @@ nb.step("Experiment 3 · A learned reward, optimised too hard", """
         nb.emit("    user: \(p.prompt)   (right answer \(p.answer))")
         nb.emit("    reward model's pick of \(g.count): \(ReportCard.oneLine(shown(g[top]), nb.width - 30))")
     }
-    verdict("3 · a learned reward is over-optimised", e.verdict)
+    verdict("3 · a learned reward is over-optimised (best-of-k)", e.verdict)
+
+    let r = e.rl, r0 = e.rlBeta0
+    nb.say("""
+    Best-of-k only chooses among replies the policy already writes. RL changes the policy: \
+    \(r.settings.steps) steps from the dpo model, the reward model's score as the reward, the verifier \
+    only watching. Its score is a logit, not a 0 or 1: what counts is which replies of a group \
+    it ranks above the others.
+    """)
+    nb.chart(title: "learned reward of the training replies (smoothed), by step",
+             series: [(r.arm.label, smooth(r.log.steps.map(\.meanReward))), (r0.arm.label, smooth(r0.log.steps.map(\.meanReward)))],
+             xLabel: "steps")
+    nb.chart(title: "share of the training replies the verifier accepts (smoothed), by step",
+             series: [(r.arm.label, smooth(r.log.steps.map(\.verifiedRate))), (r0.arm.label, smooth(r0.log.steps.map(\.verifiedRate)))],
+             xLabel: "steps")
+    nb.table(["arm", "β", "learned reward, first -> last steps", "held-out pass@1", "well-formed", "KL"], [r, r0].map { x in
+        [x.arm.label, fmt(x.settings.beta, 2), "\(fmt(x.rewardFirst, 2)) -> \(fmt(x.rewardLast, 2))",
+         "\(pct(x.before.pass1)) -> \(pct(x.after.pass1))", pct(x.after.formatRate), fmt(x.after.kl.value)]
+    })
+    example(r)
+    example(r0)
+    nb.say("""
+    The learned reward went from \(fmt(r.rewardFirst, 2)) to \(fmt(r.rewardLast, 2)) on the leash and to \
+    \(fmt(r0.rewardLast, 2)) without it, while the held-out answers the verifier accepts went from \
+    \(pct(r.before.pass1)) to \(pct(r.after.pass1)) and \(pct(r0.after.pass1)). The reward model learned from \
+    lesson04's pairs, most of them about pets and about when to write a trace; it judges a \
+    sum by what the right replies in its pairs looked like, not by adding. So the policy \
+    learns what the reward model likes in a reply, and that is not the same as being right. \
+    The leash slows this (KL \(fmt(r.after.kl.value)) \
+    against \(fmt(r0.after.kl.value)) nats per token), it does not stop it: a learned reward is only as \
+    good as the replies it was trained to judge, which is why RLHF keeps β, stops early, and \
+    checks the policy with something other than its own reward.
+    """)
+    verdict("3 · RL against a learned reward, unleashed, loses right answers", e.rlVerdict)
+    verdict("3 · the leash keeps more of them", e.leashVerdict)
 }
 
-nb.step("Experiment 4 · The leash (β) and the step size", """
-    The KL term β·k3 pulls every token back towards the reference: the further a token's \
-    probability moves, the harder. Without it (β = 0) nothing but the reward holds the policy \
-    near where it started. The learning rate sets how far each step goes; AdamW scales steps to \
-    the learning rate whatever the size of the gradient, so even a weak signal moves far.
+nb.step("Experiment 4 · The step size, on the leash and off it", """
+    The learning rate sets how far each step goes; AdamW scales steps to the learning rate \
+    whatever the size of the gradient, so even a weak signal moves far. The KL term β·k3 pulls \
+    every token back towards the reference, the harder the further it has moved. (At \
+    lesson05's step, 40 steps against the exact verifier do not go far enough for β alone to \
+    matter; experiment 3 showed it against a reward that can be gamed.)
 
-    Claims: with β = 0 the policy drifts further (KL to the reference, per reply token); a \
-    learning rate 10x too high drifts further even on the leash; with both, the model \
-    collapses: its replies stop being answers at all.
+    Claims: a learning rate 10x too high drifts further (KL to the reference, per reply \
+    token) even on the leash; with no leash as well, the model collapses: its replies stop \
+    being answers at all.
     """) {
     let e = try leash()
     nb.chart(title: "KL to the reference (k3 on the step's replies, smoothed), by step",
@@ -396,7 +444,6 @@ nb.step("Experiment 4 · The leash (β) and the step size", """
     force is the reward, and once no reply is ever right, every group is all-equal and even \
     that is gone; AdamW's momentum still carries the last big steps on.\(narrowText)
     """)
-    verdict("4 · β = 0 drifts further", e.betaVerdict)
     verdict("4 · lr x\(Int(Ablations.highLRFactor)) drifts further", e.highLRVerdict)
     verdict("4 · lr x\(Int(Ablations.highLRFactor)) and β = 0 break the replies", e.collapseVerdict)
 }
@@ -459,9 +506,9 @@ nb.step("The verdicts, and the report", """
     """) {
     let e1 = try withoutSFT(), e2 = try skipPreferences(), e3 = try learned.get(), e4 = try leash()
     let e5 = try preferencesOrImitation()
-    let verdicts = e1.verdicts.map { ("1", $0) } + [("2", e2.conciseVerdict), ("2", e2.refusalVerdict),
-                    ("3", e3.verdict), ("4", e4.betaVerdict), ("4", e4.highLRVerdict), ("4", e4.collapseVerdict),
-                    ("5", e5.tradeOffVerdict), ("5", e5.conciseVerdict)]
+    let verdicts = e1.verdicts.map { ("1", $0) } + [("2", e2.conciseVerdict), ("2", e2.refusalVerdict)]
+        + e3.verdicts.map { ("3", $0) }
+        + e4.verdicts.map { ("4", $0) } + [("5", e5.tradeOffVerdict), ("5", e5.conciseVerdict)]
     nb.table(["#", "claim", "effect", "must exceed", "verdict"], verdicts.map { n, v in
         [n, ReportCard.oneLine(v.claim, max(30, nb.width - 50)), signed(v.effect), fmt(v.margin), v.word]
     })

@@ -25,7 +25,7 @@ import TinyGPT
 public enum Ablations {
     // MARK: the arms
 
-    /// The seven short RL runs.
+    /// The eight short RL runs.
     public enum Arm: String, CaseIterable, Sendable {
         /// 1. RL straight from the mid model, no SFT, asked in mid-training's own text (R1-Zero).
         case fromMid
@@ -36,19 +36,21 @@ public enum Ablations {
         case afterSFT
         /// 2 and 4. The full line, dpo -> RL, with lesson05's recipe: the control.
         case fullLine
-        /// 4. dpo -> RL with β = 0: no KL leash.
-        case beta0
         /// 4. dpo -> RL with a learning rate 10x lesson05's.
         case highLR
         /// 4. both: 10x the learning rate and no leash.
         case highLRBeta0
+        /// 3. dpo -> RL whose reward is the learned reward model, not the verifier.
+        case learnedReward
+        /// 3. the same without the KL leash (β = 0).
+        case learnedRewardBeta0
 
         /// The stage the arm starts from.
         public var start: Stage {
             switch self {
             case .fromMid, .coldStart: return .mid
             case .afterSFT: return .think
-            case .fullLine, .beta0, .highLR, .highLRBeta0: return .dpo
+            case .fullLine, .highLR, .highLRBeta0, .learnedReward, .learnedRewardBeta0: return .dpo
             }
         }
 
@@ -59,15 +61,19 @@ public enum Ablations {
             case .coldStart: return "cold start -> RL"
             case .afterSFT: return "think -> RL"
             case .fullLine: return "dpo -> RL"
-            case .beta0: return "β = 0"
             case .highLR: return "lr x10"
             case .highLRBeta0: return "lr x10, β = 0"
+            case .learnedReward: return "learned reward"
+            case .learnedRewardBeta0: return "learned reward, β = 0"
             }
         }
 
         /// Experiment 1's arms train at their starting model's edge and are also measured on the
         /// held-out problems of the rungs where it has room: where lesson05 measures its gain.
         public var trainsAtItsEdge: Bool { self == .fromMid || self == .coldStart || self == .afterSFT }
+
+        /// Experiment 3's arms train against the reward model (`run`'s `reward`).
+        public var usesLearnedReward: Bool { self == .learnedReward || self == .learnedRewardBeta0 }
 
         /// The arm's settings: `Ablations.recipe`, with the arm's one change.
         public func settings(quick: Bool, seed: UInt64) -> GRPO.Settings {
@@ -76,8 +82,8 @@ public enum Ablations {
             s.reward = s.format.verified
             if s.format == .plain { s.maxNewTokens = plainMaxNewTokens }
             switch self {
-            case .fromMid, .coldStart, .afterSFT, .fullLine: break
-            case .beta0: s.beta = 0
+            case .fromMid, .coldStart, .afterSFT, .fullLine, .learnedReward: break
+            case .learnedRewardBeta0: s.beta = 0
             case .highLR: s.schedule.peak *= highLRFactor
             case .highLRBeta0: s.schedule.peak *= highLRFactor; s.beta = 0
             }
@@ -86,7 +92,7 @@ public enum Ablations {
     }
 
     /// lesson05's recipe, with the same prompts per step and learning rate, for `stepsPerArm`
-    /// steps. Eight replies per prompt and β = 0.3, whatever lesson05 uses: seven arms must fit
+    /// steps. Eight replies per prompt and β = 0.3, whatever lesson05 uses: eight arms must fit
     /// in lesson07's time, and the β arms are read against this firmer leash. No held-out
     /// measurement during training: each arm is measured before and after (`snapshot`).
     public static func recipe(quick: Bool, seed: UInt64) -> GRPO.Settings {
@@ -102,7 +108,7 @@ public enum Ablations {
     }
 
     /// Steps per arm: 40, as many as lesson05's quick run. With fewer, RL from the classroom
-    /// think model had not yet found anything to reinforce (docs/experiments.md); seven arms
+    /// think model had not yet found anything to reinforce (docs/experiments.md); eight arms
     /// must fit in lesson07's time.
     public static let stepsPerArm = 40
 
@@ -140,7 +146,7 @@ public enum Ablations {
     public static let highLRFactor: Float = 10
 
     /// At most how many held-out problems each model is measured on (each snapshot samples
-    /// them too, and there are eleven snapshots: a large part of the lesson's cost). Also the
+    /// them too, and there are twelve snapshots: a large part of the lesson's cost). Also the
     /// most held-out problems per rung on which experiment 1 measures the rungs with room.
     public static let heldOutCount = 64
 
@@ -292,10 +298,15 @@ public enum Ablations {
     /// before (unless `before` is given: arms from the same start share it) and after on
     /// `problems`. Experiment 1's arms train as lesson05 does, on the edge prompts with room
     /// and as many anchors (`edge`, probed now unless given); the others on `trainingPrompts`.
+    /// Experiment 3's arms need `reward` (`RewardModel.reward`); the others use the verifier.
     public static func run(_ arm: Arm, from start: GPT, before: Snapshot? = nil, edge: GRPO.Edge? = nil, data: RLData.Splits,
-                           problems: [RLData.Problem], quick: Bool, seed: UInt64,
+                           problems: [RLData.Problem], quick: Bool, seed: UInt64, reward: GRPO.Reward? = nil,
                            progress: (Int, GRPO.Log) -> Void = { _, _ in }) throws -> Run {
-        let settings = arm.settings(quick: quick, seed: seed)
+        var settings = arm.settings(quick: quick, seed: seed)
+        if arm.usesLearnedReward {
+            guard let reward else { throw StageError(description: "the arm '\(arm.label)' trains against a learned reward; pass one (RewardModel.reward)") }
+            settings.reward = reward
+        }
         let reference = start.copy(), policy = start.copy()
         let before = try before ?? snapshot(reference, reference: nil, problems, maxNewTokens: settings.maxNewTokens,
                                             format: settings.format, seed: seed)
@@ -462,17 +473,23 @@ public enum Ablations {
 
     // MARK: 3. a learned reward, over-optimised
 
-    /// Best-of-k against a reward model learned from lesson04's pairs (`RewardModel`): the
-    /// dpo model samples `bestOfN` replies per held-out problem, the reward model ranks them,
-    /// and for each k the expected verified rate and learned reward of its top pick among k.
+    /// A reward model learned from lesson04's pairs (`RewardModel`), pushed against in two ways.
+    /// Best-of-k: the dpo model samples `bestOfN` replies per held-out problem, the reward model
+    /// ranks them, and for each k the expected verified rate and learned reward of its top pick
+    /// among k. RL: two short GRPO runs from the dpo model whose reward is the reward model's
+    /// score, with lesson05's leash and without it; the verifier only measures.
     public struct LearnedReward {
         /// Held-out preference accuracy of the untrained trunk and of the trained reward model.
         public let accuracyBefore: Double
         public let accuracyAfter: Double
         public let pairs: Int
         public let samples: RewardModel.Samples
-        public init(accuracyBefore: Double, accuracyAfter: Double, pairs: Int, samples: RewardModel.Samples) {
+        /// RL against the reward model, with β and with β = 0.
+        public let rl: Run
+        public let rlBeta0: Run
+        public init(accuracyBefore: Double, accuracyAfter: Double, pairs: Int, samples: RewardModel.Samples, rl: Run, rlBeta0: Run) {
             self.accuracyBefore = accuracyBefore; self.accuracyAfter = accuracyAfter; self.pairs = pairs; self.samples = samples
+            self.rl = rl; self.rlBeta0 = rlBeta0
         }
 
         /// k = 1, 2, 4, ... n: the verified rate, the learned reward and KL(best-of-k ‖ policy).
@@ -503,11 +520,27 @@ public enum Ablations {
                     effect: peak.verified - last.verified,
                     margin: noise([peak.verified, last.verified], n: samples.problems))
         }
+        /// Unleashed, RL climbs the learned reward and loses the answers the verifier accepted before.
+        public var rlVerdict: Verdict {
+            Verdict(claim: "RL against the learned reward, without the leash, leaves fewer held-out answers right than before",
+                    effect: rlBeta0.before.pass1 - rlBeta0.after.pass1,
+                    margin: noise([rlBeta0.before.pass1, rlBeta0.after.pass1], n: rlBeta0.after.problems))
+        }
+        /// The leash is what slows the hack: with β > 0 more of the right answers survive.
+        public var leashVerdict: Verdict {
+            Verdict(claim: "against a learned reward, the leash (β > 0) keeps more held-out answers right than β = 0",
+                    effect: rl.after.pass1 - rlBeta0.after.pass1, margin: noise([rl.after.pass1, rlBeta0.after.pass1], n: rl.after.problems))
+        }
+        public var verdicts: [Verdict] { [verdict, rlVerdict, leashVerdict] }
         public var metrics: [String: Double] {
             ["rm_pref_acc_before": accuracyBefore, "rm_pref_acc": accuracyAfter,
              "rm_best1_verified": curve.first?.verified ?? .nan, "rm_peak_verified": peak.verified, "rm_peak_k": Double(peak.k),
              "rm_bestn_verified": last.verified, "rm_bestn_reward": last.reward, "rm_best1_reward": curve.first?.reward ?? .nan,
-             "rm_bestn_k": Double(last.k)]
+             "rm_bestn_k": Double(last.k),
+             "rm_rl_pass1_before": rl.before.pass1, "rm_rl_pass1": rl.after.pass1, "rm_rl_beta0_pass1": rlBeta0.after.pass1,
+             "rm_rl_kl": rl.after.kl.value, "rm_rl_beta0_kl": rlBeta0.after.kl.value,
+             "rm_rl_reward_first": rl.rewardFirst, "rm_rl_reward_last": rl.rewardLast,
+             "rm_rl_beta0_reward_last": rlBeta0.rewardLast]
         }
     }
 
@@ -516,21 +549,17 @@ public enum Ablations {
 
     // MARK: 4. the leash and the step size
 
-    /// β = 0 and β > 0 at lesson05's learning rate, and both at 10x that rate.
+    /// The step size: lesson05's learning rate against 10x that rate, with and without the leash.
+    /// (What β alone does shows against a learned reward, experiment 3: with the exact verifier
+    /// and lesson05's step, 40 steps do not go far enough for it to matter.)
     public struct Leash {
         public let beta: Run
-        public let beta0: Run
         public let highLR: Run
         public let highLRBeta0: Run
-        public init(beta: Run, beta0: Run, highLR: Run, highLRBeta0: Run) {
-            self.beta = beta; self.beta0 = beta0; self.highLR = highLR; self.highLRBeta0 = highLRBeta0
+        public init(beta: Run, highLR: Run, highLRBeta0: Run) {
+            self.beta = beta; self.highLR = highLR; self.highLRBeta0 = highLRBeta0
         }
 
-        /// Without the KL penalty the policy drifts further from the reference.
-        public var betaVerdict: Verdict {
-            Verdict(claim: "with β = 0 the policy drifts further from the reference than with β > 0",
-                    effect: beta0.after.kl.value - beta.after.kl.value, margin: noise(beta0.after.kl, beta.after.kl))
-        }
         /// A learning rate 10x too high drifts further, even on the leash.
         public var highLRVerdict: Verdict {
             Verdict(claim: "a learning rate 10x too high drifts further, even with β > 0",
@@ -545,16 +574,17 @@ public enum Ablations {
                     effect: beta.after.formatRate - highLRBeta0.after.formatRate,
                     margin: noise([beta.after.formatRate, highLRBeta0.after.formatRate], n: beta.after.problems))
         }
-        public var runs: [Run] { [beta, beta0, highLR, highLRBeta0] }
+        public var verdicts: [Verdict] { [highLRVerdict, collapseVerdict] }
+        public var runs: [Run] { [beta, highLR, highLRBeta0] }
         public var metrics: [String: Double] {
-            ["beta_kl": beta.after.kl.value, "beta0_kl": beta0.after.kl.value,
+            ["beta_kl": beta.after.kl.value,
              "high_lr_kl": highLR.after.kl.value, "high_lr_beta0_kl": highLRBeta0.after.kl.value,
              "entropy_before": beta.before.entropy.value,
-             "beta_entropy": beta.after.entropy.value, "beta0_entropy": beta0.after.entropy.value,
+             "beta_entropy": beta.after.entropy.value,
              "high_lr_entropy": highLR.after.entropy.value, "high_lr_beta0_entropy": highLRBeta0.after.entropy.value,
-             "beta_distinct": beta.after.distinct, "beta0_distinct": beta0.after.distinct,
+             "beta_distinct": beta.after.distinct,
              "high_lr_distinct": highLR.after.distinct, "high_lr_beta0_distinct": highLRBeta0.after.distinct,
-             "beta_pass1": beta.after.pass1, "beta0_pass1": beta0.after.pass1,
+             "beta_pass1": beta.after.pass1,
              "high_lr_pass1": highLR.after.pass1, "high_lr_beta0_pass1": highLRBeta0.after.pass1,
              "beta_format": beta.after.formatRate, "high_lr_beta0_format": highLRBeta0.after.formatRate]
         }
