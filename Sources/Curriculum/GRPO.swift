@@ -72,6 +72,35 @@ public enum GRPO {
         }
     }
 
+    /// How a group of replies is drawn and scored: all that sampling needs, apart from training
+    /// (measurements and best-of-n sample with it; a run's `Settings.sampling` is its own).
+    public struct Sampling: Sendable {
+        /// G: replies per prompt.
+        public var groupSize: Int
+        public var maxNewTokens: Int
+        /// 0 is greedy; 1 the policy's own distribution.
+        public var temperature: Float
+        public var format: Format
+        public var reward: Reward
+        /// How rewards become advantages within a group (`advantages`).
+        public var normalizeStd: Bool
+        public var stdEpsilon: Double
+
+        public init(groupSize: Int, maxNewTokens: Int, temperature: Float = 1, format: Format = .chat, reward: Reward = .verified,
+                    normalizeStd: Bool = true, stdEpsilon: Double = 1e-4) {
+            self.groupSize = groupSize; self.maxNewTokens = maxNewTokens; self.temperature = temperature
+            self.format = format; self.reward = reward; self.normalizeStd = normalizeStd; self.stdEpsilon = stdEpsilon
+        }
+
+        /// One greedy reply per prompt, read the same way.
+        public var greedy: Sampling {
+            var s = self
+            s.groupSize = 1
+            s.temperature = 0
+            return s
+        }
+    }
+
     /// Everything a GRPO run can vary.
     public struct Settings: Sendable {
         /// G: replies sampled per prompt.
@@ -124,6 +153,12 @@ public enum GRPO {
             self.reward = reward; self.evalEvery = evalEvery; self.evalPrompts = evalPrompts
             self.probePerCell = probePerCell; self.minRoomShare = minRoomShare; self.targetShare = targetShare
             self.seed = seed
+        }
+
+        /// How this run samples its training groups.
+        public var sampling: Sampling {
+            Sampling(groupSize: groupSize, maxNewTokens: maxNewTokens, temperature: temperature, format: format, reward: reward,
+                     normalizeStd: normalizeStd, stdEpsilon: stdEpsilon)
         }
     }
 
@@ -186,30 +221,30 @@ public enum GRPO {
 
     /// Samples G replies per problem (one batched call of the KV-cache sampler), scores them
     /// and fills in the group-relative advantages.
-    public static func sampleGroups(_ policy: GPT, _ problems: [RLData.Problem], settings: Settings, rng: inout RNG,
+    public static func sampleGroups(_ policy: GPT, _ problems: [RLData.Problem], sampling: Sampling, rng: inout RNG,
                                     tokenizer: Tokenizer = .standard) throws -> [Group] {
-        let G = settings.groupSize
-        let format = settings.format
+        let G = sampling.groupSize
+        let format = sampling.format
         let prompts = try problems.map { try format.prompt($0, tokenizer: tokenizer) }
         let room = policy.config.blockSize - (prompts.map(\.count).max() ?? 0)
         guard room > 0 else {
             throw ChatTemplate.TemplateError("an RL prompt is too long for the model's context (\(policy.config.blockSize) tokens)")
         }
-        let options = SamplingOptions(temperature: settings.temperature, stopToken: format.stopToken(tokenizer),
-                                      maxNewTokens: min(settings.maxNewTokens, room))
+        let options = SamplingOptions(temperature: sampling.temperature, stopToken: format.stopToken(tokenizer),
+                                      maxNewTokens: min(sampling.maxNewTokens, room))
         let outs = PhaseClock.measure(.sample) {
             policy.generate(prompts: prompts.flatMap { [[Int]](repeating: $0, count: G) }, options: options, rng: &rng)
         }
         let replies = outs.map { format.parse($0.tokens, tokenizer: tokenizer) }
         // Reply j answers problem j / G.
-        let rewards = settings.reward.scoreConversations.map { learned in learned(outs.indices.map { prompts[$0 / G] + outs[$0].tokens }) }
-            ?? outs.indices.map { settings.reward.score(replies[$0], problems[$0 / G]) }
+        let rewards = sampling.reward.scoreConversations.map { learned in learned(outs.indices.map { prompts[$0 / G] + outs[$0].tokens }) }
+            ?? outs.indices.map { sampling.reward.score(replies[$0], problems[$0 / G]) }
         return problems.indices.map { i in
             var samples = ((i * G)..<((i + 1) * G)).map { j in
                 Sample(completion: outs[j].tokens, reply: replies[j], reward: rewards[j],
                        verified: format.reward(replies[j], expected: problems[i].answer) == 1, advantage: 0)
             }
-            let a = advantages(samples.map(\.reward), normalizeStd: settings.normalizeStd, epsilon: settings.stdEpsilon)
+            let a = advantages(samples.map(\.reward), normalizeStd: sampling.normalizeStd, epsilon: sampling.stdEpsilon)
             for k in samples.indices { samples[k].advantage = a[k] }
             return Group(problem: problems[i], prompt: prompts[i], samples: samples)
         }
@@ -451,12 +486,10 @@ public enum GRPO {
                                       format: Format = .chat) throws -> Double {
         guard !problems.isEmpty else { return .nan }
         var rng = RNG(seed: 0)
-        var greedy = Settings(groupSize: 1, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1),
-                              beta: 0, maxNewTokens: maxNewTokens, temperature: 0, evalEvery: 1, evalPrompts: 0, seed: 0)
-        greedy.format = format
+        let greedy = Sampling(groupSize: 1, maxNewTokens: maxNewTokens, temperature: 0, format: format)
         var right = 0
         for chunk in problems.chunks(of: 64) {
-            right += try sampleGroups(model, chunk, settings: greedy, rng: &rng).filter { $0.samples[0].verified }.count
+            right += try sampleGroups(model, chunk, sampling: greedy, rng: &rng).filter { $0.samples[0].verified }.count
         }
         return Double(right) / Double(problems.count)
     }
@@ -508,7 +541,7 @@ public enum GRPO {
                 + anchorPasses.next(settings.promptsPerStep - fromTarget, rng: &rng).map { anchors[$0] }
 
             let t0 = Date()
-            let groups = try sampleGroups(policy, picked, settings: settings, rng: &rng)
+            let groups = try sampleGroups(policy, picked, sampling: settings.sampling, rng: &rng)
             log.sampleSeconds += Date().timeIntervalSince(t0)
             var r = rollout(groups, reference: reference)
 
@@ -606,21 +639,16 @@ public enum GRPO {
     public static func measure(_ model: GPT, _ problems: [RLData.Problem], n: Int = 8, maxNewTokens: Int = 112,
                                temperature: Float = 1, format: Format = .chat, seed: UInt64 = 0) throws -> Measurement {
         var rng = RNG(seed: seed)
-        func settings(_ g: Int, _ t: Float) -> Settings {
-            var s = Settings(groupSize: g, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1), beta: 0,
-                             maxNewTokens: maxNewTokens, temperature: t, evalEvery: 1, evalPrompts: 0, seed: seed)
-            s.format = format
-            return s
-        }
+        let sampled = Sampling(groupSize: n, maxNewTokens: maxNewTokens, temperature: temperature, format: format)
         var graded: [Graded] = []
         let chunkSize = max(1, 128 / max(n, 1))
         for start in stride(from: 0, to: problems.count, by: chunkSize) {
             let chunk = Array(problems[start..<min(start + chunkSize, problems.count)])
-            let greedy = try sampleGroups(model, chunk, settings: settings(1, 0), rng: &rng)
-            let sampled = n > 0 ? try sampleGroups(model, chunk, settings: settings(n, temperature), rng: &rng) : []
+            let greedy = try sampleGroups(model, chunk, sampling: sampled.greedy, rng: &rng)
+            let samples = n > 0 ? try sampleGroups(model, chunk, sampling: sampled, rng: &rng) : []
             for i in chunk.indices {
                 graded.append(Graded(problem: chunk[i], prompt: greedy[i].prompt, greedy: greedy[i].samples[0],
-                                     samples: n > 0 ? sampled[i].samples : []))
+                                     samples: n > 0 ? samples[i].samples : []))
             }
         }
         return Measurement(graded: graded, n: n)

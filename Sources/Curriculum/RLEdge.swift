@@ -76,13 +76,11 @@ extension GRPO {
         let start = Date()
         let pool = RLData.Cell.all.flatMap { c in prompts.filter { $0.cell == c }.prefix(settings.probePerCell) }
         var rng = RNG(seed: settings.seed &+ 11)
-        var greedy = settings
-        greedy.groupSize = 1
-        greedy.temperature = 0
+        let sampling = settings.sampling
         var groups: [Group] = [], greedyRight: [Bool] = []
         for chunk in pool.chunks(of: 16) {
-            groups += try sampleGroups(model, chunk, settings: settings, rng: &rng)
-            greedyRight += try sampleGroups(model, chunk, settings: greedy, rng: &rng).map { $0.samples[0].reward > 0 }
+            groups += try sampleGroups(model, chunk, sampling: sampling, rng: &rng)
+            greedyRight += try sampleGroups(model, chunk, sampling: sampling.greedy, rng: &rng).map { $0.samples[0].reward > 0 }
             progress(groups.count, pool.count)
         }
         var counts = Dictionary(uniqueKeysWithValues: RLData.Cell.all.map { ($0, CellEdge(cell: $0)) })

@@ -174,12 +174,10 @@ public enum RewardModel {
     public static func sample(_ policy: GPT, rewardModel: GPT, _ problems: [RLData.Problem], n: Int,
                               maxNewTokens: Int, seed: UInt64) throws -> Samples {
         var rng = RNG(seed: seed)
-        // Sampling settings only: no step of training uses them.
-        let settings = GRPO.Settings(groupSize: n, promptsPerStep: 1, steps: 0, schedule: LRSchedule(peak: 0, warmup: 0, total: 1),
-                                     beta: 0, maxNewTokens: maxNewTokens, temperature: 1, evalEvery: 1, evalPrompts: 0, seed: seed)
+        let sampling = GRPO.Sampling(groupSize: n, maxNewTokens: maxNewTokens)
         var rewards: [[Double]] = [], verified: [[Bool]] = [], replies: [[Verifier.Reply]] = []
         for chunk in problems.chunks(of: max(1, 128 / n)) {
-            for g in try GRPO.sampleGroups(policy, Array(chunk), settings: settings, rng: &rng) {
+            for g in try GRPO.sampleGroups(policy, Array(chunk), sampling: sampling, rng: &rng) {
                 rewards.append(scores(rewardModel, g.samples.map { g.prompt + $0.completion }))
                 verified.append(g.samples.map(\.verified))
                 replies.append(g.samples.map(\.reply))

@@ -58,17 +58,14 @@ import TinyGPT
     func learnedRewardScoresSampledReplies() throws {
         let policy = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
         let rm = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 5)
-        var settings = GRPO.recipe(quick: true, seed: 1)
-        settings.groupSize = 4
-        settings.maxNewTokens = 8
-        settings.reward = RewardModel.reward(rm)
+        let sampling = GRPO.Sampling(groupSize: 4, maxNewTokens: 8, reward: RewardModel.reward(rm))
         let problems = [RLData.Problem(prompt: "What is 4 + 5?", answer: 9, family: .add)]
         var rng = RNG(seed: 9)
-        let group = try #require(try GRPO.sampleGroups(policy, problems, settings: settings, rng: &rng).first)
+        let group = try #require(try GRPO.sampleGroups(policy, problems, sampling: sampling, rng: &rng).first)
         let want = RewardModel.scores(rm, group.samples.map { group.prompt + $0.completion })
         #expect(group.samples.map(\.reward) == want, "the reward is r of prompt + reply")
         #expect(Set(want).count > 1, "an untrained reward model still tells these replies apart")
-        let a = GRPO.advantages(want, normalizeStd: settings.normalizeStd, epsilon: settings.stdEpsilon)
+        let a = GRPO.advantages(want, normalizeStd: sampling.normalizeStd, epsilon: sampling.stdEpsilon)
         #expect(zip(group.samples.map(\.advantage), a).allSatisfy { abs($0 - $1) < 1e-12 })
     }
 }

@@ -234,7 +234,7 @@ struct Lesson05Tests {
         let problems = [RLData.Problem(prompt: "What is 4 + 5?", answer: 9, family: .add),
                         RLData.Problem(prompt: "What is 7 - 3?", answer: 4, family: .sub)]
         var rng = RNG(seed: 9)
-        let groups = try GRPO.sampleGroups(model, problems, settings: settings, rng: &rng)
+        let groups = try GRPO.sampleGroups(model, problems, sampling: settings.sampling, rng: &rng)
         #expect(groups.count == 2 && groups.allSatisfy { $0.samples.count == 4 })
         for g in groups {
             #expect(abs(g.samples.map(\.advantage).reduce(0, +)) < 1e-9)
