@@ -388,8 +388,8 @@ nb.step("Experiment 3 · A learned reward, optimised too hard", """
     example(r)
     example(r0)
     nb.say("""
-    The learned reward went from \(fmt(r.rewardFirst, 2)) to \(fmt(r.rewardLast, 2)) on the leash and to \
-    \(fmt(r0.rewardLast, 2)) without it, while the held-out answers the verifier accepts went from \
+    The learned reward went from \(fmt(r.rewardFirst, 2)) to \(fmt(r.rewardLast, 2)) on the leash and from \
+    \(fmt(r0.rewardFirst, 2)) to \(fmt(r0.rewardLast, 2)) without it (first and last quarter of the steps), while the held-out answers the verifier accepts went from \
     \(pct(r.before.pass1)) to \(pct(r.after.pass1)) and \(pct(r0.after.pass1)). The reward model learned from \
     lesson04's pairs, most of them about pets and about when to write a trace; it judges a \
     sum by what the right replies in its pairs looked like, not by adding. So the policy \
