@@ -90,8 +90,8 @@ let rewardModel = Memo { () throws -> (model: GPT, accuracyBefore: Double, accur
     let trunk = try models.get(.think)
     let before = RewardModel.evaluate(trunk, inputs.valid).accuracy
     let bar = nb.progress(total: settings.steps, label: "reward model")
-    let start = Date()
-    defer { rewardModelSeconds += Date().timeIntervalSince(start) }
+    let began = Date()
+    defer { rewardModelSeconds += Date().timeIntervalSince(began) }
     let rm = try RewardModel.train(from: trunk, pairs: inputs.train, settings: settings) { step, s in
         bar.update(step, metrics: [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin)])
         if step == settings.steps { bar.finish() }
@@ -101,10 +101,10 @@ let rewardModel = Memo { () throws -> (model: GPT, accuracyBefore: Double, accur
 /// Experiment 3: best-of-n against the reward model, and RL against it with and without β.
 let learned = Memo { () throws -> Ablations.LearnedReward in
     let rm = try rewardModel.get()
-    let start = Date()
+    let began = Date()
     let samples = try RewardModel.sample(try models.get(.dpo), rewardModel: rm.model, try problems.get(), n: Ablations.bestOfN,
                                          maxNewTokens: recipe.maxNewTokens, seed: seed)
-    rewardModelSeconds += Date().timeIntervalSince(start)
+    rewardModelSeconds += Date().timeIntervalSince(began)
     return Ablations.LearnedReward(accuracyBefore: rm.accuracyBefore, accuracyAfter: rm.accuracyAfter, pairs: rm.pairs,
                                    samples: samples, rl: try runs.get(.learnedReward), rlBeta0: try runs.get(.learnedRewardBeta0))
 }

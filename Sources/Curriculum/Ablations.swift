@@ -11,12 +11,12 @@ import TinyGPT
 ///     1. where RL starts: the mid model in its own text (no SFT, the "R1-Zero" question), the
 ///        mid model after a small cold start, or the think model;
 ///     2. whether preferences came first: think -> RL against think -> dpo -> RL;
-///     3. the reward: a model learned from preference pairs, optimised by best-of-n;
-///     4. the leash and the step size: β = 0, β > 0, and a learning rate 10x too high;
+///     3. the reward: a model learned from preference pairs, optimised by best-of-n and by RL,
+///        with the leash (β > 0) and without it;
+///     4. the step size: a learning rate 10x too high, with the leash and without it;
 ///     5. preferences or imitation: DPO on the pairs against SFT on their chosen answers.
 ///
-/// Seven RL arms serve experiments 1, 2 and 4: dpo -> RL with the recipe is the control of
-/// 2 and 4. Experiment 1 asks whether RL works from a given start, so its arms train where
+/// Eight RL arms serve experiments 1-4: dpo -> RL with the recipe is the control of 2 and 4. Experiment 1 asks whether RL works from a given start, so its arms train where
 /// their starting model is at the edge (`GRPO.findEdge`, as lesson05 does); the others
 /// compare settings from one start, on the same prompts. All are measured on the same
 /// held-out problems. Each experiment turns its arms into `Verdict`s: the measured effect next to the
