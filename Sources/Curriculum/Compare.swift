@@ -120,7 +120,7 @@ public enum Compare {
     /// <|bos|> only where a new one starts), so a rise shows what a chat stage's forgetting
     /// looks like: it expects its turn to end.
     public static func specialGuessRate(_ model: GPT, _ batches: [Batch], tokenizer: Tokenizer = .standard) -> Double {
-        let V = model.config.vocabSize, specials = Tokenizer.Special.allCases.count
+        let V = model.config.vocabSize
         var hits = 0, count = 0
         for batch in batches {
             model.forward(batch.inputs, B: batch.B, T: batch.T)
@@ -128,7 +128,7 @@ public enum Compare {
             for i in 0..<(batch.B * batch.T) where batch.targets[i] >= 0 {
                 var best = 0
                 for v in 1..<V where logits[i * V + v] > logits[i * V + best] { best = v }
-                if best < specials { hits += 1 }
+                if tokenizer.isSpecial(best) { hits += 1 }
                 count += 1
             }
         }

@@ -56,10 +56,10 @@ extension GRPO {
         /// before ending the document: no invented follow-up questions, no other text.
         public func parse(_ tokens: [Int], tokenizer: Tokenizer = .standard) -> Verifier.Reply {
             guard self == .plain else { return Verifier.parse(tokens, tokenizer: tokenizer) }
-            let newline = tokenizer.id(of: "\n"), specials = Tokenizer.Special.allCases.count
+            let newline = tokenizer.id(of: "\n")
             let stopped = tokens.firstIndex(of: stopToken(tokenizer))
             let body = Array(tokens[..<(stopped ?? tokens.count)])
-            let line = body.prefix { $0 != newline && $0 >= specials }
+            let line = body.prefix { $0 != newline && !tokenizer.isSpecial($0) }
             let answer = tokenizer.decode(Array(line)).trimmingCharacters(in: .whitespaces)
             let oneLine = body.count == line.count + 1 && body.last == newline
             return Verifier.Reply(text: tokenizer.decode(tokens), thought: nil, answer: answer,

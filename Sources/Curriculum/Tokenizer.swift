@@ -20,10 +20,21 @@ import Foundation
 /// Special tokens are single ids. Plain `encode` never produces them, so text
 /// that merely *contains* "<|user|>" cannot forge a turn of a conversation;
 /// only `encodeWithSpecials` (used by the chat template) recognises them.
+///
+/// Lesson08 adds two more specials after the 96, the way real fine-tuning adds
+/// tokens to a trained model: `withTools` is the standard vocabulary plus
+/// <|call|> (id 96) and <|result|> (id 97).
 public struct Tokenizer: Sendable {
     /// The special tokens; `rawValue` is the id.
     public enum Special: Int, CaseIterable, Sendable {
         case pad, bos, user, assistant, end, thinkStart, thinkEnd
+        /// Tool use (only in `withTools`): the assistant opens a tool call, and ends it to hand over to the runner.
+        case call = 96, result
+
+        /// The seven specials every vocabulary has, at ids 0-6.
+        public static let core: [Special] = [.pad, .bos, .user, .assistant, .end, .thinkStart, .thinkEnd]
+        /// The two tool-use specials `withTools` adds after the standard pieces.
+        public static let tools: [Special] = [.call, .result]
 
         /// How the token is written in text and in `decode`'s output.
         public var text: String {
@@ -35,6 +46,8 @@ public struct Tokenizer: Sendable {
             case .end: return "<|end|>"
             case .thinkStart: return "<think>"
             case .thinkEnd: return "</think>"
+            case .call: return "<|call|>"
+            case .result: return "<|result|>"
             }
         }
     }
@@ -45,8 +58,11 @@ public struct Tokenizer: Sendable {
     /// The standard 96-piece vocabulary every model config in the project uses.
     public static let standard = Tokenizer(checked: standardPieces)
 
+    /// The standard vocabulary plus the tool-use specials <|call|> and <|result|> (ids 96, 97).
+    public static let withTools = Tokenizer(checked: standardPieces + Special.tools.map(\.text))
+
     static let standardPieces: [String] = {
-        var p = Special.allCases.map(\.text)
+        var p = Special.core.map(\.text)
         p.append("\n")
         p.append(" ")
         for c in UnicodeScalar("a").value...UnicodeScalar("z").value { p.append(String(UnicodeScalar(c)!)) }
@@ -71,14 +87,28 @@ public struct Tokenizer: Sendable {
     /// The id of a special token.
     public func id(_ s: Special) -> Int { s.rawValue }
 
+    /// True for the ids of special tokens: 0-6, and the tool specials where the vocabulary has them.
+    /// Every other id is one character of text.
+    @inline(__always)
+    public func isSpecial(_ id: Int) -> Bool {
+        id < Special.core.count || (id >= Tokenizer.standardPieces.count && id < pieces.count)
+    }
+
+    /// The specials this vocabulary has (the tool ones only in `withTools`).
+    public var specials: [Special] { Special.allCases.filter { $0.rawValue < pieces.count } }
+
     /// Builds a tokenizer from a list of pieces, e.g. read from a checkpoint's
     /// metadata, so a checkpoint always decodes with the vocabulary it was
     /// trained with. Throws if the list is not a valid vocabulary: empty,
     /// duplicated pieces, a special token missing from its id, or a
-    /// non-special piece that is not exactly one character.
+    /// non-special piece that is not exactly one character. Pieces past the
+    /// standard 96 are the tool specials, in order.
     public init(pieces: [String]) throws {
         guard !pieces.isEmpty else { throw TokenizerError("the vocabulary is empty") }
-        for s in Special.allCases {
+        guard pieces.count <= Tokenizer.withTools.pieces.count else {
+            throw TokenizerError("the vocabulary has \(pieces.count) pieces; at most \(Tokenizer.withTools.pieces.count) are known (the standard 96 and the tool specials)")
+        }
+        for s in Special.core + Special.tools.filter({ $0.rawValue < pieces.count }) {
             guard s.rawValue < pieces.count, pieces[s.rawValue] == s.text else {
                 let found = s.rawValue < pieces.count ? "\(pieces[s.rawValue].debugDescription)" : "nothing (only \(pieces.count) pieces)"
                 throw TokenizerError("special token \(s.text) must be at id \(s.rawValue), found \(found)")
@@ -89,7 +119,7 @@ public struct Tokenizer: Sendable {
             guard seen.insert(p).inserted else {
                 throw TokenizerError("piece \(p.debugDescription) appears twice (again at id \(i))")
             }
-            if i >= Special.allCases.count && p.unicodeScalars.count != 1 {
+            if i >= Special.core.count && i < Tokenizer.standardPieces.count && p.unicodeScalars.count != 1 {
                 throw TokenizerError("piece \(p.debugDescription) at id \(i) is not a single character")
             }
         }
@@ -101,7 +131,7 @@ public struct Tokenizer: Sendable {
         self.pieces = pieces
         var ascii = [Int32](repeating: -1, count: 128)
         var other: [UInt32: Int] = [:]
-        for (i, p) in pieces.enumerated() where i >= Special.allCases.count {
+        for (i, p) in pieces.enumerated() where i >= Special.core.count && i < Tokenizer.standardPieces.count {
             guard let scalar = p.unicodeScalars.first else { continue }
             if scalar.value < 128 { ascii[Int(scalar.value)] = Int32(i) } else { other[scalar.value] = i }
         }
@@ -122,12 +152,12 @@ public struct Tokenizer: Sendable {
         return ids
     }
 
-    /// Encodes text in which the seven special-token strings (e.g.
+    /// Encodes text in which the special-token strings this vocabulary has (e.g.
     /// "<|user|>", "<think>") stand for their single ids; used for chat
     /// transcripts. Where two specials could match, the longest wins.
     public func encodeWithSpecials(_ text: String) throws -> [Int] {
         let scalars = Array(text.unicodeScalars)
-        let specials = Special.allCases
+        let specials = self.specials
             .map { (id: $0.rawValue, scalars: Array($0.text.unicodeScalars)) }
             .sorted { $0.scalars.count > $1.scalars.count }
         var ids: [Int] = []

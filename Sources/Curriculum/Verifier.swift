@@ -29,7 +29,6 @@ public enum Verifier {
     public static func parse(_ tokens: [Int], tokenizer: Tokenizer = .standard) -> Reply {
         let text = tokenizer.decode(tokens)
         let end = tokenizer.id(.end), open = tokenizer.id(.thinkStart), close = tokenizer.id(.thinkEnd)
-        let specials = Tokenizer.Special.allCases.count
         // The reply proper: everything before the first <|end|>.
         let stopped = tokens.firstIndex(of: end)
         let body = Array(tokens[..<(stopped ?? tokens.count)])
@@ -41,10 +40,10 @@ public enum Verifier {
         }
         // Well-formed: it stopped, and the only specials are one <think> at the start and one
         // </think> after it. Anything else (a second trace, an invented <|user|>) is not.
-        let specialCount = body.filter { $0 < specials }.count
+        let specialCount = body.filter { tokenizer.isSpecial($0) }.count
         var formatOK = stopped != nil && specialCount == (thought == nil ? 0 : 2)
         if body.first == open && thought == nil { rest = [] }  // a trace that never ends answers nothing
-        let answerTokens = rest.prefix { $0 >= specials && $0 != tokenizer.id(of: "\n") }
+        let answerTokens = rest.prefix { !tokenizer.isSpecial($0) && $0 != tokenizer.id(of: "\n") }
         let answer = tokenizer.decode(Array(answerTokens)).trimmingCharacters(in: .whitespaces)
         if answer.isEmpty { formatOK = false }
         return Reply(text: text, thought: thought, answer: answer, wellFormed: formatOK)

@@ -10,12 +10,19 @@ public struct SamplingOptions: Sendable {
     public var topK: Int
     /// Stop a sequence once it produces this token (it is included in the output).
     public var stopToken: Int?
+    /// More tokens that stop a sequence the same way (tool use: <|result|> hands over to the runner).
+    public var alsoStopAt: [Int]
     /// At most this many new tokens per sequence; also stops when prompt + completion fill the context.
     public var maxNewTokens: Int
 
-    public init(temperature: Float = 1, topK: Int = 0, stopToken: Int? = nil, maxNewTokens: Int = 64) {
-        self.temperature = temperature; self.topK = topK; self.stopToken = stopToken; self.maxNewTokens = maxNewTokens
+    public init(temperature: Float = 1, topK: Int = 0, stopToken: Int? = nil, alsoStopAt: [Int] = [], maxNewTokens: Int = 64) {
+        self.temperature = temperature; self.topK = topK; self.stopToken = stopToken; self.alsoStopAt = alsoStopAt
+        self.maxNewTokens = maxNewTokens
     }
+
+    /// Whether `token` ends a sequence.
+    @inline(__always)
+    func stops(at token: Int) -> Bool { token == stopToken || alsoStopAt.contains(token) }
 }
 
 /// One generated continuation.
@@ -25,8 +32,12 @@ public struct Completion: Sendable {
     /// log p(token) under the model (temperature 1, no top-k) for each new token:
     /// what the RL and preference stages need, whatever sampling settings picked the token.
     public var logprobs: [Float]
-    /// True if the stop token ended the sequence (false: ran out of length).
+    /// True if a stop token ended the sequence (false: ran out of length).
     public var stopped: Bool
+
+    public init(tokens: [Int], logprobs: [Float], stopped: Bool) {
+        self.tokens = tokens; self.logprobs = logprobs; self.stopped = stopped
+    }
 }
 
 extension GPT {
@@ -119,7 +130,7 @@ extension GPT {
                 out[s].tokens.append(token)
                 out[s].logprobs.append(logp)
                 nextToken[s] = token
-                if let stop = options.stopToken, token == stop {
+                if options.stops(at: token) {
                     out[s].stopped = true
                     active[s] = false
                 } else if out[s].tokens.count >= options.maxNewTokens || prompts[s].count + out[s].tokens.count >= maxT {

@@ -10,7 +10,7 @@ import Curriculum
         #expect(tok.pieces.count == 96)
         #expect(Array(tok.pieces.prefix(7)) ==
                 ["<|pad|>", "<|bos|>", "<|user|>", "<|assistant|>", "<|end|>", "<think>", "</think>"])
-        for s in Tokenizer.Special.allCases {
+        for s in Tokenizer.Special.core {
             #expect(tok.id(s) == s.rawValue)
             #expect(tok.pieces[s.rawValue] == s.text)
         }
