@@ -46,40 +46,6 @@ func measurement(_ name: String) throws -> SFT.Measurement {
 }
 nb.checkRunFolders([nb.run])
 
-/// Special tokens drawn short in token strips: one id each, however many letters their name has.
-func piece(_ id: Int) -> String {
-    switch id {
-    case tokenizer.id(.bos): return "[bos]"
-    case tokenizer.id(.user): return "[user]"
-    case tokenizer.id(.assistant): return "[assistant]"
-    case tokenizer.id(.end): return "[end]"
-    case tokenizer.id(.thinkStart): return "[think]"
-    case tokenizer.id(.thinkEnd): return "[/think]"
-    case tokenizer.id(.pad): return "[pad]"
-    default:
-        let p = tokenizer.decode([id])
-        return p == " " ? "␣" : p == "\n" ? "⏎" : p
-    }
-}
-
-/// A conversation drawn token by token, with the loss mask underneath: `^` under every
-/// token the model is trained to produce, `·` under the rest. Wrapped to the terminal.
-func strip(_ r: ChatTemplate.Rendered) {
-    var top = "", bottom = ""
-    for (id, trained) in zip(r.tokens, r.trained) {
-        let p = piece(id)
-        if top.count + p.count > nb.width - 6 {
-            nb.emit("    " + top)
-            nb.emit("    " + bottom)
-            top = ""; bottom = ""
-        }
-        top += p
-        bottom += String(repeating: trained ? "^" : "·", count: p.count)
-    }
-    nb.emit("    " + top)
-    nb.emit("    " + bottom)
-}
-
 nb.step("The chat template", """
     A conversation becomes one sequence of tokens. Special tokens, one id each, mark the turns: \
     [bos] starts the sequence, [user] and [assistant] open a turn, [end] closes it. They are ids \
@@ -95,7 +61,7 @@ nb.step("The chat template", """
     let instruct = Conversations.Conversation(task: .arithmetic, user: "What is 47 + 38?", assistant: "85")
     let r = try ChatTemplate.render(instruct.messages)
     nb.say("An instruct conversation, \(r.tokens.count) tokens, \(r.trainedCount) of them trained:")
-    strip(r)
+    nb.tokenStrip(r)
     nb.say("""
     In the training batch, row t's input is token t and its target is token t+1 if that token \
     is trained, else -1 (no loss). The weights are then 1/(number of targets): the loss is the mean \
@@ -104,7 +70,7 @@ nb.step("The chat template", """
     let batch = ChatTemplate.batch([r])
     let a = r.tokens.firstIndex(of: tokenizer.id(.assistant)) ?? 0
     nb.table(["position", "input", "target", "weight"], (max(0, a - 2)..<batch.T).map { t in
-        [String(t), piece(Int(batch.inputs[t])), batch.targets[t] < 0 ? "-1" : piece(Int(batch.targets[t])),
+        [String(t), tokenPiece(Int(batch.inputs[t])), batch.targets[t] < 0 ? "-1" : tokenPiece(Int(batch.targets[t])),
          batch.weights[t] == 0 ? "0" : fmt(Double(batch.weights[t]))]
     })
     let thinkConversation = Conversations.Conversation(task: .add3, user: "What is 247 + 538?",
@@ -114,14 +80,14 @@ nb.step("The chat template", """
     A think conversation: the reply starts with [think], works the problem column by column, \
     closes with [/think] and then answers. All of it is the assistant's, so all of it is trained:
     """)
-    strip(rt)
+    nb.tokenStrip(rt)
     let wrong = try ChatTemplate.render(thinkConversation.messages, mask: .thinkAsPrompt)
     nb.say("""
     The classic masking mistake: treating [think] as part of the prompt (some chat templates \
     append it after [assistant], and the masking code then counts it as prompt). The only difference \
     is one token, the first of the reply:
     """)
-    strip(wrong)
+    nb.tokenStrip(wrong)
     nb.say("""
     Trained this way, the model learns everything about thinking except how to start: no \
     gradient ever says \"after [assistant], write [think]\". At inference nobody adds [think] for it, \

@@ -17,23 +17,33 @@
 /// inference time, so learning to predict it would spend capacity on imitating users
 /// (and on guessing questions) instead of answering them. GUIDE.md, "Where things are": the mask is
 /// the per-token weight of the SFT objective, 1 on assistant tokens, 0 elsewhere.
+///
+/// Tool calls (lesson08, `Tokenizer.withTools`). An assistant message with a `call` ends in
+/// <|call|>, the call's text and <|result|> instead of <|end|>: the model hands over. The
+/// runner's result follows as a `tool` message, written as its text and a newline, and the
+/// next assistant message continues the same turn, with no <|assistant|> of its own:
+///
+///     <|assistant|><|call|>calc(347*29)<|result|>10063⏎10063<|end|>
+///
+/// The call is the model's (trained, so it learns the grammar); the result is the runner's
+/// (masked, like a prompt: the model must read it, never learn to invent it).
 public enum ChatTemplate {
-    /// Who speaks a message.
+    /// Who speaks a message. `tool` is the runner answering a call (lesson08).
     public enum Role: String, CaseIterable, Sendable {
-        case user, assistant
-
-        /// The special token that opens this role's turn.
-        public var token: Tokenizer.Special { self == .user ? .user : .assistant }
+        case user, assistant, tool
     }
 
     /// One turn of a conversation, in the field names post-training libraries use.
     public struct Message: Equatable, Sendable {
         public var role: Role
         public var content: String
+        /// An assistant message may end in a tool call (`function_calls` in data files), e.g. "calc(347*29)".
+        public var call: String?
 
-        public init(_ role: Role, _ content: String) {
+        public init(_ role: Role, _ content: String, call: String? = nil) {
             self.role = role
             self.content = content
+            self.call = call
         }
     }
 
@@ -72,48 +82,89 @@ public enum ChatTemplate {
     /// eight characters, not the end of the turn. Assistant text may contain the think tokens.
     static func encodeContent(_ message: Message, tokenizer: Tokenizer) throws -> [Int] {
         switch message.role {
-        case .user:
+        case .user, .tool:
             return try tokenizer.encode(message.content)
         case .assistant:
             let ids = try tokenizer.encodeWithSpecials(message.content)
-            if let bad = ids.first(where: { $0 < Tokenizer.Special.allCases.count && !allowedInAssistant.contains($0) }) {
+            if let bad = ids.first(where: { tokenizer.isSpecial($0) && !allowedInAssistant.contains($0) }) {
                 throw TemplateError("an assistant message may contain only <think> and </think> as special tokens, found \(tokenizer.decode([bad])) in \(message.content.debugDescription)")
             }
             return ids
         }
     }
 
+    /// Checks the order of a conversation's messages: it starts with the user; user and
+    /// assistant turns alternate; an assistant message with a call is followed by the tool's
+    /// result, and a result by the assistant going on.
+    static func validate(_ messages: [Message]) throws {
+        guard !messages.isEmpty else { throw TemplateError("a conversation needs at least one message") }
+        var expected: Set<Role> = [.user]
+        for (i, m) in messages.enumerated() {
+            guard expected.contains(m.role) else {
+                let want = expected.map(\.rawValue).sorted().joined(separator: " or ")
+                throw TemplateError("message \(i + 1) is from the \(m.role.rawValue), but here the \(want) speaks (turns alternate user, assistant, ...; a call is followed by its tool result)")
+            }
+            if m.call != nil && m.role != .assistant {
+                throw TemplateError("message \(i + 1): only the assistant makes tool calls")
+            }
+            switch m.role {
+            case .user: expected = [.assistant]
+            case .assistant: expected = m.call == nil ? [.user] : [.tool]
+            case .tool: expected = [.assistant]
+            }
+        }
+    }
+
     /// Renders a whole conversation (user and assistant turns alternating, starting with
-    /// the user) as `<|bos|>` followed by `<|role|>content<|end|>` for every message.
+    /// the user) as `<|bos|>` followed by `<|role|>content<|end|>` for every message; tool
+    /// calls and results as the type's comment shows.
     public static func render(_ messages: [Message], mask: LossMask = .assistant,
                               tokenizer: Tokenizer = .standard) throws -> Rendered {
-        guard !messages.isEmpty else { throw TemplateError("a conversation needs at least one message") }
-        for (i, m) in messages.enumerated() where m.role != (i % 2 == 0 ? .user : .assistant) {
-            throw TemplateError("message \(i + 1) is from the \(m.role.rawValue), but turns must alternate user, assistant, user, ...")
+        try validate(messages)
+        let usesTools = messages.contains { $0.role == .tool || $0.call != nil }
+        if usesTools && !tokenizer.specials.contains(.call) {
+            throw TemplateError("a conversation with tool calls needs the vocabulary with <|call|> and <|result|> (Tokenizer.withTools)")
         }
         var tokens = [tokenizer.id(.bos)]
         var trained = [mask == .everything]
-        for m in messages {
+        func add(_ ids: [Int], _ isTrained: Bool) {
+            tokens += ids
+            trained += Array(repeating: mask == .everything || isTrained, count: ids.count)
+        }
+        for (i, m) in messages.enumerated() {
             let content = try encodeContent(m, tokenizer: tokenizer)
-            let isReply = m.role == .assistant
-            tokens.append(tokenizer.id(m.role.token))
-            trained.append(mask == .everything)
-            for (k, id) in content.enumerated() {
-                tokens.append(id)
-                let openingThink = k == 0 && id == tokenizer.id(.thinkStart)
-                trained.append(mask == .everything || (isReply && !(mask == .thinkAsPrompt && openingThink)))
+            switch m.role {
+            case .user:
+                add([tokenizer.id(.user)] + content + [tokenizer.id(.end)], false)
+            case .tool:
+                // The runner's text, then a newline that hands the turn back to the model.
+                add(content + [try tokenizer.encode("\n")[0]], false)
+            case .assistant:
+                // After a tool result the assistant's turn goes on: no second <|assistant|>.
+                if i == 0 || messages[i - 1].role != .tool { add([tokenizer.id(.assistant)], false) }
+                for (k, id) in content.enumerated() {
+                    let openingThink = k == 0 && id == tokenizer.id(.thinkStart)
+                    add([id], !(mask == .thinkAsPrompt && openingThink))
+                }
+                if let call = m.call {
+                    add([tokenizer.id(.call)] + (try tokenizer.encode(call)) + [tokenizer.id(.result)], true)
+                } else {
+                    add([tokenizer.id(.end)], true)
+                }
             }
-            tokens.append(tokenizer.id(.end))
-            trained.append(mask == .everything || isReply)
         }
         return Rendered(tokens: tokens, trained: trained)
     }
 
     /// The tokens to generate from: the conversation so far (ending with a user message)
-    /// followed by `<|assistant|>`, the cue for the model to take its turn.
+    /// followed by `<|assistant|>`, the cue for the model to take its turn. After a tool's
+    /// result the turn is already the model's, so nothing is added.
     public static func prompt(_ messages: [Message], tokenizer: Tokenizer = .standard) throws -> [Int] {
-        guard messages.last?.role == .user else { throw TemplateError("a prompt must end with a user message") }
-        return try render(messages, tokenizer: tokenizer).tokens + [tokenizer.id(.assistant)]
+        guard let last = messages.last?.role, last != .assistant else {
+            throw TemplateError("a prompt must end with a user message or a tool result")
+        }
+        let tokens = try render(messages, tokenizer: tokenizer).tokens
+        return last == .user ? tokens + [tokenizer.id(.assistant)] : tokens
     }
 
     /// The prompt for a single question.

@@ -31,6 +31,9 @@ public enum DataFiles {
     public static let rlTrain = "rl/train.jsonl"
     public static let rlValid = "rl/valid.jsonl"
 
+    public static let toolsTrain = "tools/train.jsonl"
+    public static let toolsValid = "tools/valid.jsonl"
+
     /// Why a data file could not be read or written.
     public struct DataError: Error, CustomStringConvertible, Sendable {
         public let description: String
@@ -283,5 +286,25 @@ public enum DataFiles {
             try loadRecords(dataDir.appendingPathComponent(path), "prompts", RLData.parse)
         }
         return RLData.Splits(train: try load(rlTrain), valid: try load(rlValid))
+    }
+
+    /// The two tool-use files' paths and contents, as `swift run make-data` writes them.
+    public static func toolFiles(seed: UInt64 = defaultSeed) -> [(path: String, text: String, count: Int)] {
+        let s = ToolData.generate(seed: seed)
+        return [(toolsTrain, s.train), (toolsValid, s.valid)].map { ($0.0, ToolData.jsonl($0.1), $0.1.count) }
+    }
+
+    /// Generates the tool-use conversations and writes data/tools/*.jsonl.
+    @discardableResult
+    public static func writeTools(to dataDir: URL, seed: UInt64 = defaultSeed) throws -> [WrittenFile] {
+        try writeText(toolFiles(seed: seed), to: dataDir)
+    }
+
+    /// Loads both tool-use files; a malformed line is an error naming the file and the line.
+    public static func loadTools(from dataDir: URL) throws -> ToolData.Splits {
+        func load(_ path: String) throws -> [ToolData.Example] {
+            try loadRecords(dataDir.appendingPathComponent(path), "conversations", ToolData.parse)
+        }
+        return ToolData.Splits(train: try load(toolsTrain), valid: try load(toolsValid))
     }
 }

@@ -58,6 +58,44 @@ extension Notebook {
         }
         chart(title: title, series: [("train (smoothed)", smooth), ("held-out", held)], xLabel: "steps")
     }
+
+    /// A conversation drawn token by token, with the loss mask underneath: `^` under every
+    /// token the model is trained to produce, `·` under the rest. Wrapped to the terminal.
+    public func tokenStrip(_ r: ChatTemplate.Rendered, tokenizer: Tokenizer = .standard) {
+        var top = "", bottom = ""
+        for (id, trained) in zip(r.tokens, r.trained) {
+            let p = tokenPiece(id, tokenizer: tokenizer)
+            if top.count + p.count > width - 6 {
+                emit("    " + top)
+                emit("    " + bottom)
+                top = ""; bottom = ""
+            }
+            top += p
+            bottom += String(repeating: trained ? "^" : "·", count: p.count)
+        }
+        emit("    " + top)
+        emit("    " + bottom)
+    }
+}
+
+/// A token as token strips draw it: a special as its short name in brackets ("[user]"),
+/// one id however many letters its name has; a space as ␣ and a newline as ⏎.
+public func tokenPiece(_ id: Int, tokenizer: Tokenizer = .standard) -> String {
+    if tokenizer.isSpecial(id), let s = Tokenizer.Special(rawValue: id) {
+        switch s {
+        case .bos: return "[bos]"
+        case .user: return "[user]"
+        case .assistant: return "[assistant]"
+        case .end: return "[end]"
+        case .thinkStart: return "[think]"
+        case .thinkEnd: return "[/think]"
+        case .pad: return "[pad]"
+        case .call: return "[call]"
+        case .result: return "[result]"
+        }
+    }
+    let p = tokenizer.decode([id])
+    return p == " " ? "␣" : p == "\n" ? "⏎" : p
 }
 
 /// Numbers printed the same way in every lesson.

@@ -87,7 +87,8 @@ if check {
                              (DataFiles.midtrainTrain, mid.train), (DataFiles.midtrainValid, mid.valid)]
                              + DataFiles.sftFiles(seed: seed).map({ ($0.path, $0.text) })
                              + DataFiles.dpoFiles(seed: seed).map({ ($0.path, $0.text) })
-                             + DataFiles.rlFiles(seed: seed).map({ ($0.path, $0.text) }) {
+                             + DataFiles.rlFiles(seed: seed).map({ ($0.path, $0.text) })
+                             + DataFiles.toolFiles(seed: seed).map({ ($0.path, $0.text) }) {
         let url = dataDir.appendingPathComponent(path)
         do {
             let onDisk = try DataFiles.loadText(url)
@@ -110,7 +111,7 @@ if check {
     do {
         let written = try DataFiles.writePretrain(to: dataDir, seed: seed) + DataFiles.writeMidtrain(to: dataDir, seed: seed)
             + DataFiles.writeSFT(to: dataDir, seed: seed) + DataFiles.writeDPO(to: dataDir, seed: seed)
-            + DataFiles.writeRL(to: dataDir, seed: seed)
+            + DataFiles.writeRL(to: dataDir, seed: seed) + DataFiles.writeTools(to: dataDir, seed: seed)
         for f in written {
             print("wrote \(f.url.path)  \(formatted(f.bytes)) bytes  \(formatted(f.documents)) documents")
         }
