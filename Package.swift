@@ -62,6 +62,7 @@ let package = Package(
         .executable(name: "lesson05-rlvr", targets: ["lesson05-rlvr"]),
         .executable(name: "lesson06-compare", targets: ["lesson06-compare"]),
         .executable(name: "lesson07-ablations", targets: ["lesson07-ablations"]),
+        .executable(name: "lesson08-tools", targets: ["lesson08-tools"]),
         .executable(name: "course", targets: ["course"]),
         .executable(name: "chat", targets: ["chat"]),
         .executable(name: "bench", targets: ["bench"]),
@@ -90,6 +91,7 @@ let package = Package(
         lesson("lesson05-rlvr"),
         lesson("lesson06-compare"),
         lesson("lesson07-ablations"),
+        lesson("lesson08-tools"),
 
         // Tests: kernels and model, the toy world, the runner, one suite per lesson.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),

@@ -9,7 +9,9 @@ public enum Compare {
     /// How a stage is asked. Base and mid never saw the chat template: they get the prompt
     /// as the start of a document and continue it. The chat stages get it as a user turn.
     public enum Prompting: String, Sendable {
-        case text, chat
+        /// A document to continue (base, mid); the chat template (the chat stages); the chat
+        /// template with the tools running (lesson08's model).
+        case text, chat, tools
     }
 
     /// The five kinds of prompt, each with a right answer that code can check.
@@ -102,6 +104,13 @@ public enum Compare {
                 let stopped = r.text.range(of: end)
                 return Answer(text: stopped.map { String(r.text[..<$0.lowerBound]) } ?? r.text, unfinished: stopped == nil,
                               right: p.isRight(r.answer))
+            }
+        case .tools:
+            let tokenizer = Tokenizer.withTools
+            return try zip(prompts, ToolUse.reply(model, prompts.map(\.text), rng: &rng, tokenizer: tokenizer)).map { p, r in
+                var text = r.text(tokenizer)
+                if r.stopped, text.hasSuffix(Tokenizer.Special.end.text) { text.removeLast(Tokenizer.Special.end.text.count) }
+                return Answer(text: text, unfinished: !r.stopped, right: p.isRight(r.answer))
             }
         }
     }

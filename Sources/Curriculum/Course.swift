@@ -20,6 +20,7 @@ public enum Course {
         Lesson(name: "lesson05-rlvr", teaches: "reinforcement learning with verifiable rewards (stage rlvr)"),
         Lesson(name: "lesson06-compare", teaches: "every stage side by side, and the report card"),
         Lesson(name: "lesson07-ablations", teaches: "why the order matters: the curriculum with a piece changed"),
+        Lesson(name: "lesson08-tools", teaches: "tool use: new tokens, a calculator and a lookup (stage tools)"),
     ]
 
     /// The flags every lesson gets: the course's own --quick, --seed and --out, so all lessons

@@ -69,6 +69,13 @@ public enum ReportCard {
             holding the model near where it started. Nobody writes the right answer for it: it must \
             produce one itself before it can be rewarded.
             """, loadOrTrain: { try GRPO.loadOrTrain(run: $0, quick: $1, seed: $2, say: $3, progress: $4) }),
+        // Lesson08 runs after the comparison, so lesson06 shows this column only once it exists.
+        Entry(stage: .tools, from: .dpo, prompting: .tools, headline: ["call_format_rate", "mult_acc_tools", "lookup_fact_acc", "needless_call_rate"], changed: """
+            Tool use: two new tokens, and SFT on conversations that call a calculator or a lookup \
+            and read the result. The call's tokens are trained, the result's are not: the model \
+            learns to write a call and to read an answer, never to invent one. What the weights \
+            cannot do (long products) or forgot (facts), the tools still can.
+            """, loadOrTrain: nil),
     ]
 
     public static func entry(_ stage: Stage) -> Entry? { entries.first { $0.stage == stage } }
@@ -134,6 +141,11 @@ public enum ReportCard {
         Metric("pass8", "RL problems right in 8 tries (pass@8)", .rate),
         Metric("mean_len", "reply length on RL problems (tokens)", .number),
         Metric("kl", "KL to its start (nats/token)", .number),
+        Metric("call_format_rate", "tool calls well formed", .rate, fillsStart: false),
+        Metric("mult_acc_tools", "3-digit x 2-digit products right", .rate, before: "mult_acc_no_tools"),
+        Metric("lookup_fact_acc", "held-out facts via lookup", .rate, fillsStart: false),
+        Metric("needed_call_rate", "questions needing a tool, called", .rate, fillsStart: false),
+        Metric("needless_call_rate", "questions needing none, called", .rate, fillsStart: false),
         Metric("claims_confirmed", "ablation claims confirmed", .count, fillsStart: false),
         Metric("claims_total", "ablation claims tested", .count, fillsStart: false),
         Metric("train_tokens", "tokens trained on", .count),

@@ -5,7 +5,7 @@ import TinyGPT
 
 /// The stages of the curriculum, in order, and where each keeps its checkpoint.
 public enum Stage: String, CaseIterable, Sendable {
-    case base, mid, instruct, think, dpo, rlvr
+    case base, mid, instruct, think, dpo, rlvr, tools
 
     /// The checkpoint file name, numbered by the lesson that writes it.
     public var checkpointFile: String {
@@ -16,6 +16,7 @@ public enum Stage: String, CaseIterable, Sendable {
         case .think: return "03-think.safetensors"
         case .dpo: return "04-dpo.safetensors"
         case .rlvr: return "05-rlvr.safetensors"
+        case .tools: return "08-tools.safetensors"
         }
     }
 
@@ -27,14 +28,20 @@ public enum Stage: String, CaseIterable, Sendable {
         case .instruct, .think: return "lesson03-sft"
         case .dpo: return "lesson04-dpo"
         case .rlvr: return "lesson05-rlvr"
+        case .tools: return "lesson08-tools"
         }
     }
+
+    /// The vocabulary the stage's model reads and writes: the standard 96 pieces, and for
+    /// `tools` the two tool specials as well.
+    public var tokenizer: Tokenizer { self == .tools ? .withTools : .standard }
 
     /// The model shape the course's recipe gives this stage: the pretraining config, with
     /// the context mid-training doubles for every stage from `mid` on.
     public func modelConfig(quick: Bool) -> GPTConfig {
         var config = Pretrain.recipe(quick: quick, seed: 0).model
         if self != .base { config.blockSize = Midtrain.recipe(quick: quick, seed: 0).contextLength }
+        config.vocabSize = tokenizer.vocabSize
         return config
     }
 }
@@ -87,8 +94,8 @@ public struct StageError: Error, CustomStringConvertible {
 /// Loads a stage's checkpoint and checks it is what the caller expects: this code's
 /// vocabulary, the stage asked for, and the model shape of the run's recipe (a quick model
 /// copied into a full-size folder would otherwise be fed windows longer than its context).
-public func loadStage(_ stage: Stage, from run: RunDirectory, tokenizer: Tokenizer = .standard) throws -> (GPT, CheckpointInfo) {
-    let path = run.checkpoint(stage)
+public func loadStage(_ stage: Stage, from run: RunDirectory) throws -> (GPT, CheckpointInfo) {
+    let path = run.checkpoint(stage), tokenizer = stage.tokenizer
     let (model, info) = try Checkpoint.load(path)
     let rerun = "rerun \(stage.lesson)\(run.quick ? " --quick" : "")"
     guard info.vocab == tokenizer.pieces else {
@@ -110,8 +117,8 @@ public func loadStage(_ stage: Stage, from run: RunDirectory, tokenizer: Tokeniz
 /// Saves a stage's checkpoint and records its metrics in the report, and its training
 /// curves when it was trained in this run (`curves` nil keeps the ones already recorded).
 public func saveStage(_ stage: Stage, model: GPT, step: Int, metrics: [String: Double], to run: RunDirectory,
-                      curves: Curves? = nil, tokenizer: Tokenizer = .standard) throws {
-    let info = CheckpointInfo(stage: stage.rawValue, step: step, vocab: tokenizer.pieces, metrics: metrics)
+                      curves: Curves? = nil) throws {
+    let info = CheckpointInfo(stage: stage.rawValue, step: step, vocab: stage.tokenizer.pieces, metrics: metrics)
     try run.prepare(saving: true)
     try Checkpoint.save(model, info: info, to: run.checkpoint(stage))
     try Report.record(stage: stage.rawValue, metrics: metrics, in: run.path)

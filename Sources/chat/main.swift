@@ -8,7 +8,8 @@
 // Chat stages (instruct, think, dpo, rlvr) get each line as a user turn in the chat
 // template and reply until they write <|end|>. The base and mid models never learned the
 // template, so they get your line as the start of a document and continue it: that
-// difference is lesson03's point. End with Ctrl-D (end of input).
+// difference is lesson03's point. The tools model (lesson08) runs its calls live: each call
+// and its result are printed as they happen. End with Ctrl-D (end of input).
 
 import Curriculum
 import Foundation
@@ -16,7 +17,7 @@ import Kernels
 import Notebook
 import TinyGPT
 
-let usage = "usage: swift run chat [--stage base|mid|instruct|think|dpo|rlvr] [--temperature T] [--seed N] [--out DIR] [--quick]"
+let usage = "usage: swift run chat [--stage base|mid|instruct|think|dpo|rlvr|tools] [--temperature T] [--seed N] [--out DIR] [--quick]"
 
 func fail(_ message: String, code: Int32) -> Never {
     FileHandle.standardError.write(Data(("chat: " + message + "\n").utf8))
@@ -88,7 +89,7 @@ do {
     fail("\(error)", code: 1)
 }
 
-let chatStages: Set<Stage> = [.instruct, .think, .dpo, .rlvr]
+let chatStages: Set<Stage> = [.instruct, .think, .dpo, .rlvr, .tools]
 let isChat = chatStages.contains(stage)
 let interactive = isatty(STDIN_FILENO) != 0
 if interactive {
@@ -112,7 +113,15 @@ while true {
     let question = line.trimmingCharacters(in: .whitespaces)
     if question.isEmpty { continue }
     do {
-        if isChat {
+        if stage == .tools {
+            guard let reply = try ToolUse.reply(model, [question], temperature: temperature, rng: &rng).first else { continue }
+            for c in reply.calls {
+                print("   call   \(c.text)")
+                print("   result \(c.result.text)")
+            }
+            print("\(stage.rawValue)> \(reply.answer)")
+            if !reply.stopped { print("   (no \(Tokenizer.Special.end.text): the reply ran out of room or of calls)") }
+        } else if isChat {
             guard let reply = try SFT.reply(model, [question], temperature: temperature, rng: &rng).first else { continue }
             var text = reply.text
             let end = Tokenizer.Special.end.text

@@ -159,12 +159,12 @@ struct Lesson06Tests {
         ], runPath: "/tmp/x", quick: false)
         card.textLoss = [.base: 0.62, .mid: 0.59]
         let t = ReportCard.table(card)
-        #expect(t.header == ["metric", "base", "mid", "instruct", "think", "dpo", "rlvr", "no_kl"])
+        #expect(t.header == ["metric", "base", "mid", "instruct", "think", "dpo", "rlvr", "tools", "no_kl"])
         func row(_ title: String) -> [String]? { t.rows.first { $0.first == title } }
-        #expect(row("held-out story loss (nats/char)") == ["held-out story loss (nats/char)", "0.620", "0.590", "–", "–", "–", "–", "–"])
+        #expect(row("held-out story loss (nats/char)") == ["held-out story loss (nats/char)", "0.620", "0.590", "–", "–", "–", "–", "–", "–"])
         #expect(row("2-digit sums right (as text)")?[1] == "0%", "base's sums: lesson02's measurement before training")
         #expect(row("preference accuracy")?[4] == "–", "preference accuracy is relative to a reference: not the think model's")
-        #expect(row("preference accuracy")?[7] == "0.90", "other runs in report.json get a column")
+        #expect(row("preference accuracy")?[8] == "0.90", "other runs in report.json get a column")
         #expect(row("training time")?[1] == "1m 40s" && row("tokens trained on")?[1] == "1.0M")
         #expect(row("chat format followed") == nil, "rows nobody measured are left out")
         #expect(ReportCard.headline(card, ReportCard.entries[1]) == "2-digit sums right (as text) 0% -> 4%")
@@ -173,9 +173,9 @@ struct Lesson06Tests {
 
     // MARK: the course command
 
-    @Test("course: lessons 00-07 in order; the flags passed to each lesson; a lesson not in the package")
+    @Test("course: lessons 00-08 in order; the flags passed to each lesson; a lesson not in the package")
     func course() throws {
-        #expect(Course.lessons.map { String($0.name.prefix(8)) } == (0...7).map { "lesson0\($0)" })
+        #expect(Course.lessons.map { String($0.name.prefix(8)) } == (0...8).map { "lesson0\($0)" })
         #expect(Course.lessons.map(\.name).contains("lesson06-compare"))
         let defaults = try Options.parse([], defaultOutDir: "/pkg/runs")
         #expect(Course.lessonArguments(defaults, defaultOutDir: "/pkg/runs") == [], "defaults: the command a learner types")

@@ -8,7 +8,7 @@ import TinyGPT
 /// `swift test` builds the lesson executables next to the test bundle.
 @Suite("Every lesson runs")
 struct LessonRunTests {
-    @Test("lessons 00-07 run end to end with --quick, in course order, and exit 0")
+    @Test("lessons 00-08 run end to end with --quick, in course order, and exit 0")
     func quickCourse() throws {
         // The build folder: where this test program is (Linux), or where the .xctest bundle
         // sits (macOS runs tests inside a helper program that lives elsewhere).
@@ -83,6 +83,7 @@ struct LessonRunTests {
         trailing.append(Data(count: 8))
         let think = try write(trailing, "out04/quick/03-think.safetensors")
         let notACheckpoint = try write(Data("this is not a checkpoint, just some text that is long enough".utf8), "out05/quick/04-dpo.safetensors")
+        let notADPOModel = try write(Data("this is not a checkpoint either, just text that is long enough".utf8), "out08/quick/04-dpo.safetensors")
         let classroom = try write(try checkpoint(.base, quick: false), "out06/quick/01-base.safetensors")
         let truncated = try write(try checkpoint(.mid).dropLast(100), "out07/quick/02-mid.safetensors")
         let quickInFull = try write(try checkpoint(.base), "out02/01-base.safetensors")
@@ -97,6 +98,7 @@ struct LessonRunTests {
             ("lesson05-rlvr", ["--quick", "--out", out("out05")], nil, 1, notACheckpoint),
             ("lesson06-compare", ["--quick", "--out", out("out06")], nil, 1, classroom),
             ("lesson07-ablations", ["--quick", "--out", out("out07")], nil, 1, truncated),
+            ("lesson08-tools", ["--quick", "--out", out("out08")], nil, 1, notADPOModel),
             ("course", ["--quick", "--out", aFile], nil, 2, aFile),
             ("chat", ["--stage=think", "--quick", "--out", out("chat")], nil, 1, empty),
             ("make-data", ["--out", aFile], nil, 2, aFile),

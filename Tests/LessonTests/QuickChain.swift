@@ -29,3 +29,10 @@ enum QuickChain {
     /// frozen reference), measured before and after.
     static let rlvr: Result<GRPO.Result, Error> = Result { try GRPO.run(from: dpo.get().model.copy(), quick: true, seed: seed) }
 }
+
+extension QuickChain {
+    /// Stage `tools`: quick tool SFT from a copy of the quick dpo model (two tokens added first).
+    static let tools: Result<ToolTraining.Result, Error> = Result {
+        try ToolTraining.Stage(quick: true, seed: seed).run(from: dpo.get().model.copy())
+    }
+}
