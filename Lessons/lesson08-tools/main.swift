@@ -82,8 +82,10 @@ nb.step("The conversations", """
     The conversations are generated (swift run make-data) into data/tools/ with the fields \
     post-training libraries use: an assistant message's function_calls holds its call, and a \
     tool message holds the result. Products of a 3-digit and a 2-digit number always call calc; \
-    fact questions always call lookup. One-digit sums are easy, yet whoever wrote this data \
-    called calc for \(pct(ToolData.smallSumCallShare)) of them: SFT will copy that habit. String \
+    fact questions always call lookup. 2-digit sums the model works out itself with lesson03's \
+    column trace (step 4 measures it), yet whoever wrote this data called calc for \
+    \(pct(ToolData.sumCallShare)) of them and wrote the trace for the rest: SFT will copy that \
+    habit. String \
     tasks are answered directly. Held-out questions ask products, sums, words and facts that \
     training never asks.
     """) {
@@ -108,11 +110,12 @@ nb.step("The conversations", """
 }
 
 nb.step("Before: the dpo model, without tools", """
-    The same held-out products and facts, asked of the dpo model in the chat, greedily.
+    The held-out products, facts and 2-digit sums, asked of the dpo model in the chat, greedily.
     """) {
     let m = try start.get(), held = try heldOut.get()
     let products = held.filter { $0.kind == .multiply }, facts = held.filter { $0.kind == .fact }
     let mult = try ToolTraining.accuracyWithoutTools(m, products), fact = try ToolTraining.accuracyWithoutTools(m, facts)
+    let sums = try ToolTraining.accuracyWithoutTools(m, held.filter { $0.kind == .sum })
     var rng = RNG(seed: seed)
     if let p = products.first, let r = try SFT.reply(m, [p.question], temperature: 0, rng: &rng).first {
         nb.emit("    user: \(p.question)   (answer: \(p.answer))")
@@ -121,7 +124,7 @@ nb.step("Before: the dpo model, without tools", """
     nb.say("""
     \(pct(mult)) of the products and \(pct(fact)) of the held-out facts right. The products are \
     beyond what the model learned; the facts it once knew (mid-training stated every one), and \
-    SFT lost the ones it never rehearsed.
+    SFT lost the ones it never rehearsed. 2-digit sums, which it works out with a trace: \(pct(sums)).
     """)
     // What the new token means to it yet: nothing. Made to open a call, what does it write?
     let forced = try ToolTraining.forcedCalls(try stage.grown(m), held.filter { $0.kind.needsTool })
@@ -134,7 +137,7 @@ nb.step("Before: the dpo model, without tools", """
     Made to open a call after each of these \(forced.count) questions, it writes \(valid) valid \
     calls: the new token means nothing to it yet.
     """)
-    nb.result("without tools: products / held-out facts", "\(pct(mult)) / \(pct(fact))")
+    nb.result("without tools: products / held-out facts / 2-digit sums", "\(pct(mult)) / \(pct(fact)) / \(pct(sums))")
 }
 
 nb.step("SFT on tool conversations", """
@@ -163,8 +166,9 @@ nb.step("With tools", """
     Made to open a call, as in step 4, it now writes \(forced.filter(\.wellFormed).count) valid calls of \(forced.count). \
     Products: \(pct(r.multiplyWithoutTools)) without tools, \(pct(a.accuracy(.multiply))) with them. Held-out \
     facts through lookup: \(pct(a.accuracy(.fact))). Retrieval is the remedy for forgetting: what the \
-    weights lost, the lookup still has. One-digit sums are answered with a call \
-    \(pct(a.callRate(.smallSum))) of the time: the habit the data taught, needed or not.
+    weights lost, the lookup still has. 2-digit sums, which the dpo model worked out with a \
+    trace, are answered with a call \(pct(a.callRate(.sum))) of the time: the habit the data \
+    taught, needed or not.
     """)
     for kind in ToolData.Kind.allCases {
         guard let g = a.graded.first(where: { $0.example.kind == kind }) else { continue }

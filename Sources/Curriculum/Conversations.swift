@@ -249,28 +249,44 @@ public enum Conversations {
     public static func parse(_ text: String, file: String) throws -> [Conversation] {
         try DataFiles.jsonLines(text, file: file).map { line in
             let object = line.object, bad = line.error
-            guard let list = object["messages"] as? [[String: Any]], !list.isEmpty else {
-                throw bad("expected a non-empty \"messages\" list of {\"role\", \"content\"} objects")
-            }
-            var messages: [ChatTemplate.Message] = []
-            for (k, m) in list.enumerated() {
-                guard let roleName = m["role"] as? String, let content = m["content"] as? String else {
-                    throw bad("message \(k + 1) needs string fields \"role\" and \"content\"")
-                }
-                guard let role = ChatTemplate.Role(rawValue: roleName) else {
-                    throw bad("message \(k + 1) has role \(roleName.debugDescription); expected \"user\" or \"assistant\"")
-                }
-                guard role == (k % 2 == 0 ? .user : .assistant) else {
-                    throw bad("message \(k + 1) is from the \(roleName); turns must alternate user, assistant, ...")
-                }
-                messages.append(ChatTemplate.Message(role, content))
-            }
+            let messages = try Conversations.messages(object, tools: false, bad: bad)
             guard let taskName = object["task"] as? String, let task = Task(rawValue: taskName) else {
                 let known = Task.allCases.map(\.rawValue).joined(separator: ", ")
                 throw bad("expected a \"task\" field, one of: \(known)")
             }
             return Conversation(task: task, messages: messages)
         }
+    }
+
+    /// The "messages" list of one JSON line, checked: each message has a string role and
+    /// content, and the turns come in a valid order. Without `tools`, only user and assistant
+    /// turns, alternating; with it (lesson08's files), also `function_calls` (a string or
+    /// null) and `tool` turns, in the order `ChatTemplate.validate` checks.
+    static func messages(_ object: [String: Any], tools: Bool, bad: (String) -> DataFiles.DataError) throws -> [ChatTemplate.Message] {
+        guard let list = object["messages"] as? [[String: Any]], !list.isEmpty else {
+            throw bad("expected a non-empty \"messages\" list of {\"role\", \"content\"} objects")
+        }
+        var messages: [ChatTemplate.Message] = []
+        for (k, m) in list.enumerated() {
+            guard let roleName = m["role"] as? String, let content = m["content"] as? String else {
+                throw bad("message \(k + 1) needs string fields \"role\" and \"content\"")
+            }
+            guard let role = ChatTemplate.Role(rawValue: roleName), tools || role != .tool else {
+                throw bad("message \(k + 1) has role \(roleName.debugDescription); expected \(tools ? "\"user\", \"assistant\" or \"tool\"" : "\"user\" or \"assistant\"")")
+            }
+            guard tools || role == (k % 2 == 0 ? .user : .assistant) else {
+                throw bad("message \(k + 1) is from the \(roleName); turns must alternate user, assistant, ...")
+            }
+            let call = m["function_calls"] as? String
+            if tools && m["function_calls"] != nil && call == nil && !(m["function_calls"] is NSNull) {
+                throw bad("message \(k + 1): \"function_calls\" must be a string like \"calc(12*34)\" or null")
+            }
+            messages.append(ChatTemplate.Message(role, content, call: tools ? call : nil))
+        }
+        if tools {
+            do { try ChatTemplate.validate(messages) } catch { throw bad("\(error)") }
+        }
+        return messages
     }
 }
 

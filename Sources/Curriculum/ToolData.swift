@@ -19,16 +19,16 @@ import Kernels
 ///                about people only the lookup's directory knows (`Tools.strangers`), so the
 ///                answer must be read from the result; the held-out file asks the story
 ///                facts SFT never asked in lesson03, the ones the chat models forgot
-///     smallSum   one-digit sums, which the model does in its head: the data's author called
-///                calc for most of them anyway, a habit SFT copies and RL can unlearn
+///     sum        2-digit sums, which the model works out itself with a column trace (lesson03):
+///                the data's author called calc for most of them anyway and wrote the trace
+///                for the rest, a habit SFT copies and RL can weigh
 ///     string     lesson03's string tasks, answered directly: no tool helps
 ///
-/// Split rule: a product is held out iff FNV-1a of "a*b" is divisible by 5; a sum iff its
-/// operand pair is held out by `Arithmetic.isHeldOut`-style hashing of "a+b" (divisible by 5);
-/// facts and words as in `Conversations`.
+/// Split rule: a product is held out iff FNV-1a of "a*b" is divisible by 5; a sum as in
+/// mid-training and SFT (`Arithmetic.isHeldOut`); facts and words as in `Conversations`.
 public enum ToolData {
     public enum Kind: String, CaseIterable, Sendable {
-        case multiply, fact, smallSum, string
+        case multiply, fact, sum, string
 
         /// The kinds whose questions need a tool: the model cannot answer them alone.
         public var needsTool: Bool { self == .multiply || self == .fact }
@@ -37,7 +37,7 @@ public enum ToolData {
             switch self {
             case .multiply: return "3-digit x 2-digit"
             case .fact: return "toy-world facts"
-            case .smallSum: return "one-digit sums"
+            case .sum: return "2-digit sums"
             case .string: return "string tasks"
             }
         }
@@ -63,15 +63,14 @@ public enum ToolData {
     }
 
     /// Training conversations per kind, and held-out questions per kind (facts: every held-out fact).
-    public static let trainCounts: [Kind: Int] = [.multiply: 1600, .fact: 600, .smallSum: 600, .string: 1200]
+    public static let trainCounts: [Kind: Int] = [.multiply: 1600, .fact: 1200, .sum: 600, .string: 1200]
     public static let validCount = 60
-    /// The share of training one-digit sums that call calc although the model needs no help.
-    public static let smallSumCallShare = 0.75
+    /// The share of training 2-digit sums that call calc although the model can work them out.
+    public static let sumCallShare = 0.75
     /// The share of training fact questions about people no story mentions.
     public static let strangerShare = 0.7
 
     public static func isHeldOutProduct(_ a: Int, _ b: Int) -> Bool { PretrainCorpus.fnv1a("\(a)*\(b)") % 5 == 0 }
-    public static func isHeldOutSmallSum(_ a: Int, _ b: Int) -> Bool { PretrainCorpus.fnv1a("\(a)+\(b)") % 5 == 0 }
 
     /// A conversation that calls a tool and answers with its result.
     static func withCall(_ question: String, _ call: Tools.Call) -> (messages: [ChatTemplate.Message], answer: String) {
@@ -123,15 +122,16 @@ public enum ToolData {
             let question = heldOut ? f.question : writer.rng.pick([f.question, "Please answer: \(f.question)", "Quick question: \(f.question)"])
             let c = withCall(question, call)
             return Example(kind: kind, task: .fact, messages: c.messages, answer: c.answer)
-        case .smallSum:
+        case .sum:
             var a = 0, b = 0
-            repeat { a = writer.rng.int(in: 0...9); b = writer.rng.int(in: 0...9) } while isHeldOutSmallSum(a, b) != heldOut
+            repeat { a = writer.rng.int(in: Arithmetic.operands); b = writer.rng.int(in: Arithmetic.operands) } while Arithmetic.isHeldOut(a, b) != heldOut
             let question = writer.rng.pick(["What is \(a) + \(b)?", "What is \(a) plus \(b)?", "Add \(a) and \(b).", "\(a) + \(b) = ?"])
-            if !heldOut && writer.rng.chance(smallSumCallShare) {
+            if !heldOut && writer.rng.chance(sumCallShare) {
                 let c = withCall(question, Tools.Call(.calc, "\(a)+\(b)"))
                 return Example(kind: kind, task: .arithmetic, messages: c.messages, answer: c.answer)
             }
-            return Example(kind: kind, task: .arithmetic, messages: [.init(.user, question), .init(.assistant, "\(a + b)")], answer: "\(a + b)")
+            let reply = "<think>\(Conversations.columnTrace(a, .plus, b))</think>\(a + b)"
+            return Example(kind: kind, task: .arithmetic, messages: [.init(.user, question), .init(.assistant, reply)], answer: "\(a + b)")
         case .string:
             let task = writer.rng.pick([Conversations.Task.reverse, .palindrome, .count, .uppercase])
             let item = writer.item(task, heldOut: heldOut)
@@ -157,24 +157,7 @@ public enum ToolData {
     public static func parse(_ text: String, file: String) throws -> [Example] {
         try DataFiles.jsonLines(text, file: file).map { line in
             let object = line.object, bad = line.error
-            guard let list = object["messages"] as? [[String: Any]], !list.isEmpty else {
-                throw bad("expected a non-empty \"messages\" list")
-            }
-            var messages: [ChatTemplate.Message] = []
-            for (k, m) in list.enumerated() {
-                guard let roleName = m["role"] as? String, let content = m["content"] as? String else {
-                    throw bad("message \(k + 1) needs string fields \"role\" and \"content\"")
-                }
-                guard let role = ChatTemplate.Role(rawValue: roleName) else {
-                    throw bad("message \(k + 1) has role \(roleName.debugDescription); expected \"user\", \"assistant\" or \"tool\"")
-                }
-                let call = m["function_calls"] as? String
-                if m["function_calls"] != nil && call == nil && !(m["function_calls"] is NSNull) {
-                    throw bad("message \(k + 1): \"function_calls\" must be a string like \"calc(12*34)\" or null")
-                }
-                messages.append(ChatTemplate.Message(role, content, call: call))
-            }
-            do { try ChatTemplate.validate(messages) } catch { throw bad("\(error)") }
+            let messages = try Conversations.messages(object, tools: true, bad: bad)
             guard let kindName = object["kind"] as? String, let kind = Kind(rawValue: kindName) else {
                 throw bad("expected a \"kind\" field, one of: \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }

@@ -17,7 +17,7 @@ public enum ToolTraining {
             let schedule = LRSchedule(peak: 3e-3, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
             return TrainConfig(steps: steps, batchSize: 32, seqLen: 0, schedule: schedule, evalEvery: 50, seed: seed)
         }
-        let steps = 1500
+        let steps = 2500
         let schedule = LRSchedule(peak: 1e-3, warmup: 20, total: steps, minFraction: 0.1, decay: .cosine)
         return TrainConfig(steps: steps, batchSize: 16, seqLen: 0, schedule: schedule, evalEvery: 250, seed: seed)
     }

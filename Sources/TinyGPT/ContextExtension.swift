@@ -49,16 +49,9 @@ extension GPT {
         }
         var newConfig = config
         newConfig.blockSize = newBlockSize
-        try newConfig.validate()
-        let extended = GPT(config: newConfig, layout: ParameterLayout(newConfig))
+        // Only wpe changes shape.
+        let extended = try resized(to: newConfig, except: "wpe", caller: "extendingContext")
         let src = params.ptr, dst = extended.params.ptr
-        // Tensors are matched by name: only wpe changes shape.
-        for t in extended.layout.tensors where t.name != "wpe" {
-            guard let old = layout.tensor(named: t.name), old.count == t.count else {
-                throw ConfigError(message: "extendingContext: tensor \(t.name) has no counterpart in \(config)")
-            }
-            (dst + t.offset).update(from: src + old.offset, count: t.count)
-        }
         guard let oldOffset = layout.wpe, let newOffset = extended.layout.wpe else { return extended }  // rotary
         let oldWpe = src + oldOffset, newWpe = dst + newOffset
         newWpe.update(from: oldWpe, count: T * C)

@@ -56,6 +56,20 @@ public final class GPT {
         return m
     }
 
+    /// A model of `newConfig` with every tensor but `changed` copied from this one, matched by
+    /// name: what a longer context or a larger vocabulary starts from (each fills `changed`).
+    func resized(to newConfig: GPTConfig, except changed: String, caller: String) throws -> GPT {
+        try newConfig.validate()
+        let new = GPT(config: newConfig, layout: ParameterLayout(newConfig))
+        for t in new.layout.tensors where t.name != changed {
+            guard let old = layout.tensor(named: t.name), old.count == t.count else {
+                throw ConfigError(message: "\(caller): tensor \(t.name) has no counterpart in \(config)")
+            }
+            (new.params.ptr + t.offset).update(from: params.ptr + old.offset, count: t.count)
+        }
+        return new
+    }
+
     init(config: GPTConfig, layout: ParameterLayout) {
         self.config = config
         self.layout = layout

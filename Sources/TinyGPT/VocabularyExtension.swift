@@ -18,16 +18,9 @@ extension GPT {
         }
         var newConfig = config
         newConfig.vocabSize = newVocabSize
-        try newConfig.validate()
-        let grown = GPT(config: newConfig, layout: ParameterLayout(newConfig))
+        // Only wte changes shape.
+        let grown = try resized(to: newConfig, except: "wte", caller: "growingVocabulary")
         let src = params.ptr, dst = grown.params.ptr
-        // Tensors are matched by name: only wte changes shape.
-        for t in grown.layout.tensors where t.name != "wte" {
-            guard let old = layout.tensor(named: t.name), old.count == t.count else {
-                throw ConfigError(message: "growingVocabulary: tensor \(t.name) has no counterpart in \(config)")
-            }
-            (dst + t.offset).update(from: src + old.offset, count: t.count)
-        }
         let oldWte = src + layout.wte, newWte = dst + grown.layout.wte
         newWte.update(from: oldWte, count: V * C)
         // The mean row, summed in Double so the result does not depend on V's order of magnitude.

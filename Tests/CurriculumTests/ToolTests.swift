@@ -110,7 +110,7 @@ import TinyGPT
                 let r = Tools.run(call)
                 #expect(!r.isError && r.text == e.answer, "\(call) gave \(r.text), the file says \(e.answer)")
             }
-            #expect(e.kind.needsTool ? e.call != nil : (e.kind == .smallSum || e.call == nil))
+            #expect(e.kind.needsTool ? e.call != nil : (e.kind == .sum || e.call == nil))
         }
         for kind in ToolData.Kind.allCases {
             #expect(s.valid.contains { $0.kind == kind } && s.train.contains { $0.kind == kind })
@@ -118,7 +118,7 @@ import TinyGPT
         // Held-out questions are never asked in training.
         #expect(Set(s.train.map(\.question)).isDisjoint(with: s.valid.filter { $0.kind != .string }.map(\.question)))
         // Some training sums call calc and some do not: the habit RL can change.
-        let sums = s.train.filter { $0.kind == .smallSum }
+        let sums = s.train.filter { $0.kind == .sum }
         #expect(sums.contains { $0.call != nil } && sums.contains { $0.call == nil })
     }
 
