@@ -10,13 +10,14 @@ import TinyGPT
 
 let nb = Notebook(
     name: "lesson08-tools",
-    title: "Tool use: two new tokens, a calculator and a lookup, and SFT that teaches the grammar of a call",
+    title: "Tool use: two new tokens, a calculator and a lookup; SFT teaches the grammar of a call, RL when to make one",
     intro: """
     Our model cannot multiply 347 by 29 in its head, and SFT made it forget the toy-world facts \
     it never rehearsed. A program can do both exactly. Tool use lets the model write a call, \
     hand over to a runner that executes it, read the result and go on. This lesson adds the two \
     tokens a call needs, shows the tools, and fine-tunes the dpo model on conversations that use \
-    them: SFT teaches the grammar of a call, which tool and which arguments.
+    them: SFT teaches the grammar of a call, which tool and which arguments. Then RL, with a \
+    small cost per call, teaches when a call is worth making.
     """,
     next: "swift run chat --stage tools")
 
@@ -31,7 +32,20 @@ nb.checkRunFolders([nb.run])
 let data = Memo { try ToolTraining.data() }
 let start = Memo { try stage.startingModel(run: nb.run, say: nb.say, progress: nb.trainingProgress(label: "lessons 01-04")) }
 let heldOut = Memo { ToolTraining.evalSet(try data.get(), quick: quick) }
-let training = Memo { try stage.run(from: start.get(), splits: data.get(), progress: nb.trainingProgress(label: "tool SFT")) }
+let withoutTools = Memo { try ToolTraining.accuracyWithoutTools(start.get(), heldOut.get().filter { $0.kind == .multiply }) }
+let sft = Memo { try stage.fineTune(start.get(), splits: data.get(), progress: nb.trainingProgress(label: "tool SFT")) }
+let afterSFT = Memo { try ToolTraining.measure(sft.get().model, heldOut.get()) }
+let rl = Memo { () throws -> (model: GPT, log: [ToolTraining.RLStep]) in
+    let settings = stage.rlSettings
+    let bar = nb.progress(total: settings.steps, label: "tool RL")
+    return try stage.reinforce(sft.get().model, splits: data.get()) { step, log in
+        guard let s = log.last else { return }
+        bar.update(step, metrics: [("reward", s.meanReward), ("right", s.rightRate), ("calls, needed", s.neededCalls),
+                                   ("calls, needless", s.needlessCalls), ("kl", s.kl)])
+        if step == settings.steps { bar.finish() }
+    }
+}
+let afterRL = Memo { try ToolTraining.measure(rl.get().model, heldOut.get()) }
 
 nb.step("Two new tokens", """
     A call needs two markers that typed text can never produce: <|call|> opens a call, and \
@@ -144,7 +158,7 @@ nb.step("SFT on tool conversations", """
     \(recipe.steps) steps of \(recipe.batchSize) conversations, the same training step as \
     lesson03's SFT: forward, cross-entropy weighted by the mask, backward, AdamW.
     """) {
-    let r = try training.get()
+    let r = try sft.get()
     nb.lossChart(r.log, title: "loss on the model's tokens (nats per token) by step")
     nb.say("\(r.log.tokensSeen) token positions in \(fmt(r.log.seconds, 1)) s. Held-out loss \(fmt(r.log.evalLoss.first?.loss ?? .nan)) -> \(fmt(r.log.evalLoss.last?.loss ?? .nan)).")
     nb.result("held-out loss", "\(fmt(r.log.evalLoss.first?.loss ?? .nan)) -> \(fmt(r.log.evalLoss.last?.loss ?? .nan))")
@@ -155,16 +169,16 @@ nb.step("With tools", """
     (at most \(ToolUse.defaultBudget) per reply). A call is well formed when it names a tool and \
     its arguments are valid; the answer is graded after the last result.
     """) {
-    let r = try training.get(), a = r.after
+    let a = try afterSFT.get(), model = try sft.get().model
     nb.table(["held-out, greedy", "right", "with a call"], ToolData.Kind.allCases.map { k in
         [k.title, pct(a.accuracy(k)), pct(a.callRate(k))]
     })
     let errors = a.graded.flatMap(\.reply.calls).filter(\.result.isError)
-    let forced = try ToolTraining.forcedCalls(r.model, try heldOut.get().filter { $0.kind.needsTool })
+    let forced = try ToolTraining.forcedCalls(model, try heldOut.get().filter { $0.kind.needsTool })
     nb.say("""
     \(a.callCount) calls, \(pct(a.callFormatRate)) well formed\(errors.isEmpty ? "" : "; \(errors.count) came back as an error the model had to read"). \
     Made to open a call, as in step 4, it now writes \(forced.filter(\.wellFormed).count) valid calls of \(forced.count). \
-    Products: \(pct(r.multiplyWithoutTools)) without tools, \(pct(a.accuracy(.multiply))) with them. Held-out \
+    Products: \(pct(try withoutTools.get())) without tools, \(pct(a.accuracy(.multiply))) with them. Held-out \
     facts through lookup: \(pct(a.accuracy(.fact))). Retrieval is the remedy for forgetting: what the \
     weights lost, the lookup still has. 2-digit sums, which the dpo model worked out with a \
     trace, are answered with a call \(pct(a.callRate(.sum))) of the time: the habit the data \
@@ -178,13 +192,76 @@ nb.step("With tools", """
     nb.result("call format / products with tools / held-out facts", "\(pct(a.callFormatRate)) / \(pct(a.accuracy(.multiply))) / \(pct(a.accuracy(.fact)))")
 }
 
-nb.step("Save the results", """
-    The tools model is written as stage tools, and its numbers go into report.json. Talk to it, \
-    with the tools running live: swift run chat --stage tools (add --quick for the tiny model).
+nb.step("RL: is the call worth its cost?", """
+    SFT copied the data's habit of calling calc for sums the model can work out itself. Now \
+    the model answers each training question \(stage.rlSettings.groupSize) times with the tools \
+    running (products, facts and sums, as many of each), and each reply is rewarded 1 for a \
+    right final answer minus \(fmt(ToolTraining.callCost, 1)) per call: lesson05's GRPO, against \
+    a frozen copy of the SFT model. A call pays where the model would be wrong without it, and \
+    costs where it would be right anyway. Only the model's own tokens carry the update; the \
+    results the runner wrote are not the model's choice.
     """) {
-    let metrics = try stage.save(training.get(), to: nb.run)
+    let log = try rl.get().log
+    nb.chart(title: "reward (right answer minus the calls' cost), per step",
+             series: [("reward", log.map(\.meanReward)), ("right", log.map(\.rightRate))], xLabel: "steps")
+    nb.chart(title: "calls per reply, per step",
+             series: [("needing a tool", log.map(\.neededCalls)), ("needing none", log.map(\.needlessCalls))], xLabel: "steps")
+    let first = log.first, last = log.last
+    let direct = log.map(\.directReplies).reduce(0, +), directRight = log.map(\.directRight).reduce(0, +)
+    let b = try afterSFT.get()
+    let callsPay = b.accuracy(.multiply) > 1 - ToolTraining.callCost
+    nb.say("""
+    Calls per reply on questions that need no tool: \(fmt(first?.needlessCalls ?? .nan, 2)) at the first \
+    step, \(fmt(last?.needlessCalls ?? .nan, 2)) at the last; on those that need one: \
+    \(fmt(first?.neededCalls ?? .nan, 2)) -> \(fmt(last?.neededCalls ?? .nan, 2)). Why: of the \
+    \(direct) sampled replies that worked a sum out without a call, \(directRight) were right \
+    (\(pct(Double(directRight) / Double(max(direct, 1))))). A right reply without a call earns 1, \
+    one with a call \(fmt(1 - ToolTraining.callCost, 1)): within a group, the replies that were \
+    right alone get the larger advantages. \(callsPay
+        ? "A product without a call is never right, and with one it was right \(pct(b.accuracy(.multiply))) of the time before RL: there the call pays, and stays."
+        : "This model's calls were rarely right either (products with a call: \(pct(b.accuracy(.multiply))) before RL), so a call bought nothing anywhere and RL dropped calls everywhere: the cost was all it could see.")
+    """)
+    nb.result("reward, first step -> last", "\(fmt(first?.meanReward ?? .nan, 2)) -> \(fmt(last?.meanReward ?? .nan, 2))")
+}
+
+nb.step("Before and after RL", """
+    The held-out questions once more, greedily: the SFT model and the RL model.
+    """) {
+    let b = try afterSFT.get(), a = try afterRL.get()
+    var rows = ToolData.Kind.allCases.map { k in
+        ["\(k.title): calls / right", "\(pct(b.callRate(k))) / \(pct(b.accuracy(k)))", "\(pct(a.callRate(k))) / \(pct(a.accuracy(k)))"]
+    }
+    rows += [["calls where a tool is needed", pct(b.neededCallRate), pct(a.neededCallRate)],
+             ["calls where none is needed", pct(b.needlessCallRate), pct(a.needlessCallRate)],
+             ["answers right, all kinds", pct(b.accuracy), pct(a.accuracy)]]
+    nb.table(["held-out, greedy", "SFT", "SFT + RL"], rows)
+    if let i = b.graded.indices.first(where: { b.graded[$0].example.kind == .sum && b.graded[$0].called }) {
+        nb.emit("    user:     \(b.graded[i].example.question)")
+        nb.emit("    SFT:      \(ReportCard.oneLine(b.graded[i].reply.text(tokenizer).replacingOccurrences(of: "\n", with: "⏎"), nb.width - 16))")
+        nb.emit("    SFT + RL: \(ReportCard.oneLine(a.graded[i].reply.text(tokenizer).replacingOccurrences(of: "\n", with: "⏎"), nb.width - 16))")
+    }
+    nb.say("""
+    Needless calls went from \(pct(b.needlessCallRate)) to \(pct(a.needlessCallRate)) of the questions \
+    that need no tool, while calls where one is needed went from \(pct(b.neededCallRate)) to \
+    \(pct(a.neededCallRate)), and right answers from \(pct(b.accuracy)) to \(pct(a.accuracy)). Nobody wrote \
+    a rule for when to call: the cost, set against what the model gets right alone, decided.
+    """)
+    nb.result("needless calls SFT -> RL", "\(pct(b.needlessCallRate)) -> \(pct(a.needlessCallRate))")
+    nb.result("needed calls / answers right after RL", "\(pct(a.neededCallRate)) / \(pct(a.accuracy))")
+}
+
+nb.step("Save the results", """
+    The model after RL is written as stage tools, and its numbers go into report.json (with \
+    _before, the SFT model's). Talk to it, with the tools running live: swift run chat --stage \
+    tools (add --quick for the tiny model).
+    """) {
+    let s = try sft.get(), r = try rl.get()
+    let result = ToolTraining.Result(model: r.model, log: s.log, multiplyWithoutTools: try withoutTools.get(), sft: s.model,
+                                     afterSFT: try afterSFT.get(), rlLog: r.log, after: try afterRL.get())
+    let metrics = try stage.save(result, to: nb.run)
     nb.produced(nb.run.checkpoint(.tools))
-    let keys = ["call_format_rate", "mult_acc_no_tools", "mult_acc_tools", "lookup_fact_acc", "needed_call_rate", "needless_call_rate", "task_acc"]
+    let keys = ["call_format_rate", "mult_acc_no_tools", "mult_acc_tools", "lookup_fact_acc", "needed_call_rate_before",
+                "needed_call_rate", "needless_call_rate_before", "needless_call_rate", "task_acc_before", "task_acc"]
     nb.table(["metric", "tools"], keys.map { [$0, metrics[$0].map { fmt($0) } ?? "-"] })
     nb.produced(URL(fileURLWithPath: nb.run.path).appendingPathComponent(Report.fileName).path)
 }

@@ -554,26 +554,39 @@ public enum GRPO {
             s.allEqualFraction = Double(groups.filter(\.allEqual).count) / Double(max(groups.count, 1))
             log.tokensSampled += samples.map(\.length).reduce(0, +)
 
-            for epoch in 0..<max(1, settings.innerEpochs) {
-                let pass = try PhaseClock.measure(.train) {
-                    let pass = forwardBackward(policy, &r, settings: settings)
-                    if !pass.loss.isFinite || policy.firstNonFiniteGradient() != nil {
-                        throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
-                    }
-                    clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
-                    optimizer.update(policy, lr: settings.schedule.lr(step))
-                    return pass
-                }
-                log.tokensTrained += pass.positions
-                if epoch == 0 { s.kl = pass.kl; s.loss = pass.loss }
-                s.clipFraction = pass.clipFraction
-            }
+            let u = try update(policy, &r, optimizer: optimizer, settings: settings, step: step)
+            log.tokensTrained += u.positions
+            s.kl = u.first.kl; s.loss = u.first.loss; s.clipFraction = u.last.clipFraction
             log.steps.append(s)
             if (step + 1) % settings.evalEvery == 0 || step + 1 == settings.steps { try measureHeldOut(step + 1) }
             log.seconds = Date().timeIntervalSince(start)
             progress(step + 1, log)
         }
         return log
+    }
+
+    /// The update of one step: `innerEpochs` passes over the rollout, each followed by an
+    /// AdamW step (gradients clipped first). Returns the first pass (its loss and KL are the
+    /// step's, measured before the policy moved), the last one (its clip fraction), and the
+    /// positions run. Lesson08's RL calls it too, on replies that made tool calls.
+    public static func update(_ policy: GPT, _ r: inout Rollout, optimizer: AdamW, settings: Settings,
+                              step: Int) throws -> (first: PassStats, last: PassStats, positions: Int) {
+        var first = PassStats(), last = PassStats(), positions = 0
+        for epoch in 0..<max(1, settings.innerEpochs) {
+            let pass = try PhaseClock.measure(.train) {
+                let pass = forwardBackward(policy, &r, settings: settings)
+                if !pass.loss.isFinite || policy.firstNonFiniteGradient() != nil {
+                    throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
+                }
+                clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
+                optimizer.update(policy, lr: settings.schedule.lr(step))
+                return pass
+            }
+            positions += pass.positions
+            if epoch == 0 { first = pass }
+            last = pass
+        }
+        return (first, last, positions)
     }
 
     // MARK: measurement: pass@1 and pass@k

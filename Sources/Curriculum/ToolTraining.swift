@@ -8,7 +8,9 @@ import TinyGPT
 /// Two new special tokens first (<|call|>, <|result|>: `GPT.growingVocabulary`), then SFT on
 /// `ToolData`'s conversations with the chat template's tool turns: the call's tokens carry
 /// loss, the runner's result does not. This is SFT exactly as lesson03 ran it (`SFT.train`);
-/// only the data and the vocabulary are new.
+/// only the data and the vocabulary are new. Then RL (`reinforce`): GRPO with the tools
+/// running and a reward of the right answer minus a cost per call, which teaches when a call
+/// is worth making.
 public enum ToolTraining {
     /// The training settings.
     public static func recipe(quick: Bool, seed: UInt64) -> TrainConfig {
@@ -127,15 +129,130 @@ public enum ToolTraining {
         return Double(right) / Double(examples.count)
     }
 
+    // MARK: RL: when to call
+
+    /// What a call costs in reward: a right answer earns 1, each call takes this much off, so
+    /// a call pays only where the model would otherwise be wrong.
+    public static let callCost = 0.3
+
+    /// The reward of one reply: 1 for a right final answer, minus `callCost` per call.
+    public static func reward(_ reply: ToolUse.Reply, _ e: ToolData.Example) -> Double {
+        (Verifier.isCorrect(reply.answer, expected: e.answer, task: e.task) ? 1 : 0) - callCost * Double(reply.calls.count)
+    }
+
+    /// GRPO's settings for the RL half: lesson05's machinery, a few dozen steps. Replies get
+    /// the room the held-out measurement gives them: a cut-off trace has no answer, and would
+    /// make every direct answer look wrong, so that calls seem to pay everywhere.
+    public static func rlRecipe(quick: Bool, seed: UInt64) -> GRPO.Settings {
+        let steps = quick ? 30 : 40
+        let schedule = LRSchedule(peak: quick ? 1e-3 : 2e-4, warmup: 5, total: steps, minFraction: 0.1, decay: .constant)
+        return GRPO.Settings(groupSize: 16, promptsPerStep: 8, steps: steps, schedule: schedule, beta: 0.1,
+                             maxNewTokens: ToolUse.replyTokens, evalEvery: steps, evalPrompts: 0, seed: seed)
+    }
+
+    /// RL's training questions: the same number of each kind from the training file, so the
+    /// kinds where the judgment is made (a sum the model can do alone) come up as often as the rest.
+    public static func rlQuestions(_ splits: ToolData.Splits, perKind: Int = 200) -> [ToolData.Example] {
+        ToolData.Kind.allCases.filter { $0 != .string }.flatMap { k in splits.train.filter { $0.kind == k }.prefix(perKind) }
+    }
+
+    /// One RL step, as logged.
+    public struct RLStep: Sendable {
+        public var meanReward = 0.0
+        /// Share of sampled replies with a right final answer.
+        public var rightRate = 0.0
+        /// Calls per reply, on questions that need a tool and on those that do not.
+        public var neededCalls = 0.0
+        public var needlessCalls = 0.0
+        public var kl = 0.0
+        /// Replies to questions needing no tool that made no call, and how many of those were right.
+        public var directReplies = 0
+        public var directRight = 0
+    }
+
+    /// Samples G replies with tools for each question, scores them, and returns the rows
+    /// (the runner's tokens untrained) with their group-relative advantages.
+    static func sampleRollout(_ policy: GPT, _ picked: [ToolData.Example], settings: GRPO.Settings,
+                              rng: inout RNG) throws -> (rows: [ChatTemplate.Rendered], advantages: [Double], step: RLStep) {
+        let G = settings.groupSize
+        let prompts = try picked.map { try ChatTemplate.prompt($0.question, tokenizer: tokenizer) }
+        let replies = ToolUse.generate(policy, prompts: prompts.flatMap { Array(repeating: $0, count: G) },
+                                       temperature: settings.temperature, maxNewTokens: settings.maxNewTokens, rng: &rng)
+        var rows: [ChatTemplate.Rendered] = [], advantages: [Double] = [], s = RLStep()
+        var needed = 0, needless = 0
+        for (i, e) in picked.enumerated() {
+            let group = Array(replies[(i * G)..<((i + 1) * G)])
+            let rewards = group.map { reward($0, e) }
+            advantages += GRPO.advantages(rewards, normalizeStd: settings.normalizeStd, epsilon: settings.stdEpsilon)
+            for r in group {
+                rows.append(ChatTemplate.Rendered(tokens: prompts[i] + r.tokens,
+                                                  trained: Array(repeating: false, count: prompts[i].count) + r.byModel))
+                if Verifier.isCorrect(r.answer, expected: e.answer, task: e.task) { s.rightRate += 1 }
+                if e.kind.needsTool { s.neededCalls += Double(r.calls.count); needed += 1 } else { s.needlessCalls += Double(r.calls.count); needless += 1 }
+                if !e.kind.needsTool && r.calls.isEmpty {
+                    s.directReplies += 1
+                    if Verifier.isCorrect(r.answer, expected: e.answer, task: e.task) { s.directRight += 1 }
+                }
+            }
+            s.meanReward += rewards.reduce(0, +)
+        }
+        let n = Double(max(replies.count, 1))
+        s.meanReward /= n; s.rightRate /= n
+        s.neededCalls /= Double(max(needed, 1)); s.needlessCalls /= Double(max(needless, 1))
+        return (rows, advantages, s)
+    }
+
+    /// Trains `policy` in place with GRPO against the frozen `reference` (the SFT model), on
+    /// the training questions of every kind, with tools running: reward = right answer minus
+    /// the calls' cost. Only the model's own tokens carry the update.
+    public static func reinforce(_ policy: GPT, reference: GPT, questions: [ToolData.Example], settings: GRPO.Settings,
+                                 progress: (Int, [RLStep]) -> Void = { _, _ in }) throws -> [RLStep] {
+        guard !questions.isEmpty else { throw StageError(description: "tool RL has no training questions") }
+        var rng = RNG(seed: settings.seed ^ 0x7007)
+        let optimizer = AdamW(for: policy, config: settings.adam)
+        var order: [Int] = []
+        var log: [RLStep] = []
+        for step in 0..<settings.steps {
+            if order.count < settings.promptsPerStep {
+                var fresh = Array(questions.indices)
+                rng.shuffle(&fresh)
+                order = fresh + order
+            }
+            let picked = order.suffix(settings.promptsPerStep).map { questions[$0] }
+            order.removeLast(settings.promptsPerStep)
+            let sampled = try sampleRollout(policy, picked, settings: settings, rng: &rng)
+            var r = GRPO.Rollout(rows: sampled.rows, advantages: sampled.advantages,
+                                 reference: GRPO.logProbs(reference, sampled.rows))
+            let u = try GRPO.update(policy, &r, optimizer: optimizer, settings: settings, step: step)
+            var s = sampled.step
+            s.kl = u.first.kl
+            log.append(s)
+            progress(step + 1, log)
+        }
+        return log
+    }
+
     // MARK: the stage
 
     /// What one run produced.
     public struct Result {
+        /// The final model: SFT, then RL.
         public let model: GPT
         public let log: TrainLog
         /// The starting model without tools, on the held-out products.
         public let multiplyWithoutTools: Double
+        /// The SFT model, and its held-out measurement: where RL starts.
+        public let sft: GPT
+        public let afterSFT: Measurement
+        public let rlLog: [RLStep]
+        /// The final model's held-out measurement.
         public let after: Measurement
+
+        public init(model: GPT, log: TrainLog, multiplyWithoutTools: Double, sft: GPT, afterSFT: Measurement,
+                    rlLog: [RLStep], after: Measurement) {
+            self.model = model; self.log = log; self.multiplyWithoutTools = multiplyWithoutTools; self.sft = sft
+            self.afterSFT = afterSFT; self.rlLog = rlLog; self.after = after
+        }
     }
 
     /// The tools stage, from the dpo model to its saved checkpoint. lesson08 calls its steps
@@ -147,6 +264,7 @@ public enum ToolTraining {
         public init(quick: Bool, seed: UInt64) { self.quick = quick; self.seed = seed }
 
         public var recipe: TrainConfig { ToolTraining.recipe(quick: quick, seed: seed) }
+        public var rlSettings: GRPO.Settings { ToolTraining.rlRecipe(quick: quick, seed: seed) }
 
         /// The model the stage starts from: lesson04's dpo model, loaded, or trained now if missing.
         public func startingModel(run: RunDirectory, say: (String) -> Void,
@@ -159,18 +277,36 @@ public enum ToolTraining {
             try start.growingVocabulary(to: tokenizer.vocabSize)
         }
 
-        /// Grows the vocabulary, fine-tunes on the tool conversations, measures.
-        public func run(from start: GPT, splits: ToolData.Splits? = nil,
-                        progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
-            let splits = try splits ?? data()
+        /// Grows the vocabulary and fine-tunes on the tool conversations (the SFT half).
+        public func fineTune(_ start: GPT, splits: ToolData.Splits,
+                             progress: (TrainProgress) -> Void = { _ in }) throws -> (model: GPT, log: TrainLog) {
             let model = try grown(start)
             let rows = try render(splits.train, blockSize: model.config.blockSize)
             let valid = try render(splits.valid, blockSize: model.config.blockSize)
             let log = try SFT.train(model, rows: rows, evalBatches: SFT.evalBatches(valid, maxBatches: quick ? 4 : 8),
                                     config: recipe, progress: progress)
+            return (model, log)
+        }
+
+        /// RL from a copy of the SFT model (the SFT model itself is the frozen reference).
+        public func reinforce(_ sft: GPT, splits: ToolData.Splits,
+                              progress: (Int, [RLStep]) -> Void = { _, _ in }) throws -> (model: GPT, log: [RLStep]) {
+            let policy = sft.copy()
+            let log = try ToolTraining.reinforce(policy, reference: sft, questions: rlQuestions(splits), settings: rlSettings,
+                                                 progress: progress)
+            return (policy, log)
+        }
+
+        /// The whole stage: SFT, then RL, each measured on the held-out questions.
+        public func run(from start: GPT, splits: ToolData.Splits? = nil,
+                        progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
+            let splits = try splits ?? data()
+            let sft = try fineTune(start, splits: splits, progress: progress)
             let held = evalSet(splits, quick: quick)
             let withoutTools = try accuracyWithoutTools(start, held.filter { $0.kind == .multiply })
-            return Result(model: model, log: log, multiplyWithoutTools: withoutTools, after: try measure(model, held))
+            let rl = try reinforce(sft.model, splits: splits)
+            return Result(model: rl.model, log: sft.log, multiplyWithoutTools: withoutTools, sft: sft.model,
+                          afterSFT: try measure(sft.model, held), rlLog: rl.log, after: try measure(rl.model, held))
         }
 
         /// Writes the model as stage `tools` with its metrics and curves; returns the metrics.
@@ -182,13 +318,15 @@ public enum ToolTraining {
         }
     }
 
-    /// The report keys of the SFT half of the stage.
+    /// The report keys: the final model's, and with `_before` the SFT model's (where RL started).
     public static func metrics(_ r: Result) -> [String: Double] {
-        let a = r.after
+        let a = r.after, b = r.afterSFT
         return [
             "call_format_rate": a.callFormatRate, "mult_acc_no_tools": r.multiplyWithoutTools,
             "mult_acc_tools": a.accuracy(.multiply), "lookup_fact_acc": a.accuracy(.fact),
             "needed_call_rate": a.neededCallRate, "needless_call_rate": a.needlessCallRate, "task_acc": a.accuracy,
+            "needed_call_rate_before": b.neededCallRate, "needless_call_rate_before": b.needlessCallRate,
+            "task_acc_before": b.accuracy,
             "train_tokens": Double(r.log.tokensSeen), "train_seconds": r.log.seconds,
         ]
     }

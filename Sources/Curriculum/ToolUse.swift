@@ -40,6 +40,10 @@ public enum ToolUse {
         public func text(_ tokenizer: Tokenizer = .withTools) -> String { tokenizer.decode(tokens) }
     }
 
+    /// Room for one reply, calls and results included: a 2-digit sum's column trace and a
+    /// call with its result both fit.
+    public static let replyTokens = 96
+
     /// The most calls one reply may make; a further call gets an error result, and the round
     /// after that is the last.
     public static let defaultBudget = 3
@@ -100,7 +104,9 @@ public enum ToolUse {
                     outcome = .error("a call starts with <|call|>")
                 }
                 replies[i].calls.append(CallRecord(text: text, result: outcome))
-                let written = encodeLeniently(outcome.text, tokenizer) + newline
+                // A result never overflows the context: what does not fit is cut (the reply is then over).
+                let room = max(0, blockSize - prompts[i].count - replies[i].tokens.count)
+                let written = Array((encodeLeniently(outcome.text, tokenizer) + newline).prefix(room))
                 replies[i].tokens += written
                 replies[i].byModel += Array(repeating: false, count: written.count)
                 replies[i].logprobs += Array(repeating: 0, count: written.count)
@@ -117,7 +123,7 @@ public enum ToolUse {
     }
 
     /// Asks questions in the chat with tools available (greedy when temperature is 0).
-    public static func reply(_ model: GPT, _ questions: [String], temperature: Float = 0, maxNewTokens: Int = 96,
+    public static func reply(_ model: GPT, _ questions: [String], temperature: Float = 0, maxNewTokens: Int = replyTokens,
                              budget: Int = defaultBudget, rng: inout RNG, tokenizer: Tokenizer = .withTools) throws -> [Reply] {
         let prompts = try questions.map { try ChatTemplate.prompt($0, tokenizer: tokenizer) }
         var out: [Reply] = []

@@ -173,4 +173,15 @@ import TinyGPT
         #expect(r[3].calls.count == 3 && r[3].calls[2].result.text.contains("no calls left") && !r[3].stopped)
         #expect(r[4].calls.first?.result.text == "error: a call starts with <|call|>" && r[4].answer == "5")
     }
+
+    @Test("a result that does not fit the context is cut there: prompt and reply never pass the block size")
+    func runnerKeepsInsideTheContext() {
+        let (prompts, model) = script([["<|call|>lookup(Mia, shoe size)<|result|>", "no<|end|>"]])
+        let blockSize = prompts[0].count + 30    // the call takes 25 tokens, the error result far more
+        let r = ToolUse.generate(prompts: prompts, maxNewTokens: 200, blockSize: blockSize, budget: 2, world: .standard,
+                                 tokenizer: tok, continueWith: model)
+        #expect(r[0].calls.count == 1 && r[0].calls[0].result.isError)
+        #expect(prompts[0].count + r[0].tokens.count == blockSize, "\(prompts[0].count) + \(r[0].tokens.count) vs \(blockSize)")
+        #expect(r[0].tokens.count == r[0].byModel.count && !r[0].stopped)
+    }
 }
