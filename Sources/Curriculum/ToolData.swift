@@ -63,10 +63,11 @@ public enum ToolData {
     }
 
     /// Training conversations per kind, and held-out questions per kind (facts: every held-out fact).
-    public static let trainCounts: [Kind: Int] = [.multiply: 1600, .fact: 1200, .sum: 600, .string: 1200]
+    public static let trainCounts: [Kind: Int] = [.multiply: 1600, .fact: 1200, .sum: 1200, .string: 1200]
     public static let validCount = 60
     /// The share of training 2-digit sums that call calc although the model can work them out.
-    public static let sumCallShare = 0.75
+    /// The other half shows the trace, so SFT keeps the skill RL will weigh the calls against.
+    public static let sumCallShare = 0.5
     /// The share of training fact questions about people no story mentions.
     public static let strangerShare = 0.7
 
