@@ -91,24 +91,19 @@ public enum DPO {
     /// - α = 1 adds SFT on the chosen answers (TRL's `rpo_alpha`): plain DPO widens the gap most
     ///   cheaply by pushing the rejected answer down, and a refusal never written stays unwritten.
     /// - Peak learning rate 3e-4: refusing the harms SFT never showed is the slowest thing the
-    ///   pairs teach. The quick model cannot write a refusal at all; it keeps 1e-4, which costs
-    ///   it less task accuracy.
+    ///   pairs teach. The tiny quick model needs 1e-3 and 400 steps for it.
     /// - The rejected answer counts only up to where it leaves the chosen one: the tokens after
     ///   that teach no choice, and the probability pushed out of them lands somewhere (refusals
     ///   that start and break). The quick model keeps the whole rejected answer: with the cut, a
     ///   one-token rejected "<think>" takes the calibration pairs' whole push, and its traces on
     ///   multi-step problems fall.
-    /// - The quick recipe trains on the multi-step problems' stepwise pairs only: its think model
-    ///   gets no sum right, so a trace does no work for it, and taught to trace sums it stopped
-    ///   sampling the right replies GRPO (lesson05) needs to reinforce.
     ///
     /// A `variant` other than `.dpo` changes one thing of this recipe (see `Variant`).
     public static func recipe(quick: Bool, seed: UInt64, variant: Variant = .dpo) -> Settings {
-        let steps = quick ? 120 : 200
-        let schedule = LRSchedule(peak: quick ? 1e-4 : 3e-4, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
-        var s = Settings(beta: 0.1, chosenNLL: 1, rejectedUpToDivergence: !quick,
-                         stepwiseTasks: quick ? Set(Conversations.Task.multiStep) : PreferenceData.stepwiseTasks,
-                         steps: steps, pairsPerStep: 16, schedule: schedule, evalEvery: quick ? 30 : 25, seed: seed)
+        let steps = quick ? 400 : 200
+        let schedule = LRSchedule(peak: quick ? 1e-3 : 3e-4, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)
+        var s = Settings(beta: 0.1, chosenNLL: 1, rejectedUpToDivergence: !quick, steps: steps, pairsPerStep: 16,
+                         schedule: schedule, evalEvery: quick ? 30 : 25, seed: seed)
         switch variant {
         case .dpo: break
         case .ipo: s.objective = .ipo

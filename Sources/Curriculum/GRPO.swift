@@ -164,8 +164,8 @@ public enum GRPO {
 
     /// The default run's settings (docs/experiments.md has the measurements behind them).
     ///
-    /// Sixteen replies per prompt in the default run: on the hardest rungs a right reply is rare,
-    /// and with eight the probe misses whole rungs with room, and most groups there are all wrong.
+    /// Sixteen replies per prompt: on the hardest rungs a right reply is rare, and with eight
+    /// the probe misses whole rungs with room, and most groups there are all wrong.
     /// β is firmer than the GRPO paper's 0.04: a tiny model takes large steps, and the k3
     /// weight β·(π_ref/π - 1), 0 at the reference, is what holds the replies the reward says
     /// nothing about. The filter probes 32 prompts of every rung and keeps the rungs where at
@@ -176,7 +176,7 @@ public enum GRPO {
     public static func recipe(quick: Bool, seed: UInt64) -> Settings {
         let steps = quick ? 40 : 60
         let schedule = LRSchedule(peak: quick ? 1e-3 : 2e-4, warmup: 5, total: steps, minFraction: 0.1, decay: .constant)
-        return Settings(groupSize: quick ? 8 : 16, promptsPerStep: 8, steps: steps, schedule: schedule, beta: quick ? 0.5 : 0.1,
+        return Settings(groupSize: 16, promptsPerStep: 8, steps: steps, schedule: schedule, beta: quick ? 0.5 : 0.1,
                         maxNewTokens: quick ? 64 : 112, evalEvery: quick ? 10 : 20, evalPrompts: quick ? 40 : 80,
                         probePerCell: 32, minRoomShare: 0.125, seed: seed)
     }

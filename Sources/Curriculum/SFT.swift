@@ -24,7 +24,15 @@ public enum SFT {
     /// word to reverse, the digits of a column. That is learned late and suddenly, after a
     /// plateau where the model writes well-formed replies with the wrong letters; fewer,
     /// bigger steps stop on the plateau (docs/experiments.md).
+    ///
+    /// The quick think model is what quick DPO starts from, and DPO can only raise a refusal
+    /// the model can already write and tell apart from help: its SFT gets the small steps too.
     public static func recipe(_ style: Style, quick: Bool, seed: UInt64) -> TrainConfig {
+        if quick && style == .think {
+            let steps = 4000
+            let schedule = LRSchedule(peak: 1e-3, warmup: 20, total: steps, minFraction: 0.1, decay: .cosine)
+            return TrainConfig(steps: steps, batchSize: 8, seqLen: 0, schedule: schedule, evalEvery: 1000, seed: seed)
+        }
         if quick {
             let steps = 200
             let schedule = LRSchedule(peak: 3e-3, warmup: 10, total: steps, minFraction: 0.1, decay: .cosine)

@@ -143,7 +143,7 @@ struct Lesson07Tests {
                 "readable replies: mid -> RL \(m.after.formatRate), cold start -> RL \(c.after.formatRate), needs > \(e.coldStartVerdict.margin)")
     }
 
-    @Test("SFT on the chosen answers (quick): the tiny model learns to refuse, and refuses the safe look-alikes too")
+    @Test("SFT on the chosen answers (quick): the tiny model learns to refuse, and, as in the default run, draws the line: the safe look-alikes stay answered")
     func imitationRefusesWithoutTheLine() throws {
         let think = try QuickChain.think.get().model.copy()
         let stage = DPO.Stage(quick: true, seed: QuickChain.seed, variant: .sftChosen)
@@ -153,7 +153,9 @@ struct Lesson07Tests {
         let nCaution = pairs.filter { $0.family == .caution }.count, nHelpful = pairs.filter { $0.family == .helpful }.count
         #expect(Noise.isRise(from: before.refusalRate, to: after.refusalRate, n: nCaution, floor: 0.1),
                 "harmful requests refused: \(before.refusalRate) -> \(after.refusalRate)")
-        #expect(Noise.isRise(from: before.overRefusalRate, to: after.overRefusalRate, n: nHelpful, floor: 0.1),
+        // Every harmful request's chosen answer is a refusal and every look-alike's is help, so
+        // imitating them teaches the line too (lesson07, experiment 5): the bound lesson04's quick test uses.
+        #expect(!Noise.isRise(from: before.overRefusalRate, to: after.overRefusalRate, n: nHelpful, floor: 0.1) && after.overRefusalRate <= 0.2,
                 "safe look-alikes refused: \(before.overRefusalRate) -> \(after.overRefusalRate)")
     }
 
