@@ -184,4 +184,21 @@ import TinyGPT
         #expect(prompts[0].count + r[0].tokens.count == blockSize, "\(prompts[0].count) + \(r[0].tokens.count) vs \(blockSize)")
         #expect(r[0].tokens.count == r[0].byModel.count && !r[0].stopped)
     }
+
+    @Test("tool RL's reward: 1 for a right final answer, minus the cost of each call")
+    func rewardChargesEachCall() throws {
+        let e = try #require(try ToolTraining.data().train.first { $0.kind == .sum })
+        let (prompts, model) = script([
+            ["<|call|>calc(1+1)<|result|>", "\(e.answer)<|end|>"],                                   // right, one call
+            ["\(e.answer)<|end|>"],                                                                  // right, no call
+            ["<|call|>calc(1+1)<|result|>", "<|call|>calc(2+2)<|result|>", "-1<|end|>"],              // wrong, two calls
+            ["-1<|end|>"],                                                                           // wrong, no call
+        ])
+        let replies = ToolUse.generate(prompts: prompts, maxNewTokens: 200, blockSize: 256, budget: 3, world: .standard,
+                                       tokenizer: tok, continueWith: model)
+        let c = ToolTraining.callCost
+        let want = [1 - c, 1, -2 * c, 0]
+        let got = replies.map { ToolTraining.reward($0, e) }
+        #expect(zip(got, want).allSatisfy { abs($0 - $1) < 1e-12 }, "rewards \(got), expected \(want)")
+    }
 }
