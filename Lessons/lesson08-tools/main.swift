@@ -138,7 +138,9 @@ nb.step("Before: the dpo model, without tools", """
     nb.say("""
     \(pct(mult)) of the products and \(pct(fact)) of the held-out facts right. The products are \
     beyond what the model learned; the facts it once knew (mid-training stated every one), and \
-    SFT lost the ones it never rehearsed. 2-digit sums, which it works out with a trace: \(pct(sums)).
+    SFT lost the ones it never rehearsed. 2-digit sums: \(pct(sums)) \(sums >= 0.8
+        ? "right, worked out with a trace: for them a call is needless."
+        : "right: this model never learned them, so for it even a sum is a question a call would help.")
     """)
     // What the new token means to it yet: nothing. Made to open a call, what does it write?
     let forced = try ToolTraining.forcedCalls(try stage.grown(m), held.filter { $0.kind.needsTool })
@@ -180,9 +182,8 @@ nb.step("With tools", """
     Made to open a call, as in step 4, it now writes \(forced.filter(\.wellFormed).count) valid calls of \(forced.count). \
     Products: \(pct(try withoutTools.get())) without tools, \(pct(a.accuracy(.multiply))) with them. Held-out \
     facts through lookup: \(pct(a.accuracy(.fact))). Retrieval is the remedy for forgetting: what the \
-    weights lost, the lookup still has. 2-digit sums, which the dpo model worked out with a \
-    trace, are answered with a call \(pct(a.callRate(.sum))) of the time: the habit the data \
-    taught, needed or not.
+    weights lost, the lookup still has. 2-digit sums are answered with a call \
+    \(pct(a.callRate(.sum))) of the time: the habit the data taught, needed or not.
     """)
     for kind in ToolData.Kind.allCases {
         guard let g = a.graded.first(where: { $0.example.kind == kind }) else { continue }
