@@ -323,22 +323,14 @@ public enum DPO {
         }
         // Per-token weights on grad log p: + on the chosen row, - on the rejected row.
         let chosenTokens = rows[0..<P].map(\.count).reduce(0, +)
-        var weights = [Float](repeating: 0, count: batch.B * batch.T)
-        for b in 0..<batch.B {
+        let rowWeights = (0..<batch.B).map { b -> Double in
             let sign: Double = b < P ? 1 : -1
             let perToken = settings.lengthNormalized ? 1 / Double(max(rows[b].count, 1)) : 1
-            var w = sign * pairWeights[b % P] * perToken
+            let w = sign * pairWeights[b % P] * perToken
             // The SFT term: α/(chosen tokens in the batch) on every chosen token, as in SFT.
-            if b < P { w += settings.chosenNLL / Double(max(chosenTokens, 1)) }
-            for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 { weights[b * batch.T + t] = Float(w) }
+            return b < P ? w + settings.chosenNLL / Double(max(chosenTokens, 1)) : w
         }
-        let dlogits = model.dlogitsScratch
-        batch.targets.withUnsafeBufferPointer { tp in
-            weights.withUnsafeBufferPointer { wp in
-                crossentropy_backward(dlogits, model.probs, tp.baseAddress!, wp.baseAddress!, N: batch.B * batch.T, V: model.config.vocabSize)
-            }
-        }
-        model.backward(dlogits)
+        weightedBackward(model, batch) { b, _ in rowWeights[b] }
         return stats
     }
 

@@ -407,22 +407,7 @@ public enum GRPO {
             let logp = targetLogProbs(losses, batch)
             if fillOld { for (j, b) in chunk.enumerated() { old[b] = logp[j] } }
             let w = accumulate(&stats, logp, rows: chunk, r, old: old, settings: settings, rule: rule)
-            var weights = [Float](repeating: 0, count: batch.B * batch.T)
-            for b in 0..<batch.B {
-                var k = 0
-                for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
-                    weights[b * batch.T + t] = Float(w[b][k])
-                    k += 1
-                }
-            }
-            let dlogits = policy.dlogitsScratch
-            batch.targets.withUnsafeBufferPointer { tp in
-                weights.withUnsafeBufferPointer { wp in
-                    crossentropy_backward(dlogits, policy.probs, tp.baseAddress!, wp.baseAddress!, N: batch.B * batch.T,
-                                          V: policy.config.vocabSize)
-                }
-            }
-            policy.backward(dlogits)
+            weightedBackward(policy, batch) { b, k in w[b][k] }
             stats.positions += batch.B * batch.T
         }
         if fillOld { r.old = old }
