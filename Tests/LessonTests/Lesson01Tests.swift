@@ -61,6 +61,25 @@ struct Lesson01Tests {
         #expect(rateAfter > rateBefore + 0.3)
     }
 
+    @Test("temperature: the colder the sampling, the more of its words are real; at 1.5 the model invents words")
+    func temperatureTradesWordsForInvention() throws {
+        let model = try QuickChain.base.get().model.copy()
+        guard let dir = DataFiles.defaultDataDirectory() else { Issue.record("no data/ folder"); return }
+        let vocabulary = Set(Probes.words(try DataFiles.loadPretrain(from: dir).train))
+        let prompts = [String](repeating: "<|bos|>", count: 8)
+        func sample(_ t: Float) throws -> String {
+            var rng = RNG(seed: 7)
+            return try Probes.complete(model, prompts, temperature: t, maxTokens: 60, rng: &rng).joined(separator: " ")
+        }
+        // Dividing the logits by T < 1 sharpens the distribution toward the likeliest
+        // characters; T > 1 flattens it, and rare characters make words no story contains.
+        let cold = try sample(0.1), hot = try sample(1.5)
+        let coldRate = Probes.wordRate(cold, vocabulary: vocabulary), hotRate = Probes.wordRate(hot, vocabulary: vocabulary)
+        let n = min(Probes.words(cold).count, Probes.words(hot).count)
+        #expect(Noise.isRise(from: hotRate, to: coldRate, n: n, floor: 0.2),
+                "real words: T = 0.1 \(coldRate), T = 1.5 \(hotRate) (\(n) words): \(hot.prefix(80))")
+    }
+
     @Test("the base checkpoint is written, reloaded bit-exactly, and recorded in report.json")
     func checkpointAndReport() throws {
         let result = try QuickChain.base.get()
