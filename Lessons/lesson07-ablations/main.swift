@@ -277,6 +277,11 @@ nb.step("Experiment 1 · RL without SFT (the R1-Zero question), and a cold start
     no reason to teach it. After the cold start: \(pct(c.after.formatRate)) well-formed and \
     \(pct(c.after.pass1)) right, against \(pct(m.after.pass1)) without it. After SFT (and in the chat \
     template): \(pct(a.after.pass1)) right.
+
+    The end points are compared on more problems than the snapshots sample: greedy replies \
+    to all \(a.allAfter.graded.count) held-out problems of the arms' rungs. Right after RL: \
+    \(pct(m.allAfter.pass1)) from mid, \(pct(c.allAfter.pass1)) after the cold start, \
+    \(pct(a.allAfter.pass1)) after SFT.
     """)
     verdict("1 · RL from mid raises pass@1", e.fromMidVerdict)
     verdict("1 · RL from mid is harder to read", e.readabilityVerdict)

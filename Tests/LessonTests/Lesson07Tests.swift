@@ -135,6 +135,8 @@ struct Lesson07Tests {
         #expect(m.after.kl.value > 0, "KL to the reference \(m.after.kl.value)")
         // Experiment 1's arms are measured on their own rungs with room too, all of those rungs' held-out problems.
         #expect(m.rungsBefore.graded.map(\.problem) == GRPO.heldOut(try QuickAblations.data.get(), cells: (m.edge?.target ?? []).filter(Ablations.cells.contains)))
+        // Their end points are compared on every held-out problem of the arms' rungs, greedily.
+        for r in [m, c, a] { #expect(r.allAfter.graded.map(\.problem) == GRPO.heldOut(try QuickAblations.data.get(), cells: Ablations.cells)) }
         // The verifier reads the first line only; nothing teaches the mid model to stop there.
         #expect(e.readabilityVerdict.holds,
                 "readable replies: mid -> RL \(m.after.formatRate), think -> RL \(a.after.formatRate), needs > \(e.readabilityVerdict.margin)")
