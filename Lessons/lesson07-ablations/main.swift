@@ -168,10 +168,7 @@ func verdict(_ tag: String, _ v: Ablations.Verdict) {
 }
 
 /// Training curves smoothed over a few steps (short runs are noisy step to step).
-func smooth(_ xs: [Double]) -> [Double] {
-    let w = max(1, xs.count / 8)
-    return xs.indices.map { i in xs[max(0, i - w + 1)...i].reduce(0, +) / Double(min(i + 1, w)) }
-}
+func smooth(_ xs: [Double]) -> [Double] { Curves.smoothed(xs, window: xs.count / 8) }
 
 /// The first held-out reply of a run, for a look at what the model writes.
 func example(_ r: Ablations.Run) {

@@ -365,11 +365,7 @@ public enum DPO {
             }
             let stats = try PhaseClock.measure(.train) {
                 let stats = forwardBackward(policy, picked.map { pairs[$0] }, reference: picked.map { reference[$0] }, settings: settings)
-                if !stats.loss.isFinite || policy.firstNonFiniteGradient() != nil {
-                    throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
-                }
-                clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
-                optimizer.update(policy, lr: settings.schedule.lr(step))
+                try optimizerStep(policy, optimizer, loss: stats.loss, lr: settings.schedule.lr(step), clipNorm: settings.clipNorm, step: step + 1)
                 return stats
             }
             log.train.append(stats)

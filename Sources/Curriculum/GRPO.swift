@@ -560,11 +560,7 @@ public enum GRPO {
         for epoch in 0..<max(1, settings.innerEpochs) {
             let pass = try PhaseClock.measure(.train) {
                 let pass = forwardBackward(policy, &r, settings: settings)
-                if !pass.loss.isFinite || policy.firstNonFiniteGradient() != nil {
-                    throw NonFiniteError(tensor: policy.firstNonFiniteGradient() ?? "loss", step: step + 1)
-                }
-                clip_grad_norm(policy.grads.ptr, N: policy.parameterCount, maxNorm: settings.clipNorm)
-                optimizer.update(policy, lr: settings.schedule.lr(step))
+                try optimizerStep(policy, optimizer, loss: pass.loss, lr: settings.schedule.lr(step), clipNorm: settings.clipNorm, step: step + 1)
                 return pass
             }
             positions += pass.positions

@@ -135,11 +135,7 @@ public enum RewardModel {
             }
             let s = try PhaseClock.measure(.train) { () throws -> Stats in
                 let s = forwardBackward(model, picked.map { pairs[$0] })
-                if !s.loss.isFinite || model.firstNonFiniteGradient() != nil {
-                    throw NonFiniteError(tensor: model.firstNonFiniteGradient() ?? "loss", step: step + 1)
-                }
-                clip_grad_norm(model.grads.ptr, N: model.parameterCount, maxNorm: 1)
-                optimizer.update(model, lr: settings.schedule.lr(step))
+                try optimizerStep(model, optimizer, loss: s.loss, lr: settings.schedule.lr(step), clipNorm: 1, step: step + 1)
                 return s
             }
             progress(step + 1, s)

@@ -71,12 +71,19 @@ public func trainStep(_ model: GPT, _ optimizer: AdamW, _ batch: Batch, lr: Floa
     model.zeroGrad()
     let loss = model.forwardBackward(tokens: batch.inputs, targets: batch.targets, weights: batch.weights,
                                      B: batch.B, T: batch.T)
+    try optimizerStep(model, optimizer, loss: Double(loss), lr: lr, clipNorm: clipNorm, step: step)
+    return Double(loss)
+}
+
+/// How every training step ends, whatever its objective (SFT, DPO, GRPO, the reward model):
+/// a NaN or infinite loss or gradient stops training with the weights untouched (`step` is
+/// the one the error names); otherwise the gradient is clipped to `clipNorm` and AdamW steps.
+public func optimizerStep(_ model: GPT, _ optimizer: AdamW, loss: Double, lr: Float, clipNorm: Float, step: Int) throws {
     if !loss.isFinite || model.firstNonFiniteGradient() != nil {
         throw NonFiniteError(tensor: model.firstNonFiniteGradient() ?? "loss", step: step)
     }
     clip_grad_norm(model.grads.ptr, N: model.parameterCount, maxNorm: clipNorm)
     optimizer.update(model, lr: lr)
-    return Double(loss)
 }
 
 /// The training loop every stage shares: take a batch, one `trainStep` at the scheduled
