@@ -217,8 +217,12 @@ public enum SFT {
         public let facts: FactsKept.Measurement
     }
 
+    /// Which tokens carry SFT's loss: the assistant's, `<think>` included (lesson03's
+    /// exercises change it here, for the lesson, `course` and the tests alike).
+    public static let lossMask: ChatTemplate.LossMask = .assistant
+
     /// Fine-tunes a copy of `mid` in one style and measures it (`Stage.run`).
-    public static func run(_ style: Style, from mid: GPT, quick: Bool, seed: UInt64, mask: ChatTemplate.LossMask = .assistant,
+    public static func run(_ style: Style, from mid: GPT, quick: Bool, seed: UInt64, mask: ChatTemplate.LossMask = lossMask,
                            splits: Conversations.Splits? = nil,
                            progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
         var stage = Stage(style, quick: quick, seed: seed)
@@ -232,8 +236,8 @@ public enum SFT {
         public let style: Style
         public let quick: Bool
         public let seed: UInt64
-        /// Which tokens carry the loss (lesson03's exercise changes it).
-        public var mask: ChatTemplate.LossMask = .assistant
+        /// Which tokens carry the loss.
+        public var mask: ChatTemplate.LossMask = SFT.lossMask
 
         public init(_ style: Style, quick: Bool, seed: UInt64) {
             self.style = style; self.quick = quick; self.seed = seed

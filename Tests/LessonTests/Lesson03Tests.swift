@@ -39,6 +39,13 @@ struct Lesson03Tests {
         #expect(zip(r.trained, wrong.trained).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset) == [promptLength])
         // No mask at all trains every token.
         #expect(try ChatTemplate.render(messages, mask: .everything).trained.allSatisfy { $0 })
+
+        // What SFT itself trains on (its stage's mask, through its own rendering): the reply
+        // from the opening <think> on, and nothing of the prompt.
+        let stage = SFT.Stage(.think, quick: true, seed: 1)
+        let conversation = Conversations.Conversation(task: .add3, messages: messages)
+        let sft = try SFT.render([conversation], mask: stage.mask, blockSize: 128)[0]
+        #expect(sft.trained == r.trained, "SFT trains with mask \(stage.mask): the reply, <think> included, and no prompt token")
     }
 
     @Test("the think set: every think conversation, one in thinkDirectEvery of the basic tasks' direct replies, and no bare multi-step answer")

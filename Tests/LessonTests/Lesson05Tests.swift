@@ -45,6 +45,15 @@ struct Lesson05Tests {
         #expect(try reward(text, expected) == want, "\(text.debugDescription) for \(expected)")
     }
 
+    @Test("an <|end|> the model spells out in characters is text, not the end of the reply: it earns nothing")
+    func spelledEndEarnsNothing() throws {
+        // The characters < | e n d | >, not the special token: the reply never stopped.
+        let spelled = Verifier.parse(try tok.encode("85<|end|>"))
+        #expect(!spelled.wellFormed)
+        #expect(Verifier.finalInteger(spelled) == nil && Verifier.reward(spelled, expected: 85) == 0)
+        #expect(Verifier.reward(Verifier.parse(try tok.encodeWithSpecials("85<|end|>")), expected: 85) == 1, "the real token")
+    }
+
     // MARK: advantages and the token loss, by hand
 
     @Test("group-relative advantages: (r - mean) / (std + eps), the no-std variant, and all-equal groups")
@@ -248,7 +257,9 @@ struct Lesson05Tests {
     @Test("the difficulty filter: every probed prompt is counted once, only prompts with mixed rewards are kept, rungs by their room")
     func edgeFilter() throws {
         let model = try GPT(config: .tiny(vocabSize: tok.vocabSize), seed: 3)
-        var settings = evenLengthSettings(maxNewTokens: 6)
+        // An odd room: a greedy reply that never stops is 5 characters long, so it is wrong,
+        // and the case where greedy is wrong but the group is all-equal (no room) occurs.
+        var settings = evenLengthSettings(maxNewTokens: 5)
         settings.probePerCell = 3
         let data = try RLData.load()
         let edge = try GRPO.findEdge(model, data.train, settings: settings)
@@ -267,6 +278,9 @@ struct Lesson05Tests {
         #expect(edge.prompts == mixed, "the kept prompts are the groups with mixed rewards")
         #expect(Set(edge.targetPrompts).union(edge.anchorPrompts) == Set(mixed) && Set(edge.targetPrompts).isDisjoint(with: edge.anchorPrompts))
         #expect(edge.groups.contains { $0.allEqual } && !edge.prompts.isEmpty, "the case is not trivial")
+        let greedyWrongButAllEqual = zip(edge.groups, edge.greedyRight).filter { $0.0.allEqual && !$0.1 }.count
+        #expect(greedyWrongButAllEqual > 0 && edge.cells.contains { $0.room > 0 },
+                "room is tested both ways: \(greedyWrongButAllEqual) all-equal groups with a wrong greedy reply, rungs with room \(edge.cells.filter { $0.room > 0 }.count)")
         let best = edge.cells.map(\.roomShare).max() ?? 0
         #expect(edge.target.isEmpty == (best == 0), "no target only when no prompt has room")
         if best > 0 { #expect(edge.target.contains { c in edge.cells.first { $0.cell == c }?.roomShare == best }, "the roomiest rung is a target") }

@@ -67,6 +67,17 @@ struct Lesson06Tests {
         #expect(answerRows.count == card.prompts.count, "one answer row per prompt")
     }
 
+    @Test("every row of the card is a number some lesson records (a misspelt key would be a row nobody fills)")
+    func everyMetricIsRecorded() throws {
+        // The reference results hold every number a full course wrote to report.json.
+        let root = try #require(DataFiles.packageRoot(from: URL(fileURLWithPath: #filePath)), "cannot find the package root")
+        let recorded = try Results.metrics(fromMarkdown: String(contentsOf: root.appendingPathComponent("docs/results.md"), encoding: .utf8))
+        let keys = Set(recorded.values.flatMap(\.keys))
+        for m in ReportCard.metrics where m.key != ReportCard.textLossKey {  // that one is measured by the card itself
+            #expect(keys.contains(m.key), "no lesson records \(m.key) (\(m.title)): check the key against what the lessons write")
+        }
+    }
+
     @Test("the story loss measured on every checkpoint is the same yardstick lessons 01 and 02 reported")
     func storyLossIsTheLessonsYardstick() throws {
         let card = try ReportCard.gather(run: try Self.run.get(), quick: true)
