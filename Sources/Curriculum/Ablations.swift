@@ -228,16 +228,8 @@ public enum Ablations {
         let rows = m.graded.flatMap { g in
             g.samples.filter { !$0.completion.isEmpty }.map { GRPO.row(prompt: g.prompt, completion: $0.completion) }
         }
-        let t = tokenStats(model, reference: reference, rows)
+        let t = EntropyKL.perToken(model, reference: reference, rows)
         return Snapshot(measurement: m, kl: Mean(t.map(\.kl)), entropy: Mean(t.map(\.entropy)))
-    }
-
-    /// Per row: the mean over its reply tokens of the model's entropy and of its KL to
-    /// the reference (DPO.tokenSums, divided by the row's token count).
-    public static func tokenStats(_ model: GPT, reference: GPT?, _ rows: [ChatTemplate.Rendered]) -> [(entropy: Double, kl: Double)] {
-        DPO.tokenSums(model, reference: reference, rows).compactMap { r in
-            r.tokens > 0 ? (r.entropy / Double(r.tokens), r.kl / Double(r.tokens)) : nil
-        }
     }
 
     // MARK: running one arm

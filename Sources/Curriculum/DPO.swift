@@ -379,52 +379,6 @@ public enum DPO {
         return log
     }
 
-    // MARK: how far the policy moved
-
-    /// Mean per-token KL(π || π_ref) over the response positions of `rows`: at each
-    /// position, Σ_v π(v) log(π(v) / π_ref(v)) over the whole vocabulary, given the same
-    /// context. 0 at the start; it measures how far DPO moved the model, in nats per token.
-    public static func meanKL(_ policy: GPT, _ reference: GPT, _ rows: [ChatTemplate.Rendered]) -> Double {
-        let stats = tokenSums(policy, reference: reference, rows)
-        let tokens = stats.reduce(0) { $0 + $1.tokens }
-        return tokens > 0 ? stats.reduce(0.0) { $0 + $1.kl } / Double(tokens) : 0
-    }
-
-    /// Per row, summed over its response positions: the model's entropy -Σ p log p and
-    /// KL(model ‖ reference) = Σ p log(p/q), each over the whole vocabulary at that position,
-    /// and how many positions there were. (KL is 0 without a reference.) The one place the
-    /// course measures how far a model moved from where it started, token by token.
-    public static func tokenSums(_ model: GPT, reference: GPT?, _ rows: [ChatTemplate.Rendered])
-        -> [(entropy: Double, kl: Double, tokens: Int)] {
-        PhaseClock.measure(.eval) {
-            var out: [(entropy: Double, kl: Double, tokens: Int)] = []
-            let V = model.config.vocabSize
-            for chunk in rows.chunks(of: 32) {
-                let batch = ChatTemplate.batch(chunk)
-                for m in [model, reference].compactMap({ $0 }) {
-                    m.forward(batch.inputs, B: batch.B, T: batch.T)
-                    batch.targets.withUnsafeBufferPointer { _ = m.crossEntropy($0.baseAddress!) }
-                }
-                let p = model.probs, q = reference?.probs
-                for b in 0..<batch.B {
-                    var h = 0.0, kl = 0.0, n = 0
-                    for t in 0..<batch.T where batch.targets[b * batch.T + t] >= 0 {
-                        let i = b * batch.T + t
-                        for v in 0..<V {
-                            let pv = Double(p[i * V + v])
-                            guard pv > 0 else { continue }
-                            h -= pv * log(pv)
-                            if let q { kl += pv * log(pv / max(Double(q[i * V + v]), 1e-30)) }
-                        }
-                        n += 1
-                    }
-                    out.append((h, kl, n))
-                }
-            }
-            return out
-        }
-    }
-
     /// The model's next-token distribution after `prompt` and the first characters of a reply,
     /// `replyStart` (probabilities over the vocabulary, [V]). Lesson04 uses it to show where the
     /// probability pushed out of a rejected answer goes.

@@ -124,7 +124,7 @@ extension DPO {
             Measurement(preference: evaluate(model, inputs.valid, reference: inputs.validReference, settings: settings),
                         behaviour: try measureBehaviour(model, inputs.data.valid),
                         tasks: try SFT.measure(model, SFT.evalSet(inputs.sft, quick: quick)),
-                        kl: meanKL(model, inputs.reference, inputs.valid.map(\.chosen)),
+                        kl: EntropyKL.meanKL(model, inputs.reference, inputs.valid.map(\.chosen)),
                         sampledConcise: try sampledConciseRate(model, inputs.data.valid, samples: sampledConciseSamples, seed: 0))
         }
 

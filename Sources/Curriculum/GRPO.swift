@@ -651,7 +651,7 @@ public enum GRPO {
     /// Mean per-token KL(π ‖ π_ref), over the whole vocabulary, at the positions of the
     /// measurement's sampled replies: how far the policy moved, where it actually writes.
     public static func meanKL(_ policy: GPT, _ reference: GPT, _ m: Measurement) -> Double {
-        DPO.meanKL(policy, reference, m.graded.flatMap { g in
+        EntropyKL.meanKL(policy, reference, m.graded.flatMap { g in
             g.samples.filter { !$0.completion.isEmpty }.map { row(prompt: g.prompt, completion: $0.completion) }
         })
     }

@@ -86,7 +86,7 @@ struct Lesson07Tests {
         let uniform = model.copy()
         for i in 0..<(uniform.config.vocabSize * uniform.config.channels) { uniform.params.ptr[uniform.layout.wte + i] = 0 }
         let V = Double(tok.vocabSize)
-        for s in Ablations.tokenStats(uniform, reference: uniform.copy(), rows) {
+        for s in EntropyKL.perToken(uniform, reference: uniform.copy(), rows) {
             #expect(abs(s.entropy - log(V)) < 1e-5 && abs(s.kl) < 1e-9)
         }
         // KL(uniform ‖ q) = Σ (1/V) log((1/V)/q_v) = -ln V - mean_v log q_v, at each reply position of row 0.
@@ -99,7 +99,7 @@ struct Lesson07Tests {
             want += -log(V) - logs.reduce(0, +) / V
             n += 1
         }
-        let got = Ablations.tokenStats(uniform, reference: model, [rows[0]])
+        let got = EntropyKL.perToken(uniform, reference: model, [rows[0]])
         #expect(got.count == 1 && abs(got[0].kl - want / Double(n)) < 1e-4, "\(got) vs \(want / Double(n))")
         #expect(want > 0)
     }
