@@ -2,7 +2,8 @@
 //
 // One tiny decoder-only transformer, written from scratch, taken through the
 // whole modern training curriculum. No packages: Foundation, Dispatch and
-// Swift Testing only.
+// Swift Testing only (plus the standard library's `Synchronization` atomics,
+// which the kernels' helper thread spins on).
 
 import PackageDescription
 

@@ -1,12 +1,14 @@
 // bench: how fast is the engine on this machine?
 //
 //     swift run -c release bench --config classroom [--positions rotary|learned] [--json] [--steps N] [--threads N]
+//                                [--batch B] [--seq T]
 //
 // Prints matmul GFLOP/s at the shapes one training step uses, training tokens/s
 // with where one step's time goes (matmuls, attention, norms, elementwise, loss,
 // optimizer, other), forward tokens/s (B x T tokens per step), batched KV-cache generation
 // tokens/s (16 and 64 sequences), one held-out evaluation pass, and peak
-// memory. Compare with a PyTorch yardstick of the same configs (the same model and
+// memory. `--batch` and `--seq` time a stage's own shape (SFT trains 8 short
+// conversations a step; mid-training 4 rows of 256). Compare with a PyTorch yardstick of the same configs (the same model and
 // training step written with torch) run on the same machine just before or after;
 // `--positions learned` gives exactly that model (GPT-2 position table).
 
@@ -17,34 +19,44 @@ import TinyGPT
 
 struct BenchError: Error, CustomStringConvertible { let description: String }
 
-let usage = "usage: bench [--config tiny|classroom] [--positions rotary|learned] [--json] [--steps N] [--threads N]"
+let usage = "usage: bench [--config tiny|classroom] [--positions rotary|learned] [--json] [--steps N] [--threads N] [--batch B] [--seq T]"
 
-func parse() throws -> (config: String, json: Bool, steps: Int, threads: Int?, positions: GPTConfig.Positions?) {
+struct BenchOptions {
     var config = "classroom", json = false, steps = 20
     var positions: GPTConfig.Positions?
-    var threads: Int?
+    var threads: Int?, batch = 16, seq: Int?
+}
+
+func parse() throws -> BenchOptions {
+    var o = BenchOptions()
     var flags = FlagReader(Array(CommandLine.arguments.dropFirst()))
     while let a = try flags.next() {
         func value() throws -> String { try flags.value() }
         switch a {
-        case "--config": config = try value()
-        case "--json": try flags.noValue(); json = true
+        case "--config": o.config = try value()
+        case "--json": try flags.noValue(); o.json = true
         case "--positions":
             let v = try value()
             guard let p = GPTConfig.Positions(rawValue: v) else { throw BenchError(description: "--positions is rotary or learned, not '\(v)'") }
-            positions = p
+            o.positions = p
         case "--steps":
             guard let n = Int(try value()), n >= 1 else { throw BenchError(description: "--steps needs a positive integer") }
-            steps = n
+            o.steps = n
         case "--threads":
             guard let n = Int(try value()), n >= 1 else { throw BenchError(description: "--threads needs a positive integer") }
-            threads = n
+            o.threads = n
+        case "--batch":
+            guard let n = Int(try value()), n >= 1 else { throw BenchError(description: "--batch needs a positive integer") }
+            o.batch = n
+        case "--seq":
+            guard let n = Int(try value()), n >= 16 else { throw BenchError(description: "--seq needs an integer of at least 16") }
+            o.seq = n
         case "--help", "-h":
             try flags.noValue(); print(usage); exit(0)
         default: throw flags.unknown
         }
     }
-    return (config, json, steps, threads, positions)
+    return o
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -60,7 +72,7 @@ func peakRSSMegabytes() -> Double {
     return Double(usage.ru_maxrss) / 1024  // Linux reports kilobytes
 }
 
-let opts: (config: String, json: Bool, steps: Int, threads: Int?, positions: GPTConfig.Positions?)
+let opts: BenchOptions
 do { opts = try parse() } catch {
     FileHandle.standardError.write(Data("error: \(error)\n\(usage)\n".utf8))
     exit(2)
@@ -71,7 +83,11 @@ guard var cfg = GPTConfig.named(opts.config) else {
 }
 if let p = opts.positions { cfg.positions = p }
 if let t = opts.threads { Parallel.threads = t }
-let B = 16, T = cfg.blockSize, C = cfg.channels, V = cfg.vocabSize
+if let t = opts.seq, t > cfg.blockSize {
+    FileHandle.standardError.write(Data("error: --seq \(t) is longer than the \(opts.config) model's context (\(cfg.blockSize))\n".utf8))
+    exit(2)
+}
+let B = opts.batch, T = opts.seq ?? cfg.blockSize, C = cfg.channels, V = cfg.vocabSize
 var rng = RNG(seed: 1)
 
 // 1. Matmul at the training step's shapes: M = B*T rows, (K, N) per layer type.
