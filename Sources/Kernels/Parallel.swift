@@ -86,7 +86,13 @@ final class WorkerPool: @unchecked Sendable {
                 h.wake.signal()
             }
             work(generation: g)
-            while finished.load(ordering: .acquiring) < count {}
+            // A helper may still be running an index; if it was preempted (more threads than
+            // cores), give the core away instead of spinning through its time slice.
+            var spins = 0
+            while finished.load(ordering: .acquiring) < count {
+                spins += 1
+                if spins > 256 { sched_yield() }
+            }
             self.body = nil
         }
         busy.store(false, ordering: .releasing)
@@ -118,6 +124,9 @@ final class WorkerPool: @unchecked Sendable {
             var start = DispatchTime.now().uptimeNanoseconds
             while Self.generation(ticket.load(ordering: .acquiring)) == seen {
                 spins += 1
+                // Spinning keeps this core awake for the next job, but lets any other
+                // runnable thread (another process, a test) have it first.
+                if spins & 15 == 0 { sched_yield() }
                 if spins & 1023 != 0 { continue }
                 let now = DispatchTime.now().uptimeNanoseconds
                 if now - start < 1_000_000 { continue }

@@ -47,6 +47,10 @@ extension GPT {
     /// sequence so far. With it, each layer keeps the keys and values of past
     /// positions, and a step only computes the new token's row: for every layer,
     /// one matmul of [n, C] rows for all n sequences together.
+    ///
+    /// All sequences move one position per step. The positions every prompt has (all
+    /// but the shortest prompt's last token) are read in one first step of many rows,
+    /// row by row the same arithmetic as one at a time, so the numbers do not change.
     public func generate(prompts: [[Int]], options: SamplingOptions, rng: inout RNG) -> [Completion] {
         let n = prompts.count
         if n == 0 { return [] }
@@ -63,66 +67,92 @@ extension GPT {
         func cacheRow(_ cache: FloatBuffer, _ l: Int, _ s: Int, _ t: Int) -> UnsafeMutablePointer<Float> {
             cache.ptr + ((l * n + s) * maxT + t) * C
         }
-        // Per-step activations for n rows.
-        let x = FloatBuffer(count: n * C), ln = FloatBuffer(count: n * C), qkv = FloatBuffer(count: n * 3 * C)
-        let y = FloatBuffer(count: n * C), tmp = FloatBuffer(count: n * C), h = FloatBuffer(count: n * 4 * C)
-        let hg = FloatBuffer(count: n * 4 * C), mean = FloatBuffer(count: n), rstd = FloatBuffer(count: n)
-        let logits = FloatBuffer(count: n * V), att = FloatBuffer(count: maxT), probs = FloatBuffer(count: V)
+        // The shared prompt positions, read in the first step: rows (s, t) for t < prefill.
+        let prefill = (prompts.map(\.count).min() ?? 1) - 1
+        let maxRows = max(n, n * prefill)
+        // Per-step activations, one row per (sequence, position) of the step.
+        let x = FloatBuffer(count: maxRows * C), ln = FloatBuffer(count: maxRows * C), qkv = FloatBuffer(count: maxRows * 3 * C)
+        let y = FloatBuffer(count: maxRows * C), tmp = FloatBuffer(count: maxRows * C), h = FloatBuffer(count: maxRows * 4 * C)
+        let hg = FloatBuffer(count: maxRows * 4 * C), mean = FloatBuffer(count: maxRows), rstd = FloatBuffer(count: maxRows)
+        let logits = FloatBuffer(count: n * V), probs = FloatBuffer(count: V)
+        let threads = Parallel.threads
+        let att = FloatBuffer(count: threads * maxT)  // one attention row per thread
 
-        var pos = [Int](repeating: 0, count: n)               // next position to fill, per sequence
-        var nextToken = prompts.map { $0[0] }                  // the token each sequence feeds in this step
+        /// One step through the model for `rows` = (sequence, position, token): every row's key
+        /// and value go into the caches first, then each row attends to its own sequence's
+        /// positions 0...t. With `logits`, row r's next-token logits land in logits[r].
+        func step(_ rows: [(s: Int, t: Int, token: Int)], logits wantLogits: Bool) {
+            let R = rows.count
+            for (r, row) in rows.enumerated() {
+                let dst = x.ptr + r * C
+                let e = p + layout.wte + row.token * C
+                if let wpe = layout.wpe {
+                    let pe = p + wpe + min(row.t, maxT - 1) * C
+                    for c in 0..<C { dst[c] = e[c] + pe[c] }
+                } else {
+                    dst.update(from: e, count: C)
+                }
+            }
+            let attWork = rows.reduce(0) { $0 + ($1.t + 1) } * C * 4
+            for l in 0..<L {
+                let w = layout.blocks[l]
+                layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + w.ln1w, p + w.ln1b, N: R, C: C)
+                matmul_forward(qkv.ptr, ln.ptr, p + w.qkvw, p + w.qkvb, M: R, K: C, N: 3 * C)
+                for (r, row) in rows.enumerated() {
+                    let q = qkv.ptr + r * 3 * C
+                    if let rope { rope_forward_row(q, rope, position: row.t, C: C, H: H) }
+                    cacheRow(kcache, l, row.s, row.t).update(from: q + C, count: C)
+                    cacheRow(vcache, l, row.s, row.t).update(from: q + 2 * C, count: C)
+                }
+                // Rows attend independently: threads split them, each with its own scratch row.
+                Parallel.forEach(threads, work: attWork) { part in
+                    let a = att.ptr + part * maxT
+                    for r in Parallel.range(part, of: threads, n: R) {
+                        let (s, t) = (rows[r].s, rows[r].t)
+                        let q = qkv.ptr + r * 3 * C
+                        for head in 0..<H {
+                            attention_head_forward(out: y.ptr + r * C + head * hs, outStride: C, att: a, attStride: maxT,
+                                                   q: q + head * hs, qStride: 3 * C,
+                                                   k: cacheRow(kcache, l, s, 0) + head * hs, kStride: C,
+                                                   v: cacheRow(vcache, l, s, 0) + head * hs, vStride: C,
+                                                   Tq: 1, p0: t, hs: hs)
+                        }
+                    }
+                }
+                matmul_forward(tmp.ptr, y.ptr, p + w.projw, p + w.projb, M: R, K: C, N: C)
+                for i in 0..<(R * C) { x.ptr[i] += tmp.ptr[i] }
+                layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + w.ln2w, p + w.ln2b, N: R, C: C)
+                matmul_forward(h.ptr, ln.ptr, p + w.fcw, p + w.fcb, M: R, K: C, N: 4 * C)
+                gelu_forward(hg.ptr, h.ptr, N: R * 4 * C)
+                matmul_forward(tmp.ptr, hg.ptr, p + w.fcprojw, p + w.fcprojb, M: R, K: 4 * C, N: C)
+                for i in 0..<(R * C) { x.ptr[i] += tmp.ptr[i] }
+            }
+            if wantLogits {
+                layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + layout.lnfw, p + layout.lnfb, N: R, C: C)
+                matmul_forward(logits.ptr, ln.ptr, p + layout.wte, nil, M: R, K: C, N: V)
+            }
+        }
+
+        if prefill > 0 {
+            step((0..<n).flatMap { s in (0..<prefill).map { t in (s: s, t: t, token: prompts[s][t]) } }, logits: false)
+        }
+        var pos = [Int](repeating: prefill, count: n)          // next position to fill, per sequence
+        var nextToken = prompts.map { $0[prefill] }            // the token each sequence feeds in this step
         var out = [Completion](repeating: Completion(tokens: [], logprobs: [], stopped: false), count: n)
         var active = [Bool](repeating: true, count: n)
 
         while active.contains(true) {
-            // Embed this step's token for every sequence (finished ones keep feeding their last token; ignored).
-            for s in 0..<n {
-                let row = x.ptr + s * C
-                let e = p + layout.wte + nextToken[s] * C
-                if let wpe = layout.wpe {
-                    let pe = p + wpe + min(pos[s], maxT - 1) * C
-                    for c in 0..<C { row[c] = e[c] + pe[c] }
-                } else {
-                    row.update(from: e, count: C)
-                }
-            }
-            for l in 0..<L {
-                let w = layout.blocks[l]
-                layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + w.ln1w, p + w.ln1b, N: n, C: C)
-                matmul_forward(qkv.ptr, ln.ptr, p + w.qkvw, p + w.qkvb, M: n, K: C, N: 3 * C)
-                for s in 0..<n where active[s] {
-                    let t = pos[s]
-                    let row = qkv.ptr + s * 3 * C
-                    if let rope { rope_forward_row(row, rope, position: t, C: C, H: H) }
-                    cacheRow(kcache, l, s, t).update(from: row + C, count: C)
-                    cacheRow(vcache, l, s, t).update(from: row + 2 * C, count: C)
-                    for head in 0..<H {
-                        attention_head_forward(out: y.ptr + s * C + head * hs, outStride: C, att: att.ptr, attStride: maxT,
-                                               q: row + head * hs, qStride: 3 * C,
-                                               k: cacheRow(kcache, l, s, 0) + head * hs, kStride: C,
-                                               v: cacheRow(vcache, l, s, 0) + head * hs, vStride: C,
-                                               Tq: 1, p0: t, hs: hs)
-                    }
-                }
-                matmul_forward(tmp.ptr, y.ptr, p + w.projw, p + w.projb, M: n, K: C, N: C)
-                for i in 0..<(n * C) { x.ptr[i] += tmp.ptr[i] }
-                layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + w.ln2w, p + w.ln2b, N: n, C: C)
-                matmul_forward(h.ptr, ln.ptr, p + w.fcw, p + w.fcb, M: n, K: C, N: 4 * C)
-                gelu_forward(hg.ptr, h.ptr, N: n * 4 * C)
-                matmul_forward(tmp.ptr, hg.ptr, p + w.fcprojw, p + w.fcprojb, M: n, K: 4 * C, N: C)
-                for i in 0..<(n * C) { x.ptr[i] += tmp.ptr[i] }
-            }
-            layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + layout.lnfw, p + layout.lnfb, N: n, C: C)
-            matmul_forward(logits.ptr, ln.ptr, p + layout.wte, nil, M: n, K: C, N: V)
+            let live = (0..<n).filter { active[$0] }
+            step(live.map { (s: $0, t: pos[$0], token: nextToken[$0]) }, logits: true)
 
             // Advance each sequence: still reading its prompt, or sample a new token.
-            for s in 0..<n where active[s] {
+            for (r, s) in live.enumerated() {
                 pos[s] += 1
                 if pos[s] < prompts[s].count {
                     nextToken[s] = prompts[s][pos[s]]
                     continue
                 }
-                let row = logits.ptr + s * V
+                let row = logits.ptr + r * V
                 let token = sample(row, V: V, options: options, probs: probs.ptr, rng: &rng)
                 // log p under the model itself (temperature 1, all tokens).
                 let (m, z) = softmax_row(probs.ptr, row, V)

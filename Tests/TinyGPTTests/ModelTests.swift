@@ -66,12 +66,15 @@ struct ModelTests {
         #expect(before[((t + 1) * V)...] != after[((t + 1) * V)...], "position t+1 itself must change")
     }
 
+    /// Prompts of mixed lengths; in the second set every prompt has 3 tokens or more, so the
+    /// first step reads positions 0-1 of all of them at once.
+    static let promptSets = [[[1, 2, 3], [4], [5, 6, 7, 8, 9]], [[1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 1, 2]]]
+
     @Test("KV-cache generation gives the same log-probabilities as the full forward pass",
-          arguments: GPTConfig.Positions.allCases)
-    func kvCacheMatchesForward(positions: GPTConfig.Positions) throws {
+          arguments: GPTConfig.Positions.allCases, promptSets)
+    func kvCacheMatchesForward(positions: GPTConfig.Positions, prompts: [[Int]]) throws {
         let model = try smallModel(blockSize: 24, positions: positions)
         var rng = RNG(seed: 5)
-        let prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9]]
         let out = model.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: 10), rng: &rng)
         for (prompt, completion) in zip(prompts, out) {
             #expect(completion.tokens.count == 10)
@@ -87,6 +90,20 @@ struct ModelTests {
                 #expect(abs(logp - Double(completion.logprobs[j])) < 1e-4,
                         "position \(pos): cache \(completion.logprobs[j]) vs full forward \(logp)")
             }
+        }
+    }
+
+    @Test("generation: a prompt gets the same tokens and log-probabilities alone as in a batch (the shared prompt positions read at once)")
+    func batchedGenerationMatchesAlone() throws {
+        let model = try smallModel(blockSize: 24)
+        let greedy = SamplingOptions(temperature: 0, maxNewTokens: 8)
+        var rng = RNG(seed: 1)
+        let prompts = Self.promptSets[1]
+        let batch = model.generate(prompts: prompts, options: greedy, rng: &rng)
+        for (prompt, together) in zip(prompts, batch) {
+            let alone = model.generate(prompts: [prompt], options: greedy, rng: &rng)[0]
+            #expect(alone.tokens == together.tokens)
+            #expect(alone.logprobs == together.logprobs, "the same arithmetic row by row, so the same bits")
         }
     }
 
