@@ -49,7 +49,7 @@ func parse() throws -> BenchOptions {
             guard let n = Int(try value()), n >= 1 else { throw BenchError(description: "--batch needs a positive integer") }
             o.batch = n
         case "--seq":
-            guard let n = Int(try value()), n >= 16 else { throw BenchError(description: "--seq needs an integer of at least 16") }
+            guard let n = Int(try value()), n >= 16, n <= 1024 else { throw BenchError(description: "--seq needs an integer from 16 to 1024") }
             o.seq = n
         case "--help", "-h":
             try flags.noValue(); print(usage); exit(0)
@@ -83,10 +83,9 @@ guard var cfg = GPTConfig.named(opts.config) else {
 }
 if let p = opts.positions { cfg.positions = p }
 if let t = opts.threads { Parallel.threads = t }
-if let t = opts.seq, t > cfg.blockSize {
-    FileHandle.standardError.write(Data("error: --seq \(t) is longer than the \(opts.config) model's context (\(cfg.blockSize))\n".utf8))
-    exit(2)
-}
+// A longer --seq is the model with a longer context, as mid-training makes it (rotary positions
+// have no table to grow; a learned table gets the extra rows).
+if let t = opts.seq, t > cfg.blockSize { cfg.blockSize = t }
 let B = opts.batch, T = opts.seq ?? cfg.blockSize, C = cfg.channels, V = cfg.vocabSize
 var rng = RNG(seed: 1)
 

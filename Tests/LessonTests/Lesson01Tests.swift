@@ -80,6 +80,19 @@ struct Lesson01Tests {
                 "real words: T = 0.1 \(coldRate), T = 1.5 \(hotRate) (\(n) words): \(hot.prefix(80))")
     }
 
+    @Test("another seed: other weights and batches, about the same held-out loss (exercise 01.4)")
+    func seedChangesTheModelNotItsLoss() throws {
+        let a = try QuickChain.base.get()
+        let b = try Pretrain.run(quick: true, seed: 7)
+        let pa = a.model.params.array, pb = b.model.params.array
+        let differ = zip(pa, pb).filter { $0 != $1 }.count
+        #expect(differ > pa.count * 9 / 10, "different seeds start from different weights: \(differ) of \(pa.count) differ")
+        let la = a.metrics["val_loss"] ?? .nan, lb = b.metrics["val_loss"] ?? .nan
+        let learned = (a.metrics["val_loss_init"] ?? .nan) - la
+        // What training bought is the same: the seeds differ by a small part of it.
+        #expect(abs(la - lb) < 0.1 * learned, "held-out loss \(la) (seed \(QuickChain.seed)) vs \(lb) (seed 7), learned \(learned)")
+    }
+
     @Test("the base checkpoint is written, reloaded bit-exactly, and recorded in report.json")
     func checkpointAndReport() throws {
         let result = try QuickChain.base.get()
