@@ -79,10 +79,14 @@ public func trainStep(_ model: GPT, _ optimizer: AdamW, _ batch: Batch, lr: Floa
 /// a NaN or infinite loss or gradient stops training with the weights untouched (`step` is
 /// the one the error names); otherwise the gradient is clipped to `clipNorm` and AdamW steps.
 public func optimizerStep(_ model: GPT, _ optimizer: AdamW, loss: Double, lr: Float, clipNorm: Float, step: Int) throws {
-    if !loss.isFinite || model.firstNonFiniteGradient() != nil {
-        throw NonFiniteError(tensor: model.firstNonFiniteGradient() ?? "loss", step: step)
+    // A NaN or infinite gradient makes the norm NaN or infinite: one pass finds out, and only
+    // then is every tensor searched for the one to name.
+    let norm = global_norm(model.grads.ptr, N: model.parameterCount)
+    let bad = norm.isFinite ? nil : model.firstNonFiniteGradient()
+    if !loss.isFinite || bad != nil {
+        throw NonFiniteError(tensor: bad ?? "loss", step: step)
     }
-    clip_grad_norm(model.grads.ptr, N: model.parameterCount, maxNorm: clipNorm)
+    clip_grad_norm(model.grads.ptr, N: model.parameterCount, maxNorm: clipNorm, norm: norm)
     optimizer.update(model, lr: lr)
 }
 

@@ -77,14 +77,19 @@ public func attention_forward(_ out: FloatPtr, _ att: FloatPtr, _ qkv: ConstFloa
         let b = bh / H, h = bh % H
         let q = qkv + b * T * 3 * C + h * hs, k = q + C, v = q + 2 * C
         let a = att + bh * T * T
+        // Every block of queries reads a prefix of the same keys and values: pack them once.
+        let kT = PackedB(K: hs, N: T), vs = PackedB(K: T, N: hs)
+        defer { kT.deallocate(); vs.deallocate() }
+        kT.pack(k, ldb: 3 * C, transB: true)
+        vs.pack(v, ldb: 3 * C, transB: false)
         var r0 = 0
         while r0 < T {
             let rows = min(attentionRowBlock, T - r0), end = r0 + rows  // queries r0..<end see keys 0..<end
-            gemm(M: rows, N: end, K: hs, A: q + r0 * 3 * C, lda: 3 * C, transA: false, B: k, ldb: 3 * C, transB: true,
-                 C: a + r0 * T, ldc: T, accumulate: false, threads: 1)
+            gemm(M: rows, N: end, K: hs, A: q + r0 * 3 * C, lda: 3 * C, transA: false, packed: kT,
+                 C: a + r0 * T, ldc: T, accumulate: false)
             for t in r0..<end { masked_softmax_row(a + t * T, t + 1, T, scale) }
-            gemm(M: rows, N: hs, K: end, A: a + r0 * T, lda: T, transA: false, B: v, ldb: 3 * C, transB: false,
-                 C: out + (b * T + r0) * C + h * hs, ldc: C, accumulate: false, threads: 1)
+            gemm(M: rows, N: hs, K: end, A: a + r0 * T, lda: T, transA: false, packed: vs,
+                 C: out + (b * T + r0) * C + h * hs, ldc: C, accumulate: false)
             r0 = end
         }
     }
@@ -154,14 +159,18 @@ public func attention_backward(_ dqkv: FloatPtr, _ dout: ConstFloatPtr, _ qkv: C
         let dq = dqkv + b * T * 3 * C + h * hs, dk = dq + C, dv = dq + 2 * C
         let a = att + bh * T * T
         let ds = FloatPtr.allocate(capacity: attentionRowBlock * T)
-        defer { ds.deallocate() }
+        // Vᵀ and K are read, a prefix at a time, by every block: packed once.
+        let vT = PackedB(K: hs, N: T), ks = PackedB(K: T, N: hs)
+        defer { ds.deallocate(); vT.deallocate(); ks.deallocate() }
+        vT.pack(v, ldb: 3 * C, transB: true)
+        ks.pack(k, ldb: 3 * C, transB: false)
         var r0 = 0
         while r0 < T {
             let rows = min(attentionRowBlock, T - r0), end = r0 + rows
             let ar = a + r0 * T, dy = dout + (b * T + r0) * C + h * hs
             // ds = datt = dout · Vᵀ  over keys 0..<end;  dV[0..<end] += attᵀ · dout
-            gemm(M: rows, N: end, K: hs, A: dy, lda: C, transA: false, B: v, ldb: 3 * C, transB: true,
-                 C: ds, ldc: T, accumulate: false, threads: 1)
+            gemm(M: rows, N: end, K: hs, A: dy, lda: C, transA: false, packed: vT,
+                 C: ds, ldc: T, accumulate: false)
             gemm(M: end, N: hs, K: rows, A: ar, lda: T, transA: true, B: dy, ldb: C, transB: false,
                  C: dv, ldc: 3 * C, accumulate: true, threads: 1)
             for i in 0..<rows {
@@ -169,8 +178,8 @@ public func attention_backward(_ dqkv: FloatPtr, _ dout: ConstFloatPtr, _ qkv: C
                 softmax_backward_row(ds + i * T, ar + i * T, t + 1, scale)
                 if end > t + 1 { (ds + i * T + t + 1).update(repeating: 0, count: end - t - 1) }
             }
-            gemm(M: rows, N: hs, K: end, A: ds, lda: T, transA: false, B: k, ldb: 3 * C, transB: false,
-                 C: dq + r0 * 3 * C, ldc: 3 * C, accumulate: true, threads: 1)
+            gemm(M: rows, N: hs, K: end, A: ds, lda: T, transA: false, packed: ks,
+                 C: dq + r0 * 3 * C, ldc: 3 * C, accumulate: true)
             gemm(M: end, N: hs, K: rows, A: ds, lda: T, transA: true, B: q + r0 * 3 * C, ldb: 3 * C, transB: false,
                  C: dk, ldc: 3 * C, accumulate: true, threads: 1)
             r0 = end

@@ -110,25 +110,66 @@ public func gemm(M: Int, N: Int, K: Int,
         if !accumulate { for m in 0..<M { (C + m * ldc).update(repeating: 0, count: N) } }
         return
     }
-    // The width of a B panel: the micro-kernel's number of columns.
-    let W = CPU.useAVX512 && CPU.hasAVX512 ? NR512 : NR
+    let threads = min(Parallel.threads, (M + MR - 1) / MR, maxThreads)
+    // Phase 1: pack all of op(B). Phase 2: multiply.
+    let packed = PackedB(K: K, N: N)
+    defer { packed.deallocate() }
+    packed.pack(B, ldb: ldb, transB: transB, threads: threads, work: M * N * K)
+    gemm(M: M, N: N, K: K, A: A, lda: lda, transA: transA, packed: packed, C: C, ldc: ldc, accumulate: accumulate,
+         threads: threads)
+}
+
+/// op(B)[K,N] packed the way `gemm` reads it: block by block of KC rows, each block
+/// [panels][kc][W], block b starting at b*KC*panels*W. Packing once and multiplying many
+/// times pays when several products share a B: attention's blocks of query rows all read
+/// (a prefix of) the same head's keys and values.
+public struct PackedB {
+    /// The width of a B panel: the micro-kernel's number of columns.
+    let W: Int
+    let K: Int, N: Int, panels: Int
+    let ptr: FloatPtr
+
+    public init(K: Int, N: Int) {
+        W = CPU.useAVX512 && CPU.hasAVX512 ? NR512 : NR
+        self.K = K; self.N = N
+        panels = (N + W - 1) / W
+        ptr = FloatPtr.allocate(capacity: max(1, K * panels * W))
+    }
+
+    public func deallocate() { ptr.deallocate() }
+
+    /// Packs op(B) (B[k*ldb + n], or B[n*ldb + k] when `transB`), the threads sharing the panels.
+    public func pack(_ B: ConstFloatPtr, ldb: Int, transB: Bool, threads: Int = 1, work: Int = 0) {
+        let kBlocks = (K + KC - 1) / KC
+        let jobs = kBlocks * panels
+        Parallel.forEach(threads, work: work) { t in
+            for job in Parallel.range(t, of: threads, n: jobs) {
+                let kb = job / panels, jp = job % panels
+                let pc = kb * KC, kc = min(KC, K - pc)
+                packBPanel(ptr + pc * panels * W + jp * W * kc, B, ldb: ldb, transB: transB,
+                           k0: pc, kc: kc, n0: jp * W, N: N, width: W)
+            }
+        }
+    }
+}
+
+/// C[M,N] (+)= op(A)[M,K] · B[K,N] with B already packed. `packed` may be larger than the
+/// product: its first K rows and N columns are used (a causal block of queries needs only the
+/// keys up to its last one). Same sums in the same order as packing for this product alone.
+public func gemm(M: Int, N: Int, K: Int, A: ConstFloatPtr, lda: Int, transA: Bool, packed: PackedB,
+                 C: FloatPtr, ldc: Int, accumulate: Bool, threads: Int = 1) {
+    precondition(N <= packed.N && K <= packed.K, "gemm: the packed B is smaller than the product")
+    if M == 0 || N == 0 { return }
+    if K == 0 {
+        if !accumulate { for m in 0..<M { (C + m * ldc).update(repeating: 0, count: N) } }
+        return
+    }
+    let W = packed.W
     let nPanels = (N + W - 1) / W
     let mPanels = (M + MR - 1) / MR
     let kBlocks = (K + KC - 1) / KC
-    let threads = min(Parallel.threads, mPanels, maxThreads)
-    // Phase 1: pack all of op(B), block by block of KC rows, each block [nPanels][kc][W].
-    // Block b starts at b*KC*nPanels*W. The threads share the packing, then all read it.
-    let bPacked = FloatPtr.allocate(capacity: K * nPanels * W)
-    defer { bPacked.deallocate() }
-    let packJobs = kBlocks * nPanels
-    Parallel.forEach(threads, work: M * N * K) { t in
-        for job in Parallel.range(t, of: threads, n: packJobs) {
-            let kb = job / nPanels, jp = job % nPanels
-            let pc = kb * KC, kc = min(KC, K - pc)
-            packBPanel(bPacked + pc * nPanels * W + jp * W * kc, B, ldb: ldb, transB: transB,
-                       k0: pc, kc: kc, n0: jp * W, N: N, width: W)
-        }
-    }
+    let threads = min(threads, mPanels)
+    let bPacked = packed.ptr
     // Phase 2: each thread owns a contiguous range of 6-row panels of C and walks
     // the K blocks in order, so every C element sums its products in the same order
     // whatever the thread count. Within a K block, a group of up to MCP A panels is
@@ -141,8 +182,10 @@ public func gemm(M: Int, N: Int, K: Int,
             let aBlock = scratch.baseAddress!, tmp = aBlock + MCP * MR * KC
             for kb in 0..<kBlocks {
                 let pc = kb * KC, kc = min(KC, K - pc)
+                // A panel of the packed block holds its block's rows: all of them, kcPacked.
+                let kcPacked = min(KC, packed.K - pc)
                 let first = (pc == 0) && !accumulate
-                let bBlock = bPacked + pc * nPanels * W
+                let bBlock = bPacked + pc * packed.panels * W
                 var g0 = panels.lowerBound
                 while g0 < panels.upperBound {
                     let g1 = min(g0 + MCP, panels.upperBound)
@@ -153,7 +196,7 @@ public func gemm(M: Int, N: Int, K: Int,
                     for jp in 0..<nPanels {
                         let n0 = jp * W
                         let nr = min(W, N - n0)
-                        let b = bBlock + jp * W * kc
+                        let b = bBlock + jp * W * kcPacked
                         for ip in g0..<g1 {
                             let m0 = ip * MR
                             let mr = min(MR, M - m0)

@@ -72,7 +72,12 @@ public func global_norm(_ grads: ConstFloatPtr, N: Int) -> Float {
 /// One unlucky batch can produce a huge gradient; clipping keeps it from wrecking the weights.
 @discardableResult
 public func clip_grad_norm(_ grads: FloatPtr, N: Int, maxNorm: Float) -> Float {
-    let norm = global_norm(grads, N: N)
+    clip_grad_norm(grads, N: N, maxNorm: maxNorm, norm: global_norm(grads, N: N))
+}
+
+/// `clip_grad_norm` with the norm already measured (a training step checks it for NaN first).
+@discardableResult
+public func clip_grad_norm(_ grads: FloatPtr, N: Int, maxNorm: Float, norm: Float) -> Float {
     if norm.isFinite && norm > maxNorm {
         let s = maxNorm / (norm + 1e-6)
         for i in 0..<N { grads[i] *= s }

@@ -73,6 +73,28 @@ struct MatmulTests {
         }
     }
 
+    @Test("a B packed once and read in part gives the bits of packing each product alone (attention's prefixes)",
+          arguments: [false, true])
+    func packedPrefixMatchesGemm(transB: Bool) {
+        // A larger K than one block (KC = 256) and an N that is not a whole number of panels.
+        let K = 300, N = 70, M = 9
+        let B = randomArray(K * N, seed: 3), A = randomArray(M * K, seed: 4)
+        let ldb = transB ? K : N
+        let packed = PackedB(K: K, N: N)
+        defer { packed.deallocate() }
+        B.withUnsafeBufferPointer { packed.pack($0.baseAddress!, ldb: ldb, transB: transB) }
+        for (n, k) in [(70, 300), (33, 300), (70, 257), (5, 40), (64, 256)] {
+            var alone = [Float](repeating: 0, count: M * n), fromPacked = alone
+            gemm(M: M, N: n, K: k, A: A, lda: K, transA: false, B: B, ldb: ldb, transB: transB,
+                 C: &alone, ldc: n, accumulate: false, threads: 1)
+            A.withUnsafeBufferPointer { a in
+                gemm(M: M, N: n, K: k, A: a.baseAddress!, lda: K, transA: false, packed: packed,
+                     C: &fromPacked, ldc: n, accumulate: false)
+            }
+            #expect(alone == fromPacked, "N \(n), K \(k) of a packing of \(N) x \(K)")
+        }
+    }
+
     @Test("gemm with accumulate adds to C instead of overwriting it")
     func accumulate() {
         let M = 9, N = 20, K = 11
