@@ -1,6 +1,6 @@
 // lesson01-pretrain: next-token prediction on the toy world (stage `base`).
 //
-//     swift run lesson01-pretrain            # ~3 minutes on 2 cores (measured where `bench` trains 18,000 tokens/s)
+//     swift run lesson01-pretrain            # a few minutes (each lesson's time on a named machine: docs/results.md)
 //     swift run lesson01-pretrain --quick    # seconds, tiny model
 import Curriculum
 import Foundation

@@ -1,6 +1,6 @@
 // lesson02-midtrain: denser, harder text and a longer context (stage `mid`).
 //
-//     swift run lesson02-midtrain            # ~8 minutes on 2 cores where `bench` trains 18,000 tokens/s, ~3 at 35,000
+//     swift run lesson02-midtrain            # several minutes (each lesson's time on a named machine: docs/results.md)
 //     swift run lesson02-midtrain --quick    # seconds, tiny model
 import Curriculum
 import Foundation

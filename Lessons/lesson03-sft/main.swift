@@ -1,6 +1,6 @@
 // lesson03-sft: supervised fine-tuning, instruct and think (stages `instruct`, `think`).
 //
-//     swift run lesson03-sft            # ~9 minutes on 2 cores where `bench` trains 18,000 tokens/s, ~4 at 35,000 (plus lessons 01-02 if their checkpoints are missing)
+//     swift run lesson03-sft            # several minutes, docs/results.md has the time (plus lessons 01-02 if their checkpoints are missing)
 //     swift run lesson03-sft --quick    # seconds, tiny model
 import Curriculum
 import Foundation

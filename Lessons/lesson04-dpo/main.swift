@@ -1,6 +1,6 @@
 // lesson04-dpo: preference optimisation against a frozen reference (stage `dpo`).
 //
-//     swift run lesson04-dpo            # ~1.5 minutes on 2 cores where `bench` trains 18,000 tokens/s (plus lessons 01-03 if their checkpoints are missing)
+//     swift run lesson04-dpo            # a minute or two (plus lessons 01-03 if their checkpoints are missing)
 //     swift run lesson04-dpo --quick    # seconds, tiny model
 //     swift run lesson04-dpo --variant ipo   # another loss; saved under runs/variants/, the main line untouched
 import Curriculum

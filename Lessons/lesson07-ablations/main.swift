@@ -1,6 +1,6 @@
 // lesson07-ablations: why the order of the stages matters, shown with numbers (report stage `ablations`).
 //
-//     swift run lesson07-ablations            # ~9 minutes on 2 cores (plus lessons 01-04 if their checkpoints are missing)
+//     swift run lesson07-ablations            # a few minutes (plus lessons 01-04 if their checkpoints are missing)
 //     swift run lesson07-ablations --quick    # about a minute, tiny model
 import Curriculum
 import Foundation

@@ -53,6 +53,20 @@ public func matmul_forward(_ out: FloatPtr, _ inp: ConstFloatPtr, _ weight: Cons
     }
 }
 
+/// `matmul_forward` by a weight packed once (`PackedB.weight`): generation multiplies by the
+/// same weights at every step, so it packs them once per call instead of once per step.
+public func matmul_forward(_ out: FloatPtr, _ inp: ConstFloatPtr, _ weight: PackedB, _ bias: ConstFloatPtr?, M: Int) {
+    let K = weight.K, N = weight.N
+    gemm(M: M, N: N, K: K, A: inp, lda: K, transA: false, packed: weight, C: out, ldc: N, accumulate: false,
+         threads: Parallel.threads)
+    if let bias = bias {
+        for m in 0..<M {
+            let row = out + m * N
+            for n in 0..<N { row[n] += bias[n] }
+        }
+    }
+}
+
 /// Accumulates the gradients of `matmul_forward`:
 /// dinp[M,K] += dout · weight, dweight[N,K] += doutᵀ · inp, dbias[N] += column sums of dout.
 /// Pass nil for a gradient you do not need (e.g. dinp of the first layer).
@@ -137,6 +151,13 @@ public struct PackedB {
     }
 
     public func deallocate() { ptr.deallocate() }
+
+    /// A linear layer's weight [N,K] packed as `matmul_forward` reads it (transposed).
+    public static func weight(_ w: ConstFloatPtr, N: Int, K: Int) -> PackedB {
+        let packed = PackedB(K: K, N: N)
+        packed.pack(w, ldb: K, transB: true, threads: Parallel.threads, work: N * K * 16)
+        return packed
+    }
 
     /// Packs op(B) (B[k*ldb + n], or B[n*ldb + k] when `transB`), the threads sharing the panels.
     public func pack(_ B: ConstFloatPtr, ldb: Int, transB: Bool, threads: Int = 1, work: Int = 0) {

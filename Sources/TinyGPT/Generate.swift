@@ -77,6 +77,16 @@ extension GPT {
         let logits = FloatBuffer(count: n * V), probs = FloatBuffer(count: V)
         let threads = Parallel.threads
         let att = FloatBuffer(count: threads * maxT)  // one attention row per thread
+        // The weights do not change while generating: packed once for every step's matmuls.
+        let packed = layout.blocks.map { w in
+            (qkv: PackedB.weight(p + w.qkvw, N: 3 * C, K: C), proj: PackedB.weight(p + w.projw, N: C, K: C),
+             fc: PackedB.weight(p + w.fcw, N: 4 * C, K: C), fcproj: PackedB.weight(p + w.fcprojw, N: C, K: 4 * C))
+        }
+        let unembed = PackedB.weight(p + layout.wte, N: V, K: C)
+        defer {
+            for w in packed { w.qkv.deallocate(); w.proj.deallocate(); w.fc.deallocate(); w.fcproj.deallocate() }
+            unembed.deallocate()
+        }
 
         /// One step through the model for `rows` = (sequence, position, token): every row's key
         /// and value go into the caches first, then each row attends to its own sequence's
@@ -95,9 +105,9 @@ extension GPT {
             }
             let attWork = rows.reduce(0) { $0 + ($1.t + 1) } * C * 4
             for l in 0..<L {
-                let w = layout.blocks[l]
+                let w = layout.blocks[l], pw = packed[l]
                 layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + w.ln1w, p + w.ln1b, N: R, C: C)
-                matmul_forward(qkv.ptr, ln.ptr, p + w.qkvw, p + w.qkvb, M: R, K: C, N: 3 * C)
+                matmul_forward(qkv.ptr, ln.ptr, pw.qkv, p + w.qkvb, M: R)
                 for (r, row) in rows.enumerated() {
                     let q = qkv.ptr + r * 3 * C
                     if let rope { rope_forward_row(q, rope, position: row.t, C: C, H: H) }
@@ -119,17 +129,17 @@ extension GPT {
                         }
                     }
                 }
-                matmul_forward(tmp.ptr, y.ptr, p + w.projw, p + w.projb, M: R, K: C, N: C)
+                matmul_forward(tmp.ptr, y.ptr, pw.proj, p + w.projb, M: R)
                 for i in 0..<(R * C) { x.ptr[i] += tmp.ptr[i] }
                 layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + w.ln2w, p + w.ln2b, N: R, C: C)
-                matmul_forward(h.ptr, ln.ptr, p + w.fcw, p + w.fcb, M: R, K: C, N: 4 * C)
+                matmul_forward(h.ptr, ln.ptr, pw.fc, p + w.fcb, M: R)
                 gelu_forward(hg.ptr, h.ptr, N: R * 4 * C)
-                matmul_forward(tmp.ptr, hg.ptr, p + w.fcprojw, p + w.fcprojb, M: R, K: 4 * C, N: C)
+                matmul_forward(tmp.ptr, hg.ptr, pw.fcproj, p + w.fcprojb, M: R)
                 for i in 0..<(R * C) { x.ptr[i] += tmp.ptr[i] }
             }
             if wantLogits {
                 layernorm_forward(ln.ptr, mean.ptr, rstd.ptr, x.ptr, p + layout.lnfw, p + layout.lnfb, N: R, C: C)
-                matmul_forward(logits.ptr, ln.ptr, p + layout.wte, nil, M: R, K: C, N: V)
+                matmul_forward(logits.ptr, ln.ptr, unembed, nil, M: R)
             }
         }
 
