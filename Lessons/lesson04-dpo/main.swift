@@ -211,10 +211,11 @@ let variantNote: String = {
         return ""
     case .ipo:
         return """
-        This run is the ipo variant. A pair's loss is (h - 1/(2β))², where h = margin/β is the gap, \
-        in nats, the policy has opened between the two answers beyond the reference's. With β = \
+        This run is the ipo variant. As IPO's authors define it, log π(y) is the mean over the \
+        answer's tokens, and a pair's loss is (h - 1/(2β))², where h = margin/β is the gap, in nats \
+        per token, the policy has opened between the two answers beyond the reference's. With β = \
         \(fmt(b, 2)) it is \(fmt(1 / (4 * b * b), 1)) at the start and 0 once the gap reaches 1/(2β) = \
-        \(fmt(1 / (2 * b), 1)) nats; a pair pushed past that is pulled back. The logistic loss never stops \
+        \(fmt(1 / (2 * b), 1)) nats per token; a pair pushed past that is pulled back. The logistic loss never stops \
         pushing, only more gently. The weight on each token is 2·(1/(2β) - h) in place of β·σ(-margin): \
         \(fmt(1 / b, 1)) at the start, against β/2 = \(fmt(b / 2, 3)) for the logistic loss, so the SFT \
         term below weighs \(fmt(2 / (b * b), 0)) times less against it.
@@ -356,8 +357,8 @@ nb.step("Before and after", """
         if settings.objective == .ipo {
             nb.say("""
             This is also IPO's target at work: a pair stops at a gap of 1/(2β) = \(fmt(1 / (2 * settings.beta), 1)) \
-            nats, and is pulled back if pushed past it (the mean held-out margin is \(fmt(a.preference.margin, 2)), \
-            i.e. a gap of \(fmt(a.preference.margin / settings.beta, 1)) nats). A refusal the reference \
+            nats per token, and is pulled back if pushed past it (the mean held-out margin is \(fmt(a.preference.margin, 2)), \
+            i.e. a gap of \(fmt(a.preference.margin / settings.beta, 2)) nats per token). A refusal the reference \
             thought unlikely needs a bigger move than that to win; a smaller β sets a farther target.
             """)
         }

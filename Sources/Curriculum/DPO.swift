@@ -106,7 +106,7 @@ public enum DPO {
                          schedule: schedule, evalEvery: quick ? 30 : 25, seed: seed)
         switch variant {
         case .dpo: break
-        case .ipo: s.objective = .ipo
+        case .ipo: s.objective = .ipo; s.lengthNormalized = true
         case .lengthNormalized: s.lengthNormalized = true
         case .wholeRejected: s.rejectedUpToDivergence = false
         case .sftChosen: s.objective = .chosenOnly; s.chosenNLL = 1
@@ -116,15 +116,15 @@ public enum DPO {
 
     /// The alternatives lesson04 offers with `--variant`: the default recipe with one thing
     /// changed (β stays 0.1), so the before/after table compares like with like; GUIDE.md,
-    /// lesson 04, has their numbers. IPO reaches its target gap, 1/(2β), before a refusal SFT
-    /// never showed can win. Length normalisation changes mainly the chosen side, the rejected
+    /// lesson 04, has their numbers. IPO is its authors' objective whole: the squared loss on
+    /// log-probabilities averaged over each answer's tokens. Length normalisation changes mainly the chosen side, the rejected
     /// answer being cut where it parts (mostly one token). Whole-rejected is plain DPO's scoring;
     /// the quick recipe already uses it, so there it changes nothing. SFT-on-chosen keeps only
     /// the recipe's SFT term: what the pairs teach without being compared (lesson07, experiment 5).
     public enum Variant: String, CaseIterable, Sendable {
         /// The default recipe.
         case dpo
-        /// IPO's squared loss in place of the logistic one.
+        /// IPO's squared loss in place of the logistic one, on per-token averages (as IPO defines it).
         case ipo
         /// Log-probabilities averaged over each answer's tokens instead of summed.
         case lengthNormalized = "length-normalized"

@@ -107,7 +107,7 @@ struct Lesson04Tests {
         #expect(same(dpo) && dpo.objective == .dpo && dpo.beta == base.beta && !dpo.lengthNormalized
                 && dpo.rejectedUpToDivergence == base.rejectedUpToDivergence)
         let ipo = DPO.recipe(quick: quick, seed: 5, variant: .ipo)
-        #expect(same(ipo) && ipo.objective == .ipo && ipo.beta == base.beta && !ipo.lengthNormalized
+        #expect(same(ipo) && ipo.objective == .ipo && ipo.beta == base.beta && ipo.lengthNormalized
                 && ipo.rejectedUpToDivergence == base.rejectedUpToDivergence)
         let norm = DPO.recipe(quick: quick, seed: 5, variant: .lengthNormalized)
         #expect(same(norm) && norm.objective == .dpo && norm.lengthNormalized && norm.beta == base.beta
