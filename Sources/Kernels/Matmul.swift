@@ -45,12 +45,7 @@ public func matmul_forward(_ out: FloatPtr, _ inp: ConstFloatPtr, _ weight: Cons
     // B[k][n] = weight[n*K + k]: weight read transposed.
     gemm(M: M, N: N, K: K, A: inp, lda: K, transA: false, B: weight, ldb: K, transB: true,
          C: out, ldc: N, accumulate: false)
-    if let bias = bias {
-        for m in 0..<M {
-            let row = out + m * N
-            for n in 0..<N { row[n] += bias[n] }
-        }
-    }
+    if let bias { add_bias(out, bias, M: M, N: N) }
 }
 
 /// `matmul_forward` by a weight packed once (`PackedB.weight`): generation multiplies by the
@@ -59,11 +54,15 @@ public func matmul_forward(_ out: FloatPtr, _ inp: ConstFloatPtr, _ weight: Pack
     let K = weight.K, N = weight.N
     gemm(M: M, N: N, K: K, A: inp, lda: K, transA: false, packed: weight, C: out, ldc: N, accumulate: false,
          threads: Parallel.threads)
-    if let bias = bias {
-        for m in 0..<M {
-            let row = out + m * N
-            for n in 0..<N { row[n] += bias[n] }
-        }
+    if let bias { add_bias(out, bias, M: M, N: N) }
+}
+
+/// out[m, :] += bias for every row m of out[M,N].
+@inline(__always)
+func add_bias(_ out: FloatPtr, _ bias: ConstFloatPtr, M: Int, N: Int) {
+    for m in 0..<M {
+        let row = out + m * N
+        for n in 0..<N { row[n] += bias[n] }
     }
 }
 
@@ -120,10 +119,6 @@ public func gemm(M: Int, N: Int, K: Int,
                  B: ConstFloatPtr, ldb: Int, transB: Bool,
                  C: FloatPtr, ldc: Int, accumulate: Bool, threads maxThreads: Int = Int.max) {
     if M == 0 || N == 0 { return }
-    if K == 0 {
-        if !accumulate { for m in 0..<M { (C + m * ldc).update(repeating: 0, count: N) } }
-        return
-    }
     let threads = min(Parallel.threads, (M + MR - 1) / MR, maxThreads)
     // Phase 1: pack all of op(B). Phase 2: multiply.
     let packed = PackedB(K: K, N: N)
