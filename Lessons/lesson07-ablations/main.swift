@@ -28,13 +28,16 @@ let recipe = Ablations.recipe(quick: quick, seed: seed)
 /// lesson05's own recipe, which the arms shorten.
 let lesson05 = GRPO.recipe(quick: quick, seed: seed)
 
-// What the steps share, each made on first use, so `--step N` works alone.
-let data = Memo { try RLData.load() }
-let problems = Memo { Ablations.problems(try data.get(), quick: quick) }
-let pairs = Memo { try DPO.data().valid }
+/// The starting models (loaded, or trained now with their prerequisites if missing), the
+/// arms, the reward model and the imitation run: each made on first use, so `--step N` works alone.
 let progress = nb.trainingProgress(label: "lessons 01-04")
-/// A starting model: loaded, or trained now (with its prerequisites) if missing.
-let models = Memos<Stage, GPT> { stage in
+let lab = Ablations.Lab(quick: quick, seed: seed, bars: { label, steps in
+    let bar = nb.progress(total: steps, label: label)
+    return { step, metrics in
+        bar.update(step, metrics: metrics)
+        if step == steps { bar.finish() }
+    }
+}) { stage in
     let run = nb.run
     switch stage {
     case .mid: return try Midtrain.loadOrTrain(run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
@@ -42,114 +45,6 @@ let models = Memos<Stage, GPT> { stage in
     case .dpo: return try DPO.loadOrTrain(run: run, quick: quick, seed: seed, say: nb.say, progress: progress)
     default: throw StageError(description: "the ablations start from mid, think or dpo, not \(stage.rawValue)")
     }
-}
-/// A starting model measured on the held-out problems (shared by the arms that start there).
-let snapshots = Memos<Stage, Ablations.Snapshot> { stage in
-    let format = Ablations.format(stage)
-    return try Ablations.snapshot(try models.get(stage), reference: nil, try problems.get(),
-                                  maxNewTokens: format == .plain ? Ablations.plainMaxNewTokens : recipe.maxNewTokens,
-                                  format: format, seed: seed)
-}
-/// The mid model after experiment 1's cold start (a few hundred examples, a few seconds).
-let coldStarted = Memo { try Ablations.coldStart(try models.get(.mid), quick: quick, seed: seed) }
-let coldSnapshot = Memo {
-    try Ablations.snapshot(try coldStarted.get().model, reference: nil, try problems.get(),
-                           maxNewTokens: Ablations.plainMaxNewTokens, format: .plain, seed: seed)
-}
-/// An arm's starting model and its measurement before RL.
-func start(_ arm: Ablations.Arm) throws -> (model: GPT, before: Ablations.Snapshot) {
-    arm == .coldStart ? (try coldStarted.get().model, try coldSnapshot.get()) : (try models.get(arm.start), try snapshots.get(arm.start))
-}
-/// The arms run so far, for the training time.
-var armsRun: [Ablations.Run] = []
-/// One arm's short RL run, with a live progress bar.
-let runs = Memos<Ablations.Arm, Ablations.Run> { arm in
-    let (model, before) = try start(arm)
-    let settings = arm.settings(quick: quick, seed: seed)
-    let bar = nb.progress(total: settings.steps, label: arm.label)
-    let reward = arm.usesLearnedReward ? RewardModel.reward(try rewardModel.get().model) : nil
-    let r = try Ablations.run(arm, from: model, before: before, data: try data.get(), problems: try problems.get(),
-                              quick: quick, seed: seed, reward: reward) { step, log in
-        guard let s = log.steps.last else { return }
-        bar.update(step, metrics: [("reward", s.meanReward), ("verified", s.verifiedRate), ("kl", s.kl),
-                                   ("len", s.meanLength)])
-        if step == settings.steps { bar.finish() }
-    }
-    armsRun.append(r)
-    return r
-}
-/// lesson04's pairs (the files' and the ones sampled from the think model), each rejected
-/// answer to its end: what the reward model (experiment 3) and imitation (experiment 5) learn from.
-let pairInputs = Memo { try DPO.Stage(quick: quick, seed: seed, variant: .wholeRejected).inputs(reference: try models.get(.think)) }
-/// Seconds the reward model took to train and to score best-of-n (for the training time).
-var rewardModelSeconds = 0.0
-/// Experiment 3's reward model, learned from the pairs, and the held-out pairs it ranks right
-/// before training (the think model's trunk as it is) and after.
-let rewardModel = Memo { () throws -> (model: GPT, accuracyBefore: Double, accuracyAfter: Double, pairs: Int) in
-    let inputs = try pairInputs.get(), settings = RewardModel.recipe(quick: quick, seed: seed)
-    let trunk = try models.get(.think)
-    let before = RewardModel.evaluate(trunk, inputs.valid).accuracy
-    let bar = nb.progress(total: settings.steps, label: "reward model")
-    let began = Date()
-    defer { rewardModelSeconds += Date().timeIntervalSince(began) }
-    let rm = try RewardModel.train(from: trunk, pairs: inputs.train, settings: settings) { step, s in
-        bar.update(step, metrics: [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin)])
-        if step == settings.steps { bar.finish() }
-    }
-    return (rm, before, RewardModel.evaluate(rm, inputs.valid).accuracy, inputs.valid.count)
-}
-/// Experiment 3: best-of-n against the reward model, and RL against it with and without β.
-let learned = Memo { () throws -> Ablations.LearnedReward in
-    let rm = try rewardModel.get()
-    let began = Date()
-    let samples = try RewardModel.sample(try models.get(.dpo), rewardModel: rm.model, try problems.get(), n: Ablations.bestOfN,
-                                         maxNewTokens: recipe.maxNewTokens, seed: seed)
-    rewardModelSeconds += Date().timeIntervalSince(began)
-    return Ablations.LearnedReward(accuracyBefore: rm.accuracyBefore, accuracyAfter: rm.accuracyAfter, pairs: rm.pairs,
-                                   samples: samples, rl: try runs.get(.learnedReward), rlBeta0: try runs.get(.learnedRewardBeta0))
-}
-/// Experiment 5's model: lesson04's run from the think model with its comparison removed
-/// (SFT on the chosen answers alone), the same pairs, steps and learning rate.
-let imitation = Memo { () throws -> (model: GPT, settings: DPO.Settings, log: DPO.Log) in
-    let stage = DPO.Stage(quick: quick, seed: seed, variant: .sftChosen), settings = stage.settings
-    let inputs = try pairInputs.get()
-    let bar = nb.progress(total: settings.steps, label: "SFT on chosen")
-    let trained = try stage.train(inputs) { step, log in
-        guard let s = log.train.last else { return }
-        bar.update(step, metrics: [("nll", s.chosenNLL), ("chosen", s.chosenShift)])
-        if step == settings.steps { bar.finish() }
-    }
-    return (trained.model, settings, trained.log)
-}
-/// lesson04's behaviours (refusal, over-refusal, concise) of a model, greedy, held-out prompts.
-let behaviours = Memos<String, DPO.Behaviour> { name in
-    let model: GPT
-    switch name {
-    case "think": model = try models.get(.think)
-    case "sft-chosen": model = try imitation.get().model
-    case "think -> RL": model = try runs.get(.afterSFT).model
-    case "dpo": model = try models.get(.dpo)
-    case "dpo -> RL": model = try runs.get(.fullLine).model
-    default: throw StageError(description: "no model is called \(name)")
-    }
-    return try DPO.measureBehaviour(model, try pairs.get())
-}
-
-func withoutSFT() throws -> Ablations.WithoutSFT {
-    Ablations.WithoutSFT(fromMid: try runs.get(.fromMid), coldStart: try runs.get(.coldStart), afterSFT: try runs.get(.afterSFT))
-}
-
-func skipPreferences() throws -> Ablations.SkipPreferences {
-    Ablations.SkipPreferences(think: try behaviours.get("think"), skipped: try behaviours.get("think -> RL"),
-                              dpo: try behaviours.get("dpo"), fullLine: try behaviours.get("dpo -> RL"))
-}
-
-func preferencesOrImitation() throws -> Ablations.Imitation {
-    Ablations.Imitation(think: try behaviours.get("think"), sftChosen: try behaviours.get("sft-chosen"), dpo: try behaviours.get("dpo"))
-}
-
-func leash() throws -> Ablations.Leash {
-    Ablations.Leash(beta: try runs.get(.fullLine), highLR: try runs.get(.highLR), highLRBeta0: try runs.get(.highLRBeta0))
 }
 nb.checkRunFolders([nb.run])
 
@@ -217,13 +112,13 @@ nb.step("The plan: eight short RL runs from four starting points, a reward model
     })
     var rows: [[String]] = []
     for stage in [Stage.mid, .think, .dpo] {
-        let s = try snapshots.get(stage)
+        let s = try lab.snapshot(stage)
         rows.append([stage.rawValue, Ablations.format(stage) == .plain ? "Q: ... A:" : "chat", pct(s.pass1),
                      pct(s.measurement.pass(at: Ablations.samplesPerProblem)), pct(s.formatRate), fmt(s.meanLength, 1), fmt(s.entropy.value, 2)])
     }
     nb.table(["start", "asked as", "pass@1", "pass@\(Ablations.samplesPerProblem)", "well-formed", "reply length", "entropy"], rows)
-    nb.say("On \(try problems.get().count) held-out problems; reply length in tokens, entropy in nats per reply token.")
-    let mid = try snapshots.get(.mid)
+    nb.say("On \(try lab.problems().count) held-out problems; reply length in tokens, entropy in nats per reply token.")
+    let mid = try lab.snapshot(.mid)
     nb.say("""
     The mid model has never seen the chat template, so it is asked in the text it learned \
     from: "Q: 58 - 27 = ? A:", and its answer is the rest of that line. "Well-formed" means, \
@@ -248,9 +143,9 @@ nb.step("Experiment 1 · RL without SFT (the R1-Zero question), and a cold start
     them readable, at no cost in pass@1; and RL after SFT ends with more problems right than \
     RL from the mid model (a foundation first). Three runs, identical but for where they start.
     """) {
-    let e = try withoutSFT()
+    let e = try lab.withoutSFT()
     let m = e.fromMid, c = e.coldStart, a = e.afterSFT
-    let cold = try coldStarted.get()
+    let cold = try lab.coldStarted()
     nb.say("Cold start: \(cold.examples) examples, \(cold.log.trainLoss.count) steps of 8 in \(fmt(cold.log.seconds, 1)) s.")
     nb.chart(title: "training reward (mean over the step's replies, smoothed), by step",
              series: [m, c, a].map { ($0.arm.label, smooth($0.log.rewardCurve)) }, xLabel: "steps")
@@ -296,8 +191,8 @@ nb.step("Experiment 2 · Skipping preferences", """
     dpo -> RL (the full line), with the same RL. The behaviours are lesson04's measurement: \
     greedy replies to its held-out prompts.
     """) {
-    let full = try runs.get(.fullLine), skipped = try runs.get(.afterSFT)
-    let e = try skipPreferences()
+    let full = try lab.run(.fullLine), skipped = try lab.run(.afterSFT)
+    let e = try lab.skipPreferences()
     let rows: [(String, (DPO.Behaviour) -> Double)] = [
         ("concise answers to simple questions", { $0.conciseRate }),
         ("harmful requests refused", { $0.refusalRate }),
@@ -342,7 +237,7 @@ nb.step("Experiment 3 · A learned reward, optimised too hard", """
     without the leash (β = 0) ends with fewer held-out answers right than it started with; \
     and the leash (β > 0) keeps more of them.
     """) {
-    let e = try learned.get()
+    let e = try lab.learned()
     nb.say("""
     Held-out pairs ranked right: \(pct(e.accuracyBefore)) by the untrained trunk, \(pct(e.accuracyAfter)) by the \
     reward model (\(e.pairs) pairs it never trained on).
@@ -364,7 +259,7 @@ nb.step("Experiment 3 · A learned reward, optimised too hard", """
     best of k is right whenever any of the k is (pass@k), and more k only helps.
     """)
     if let g = e.samples.replies.first, let w = e.samples.rewards.first, let top = w.indices.max(by: { w[$0] < w[$1] }),
-       let p = try problems.get().first {
+       let p = try lab.problems().first {
         nb.emit("    user: \(p.prompt)   (right answer \(p.answer))")
         nb.emit("    reward model's pick of \(g.count): \(ReportCard.oneLine(shown(g[top]), nb.width - 30))")
     }
@@ -416,7 +311,7 @@ nb.step("Experiment 4 · The step size, on the leash and off it", """
     token) even on the leash; with no leash as well, the model collapses: its replies stop \
     being answers at all.
     """) {
-    let e = try leash()
+    let e = try lab.leash()
     nb.chart(title: "KL to the reference (k3 on the step's replies, smoothed), by step",
              series: e.runs.map { ($0.arm.label, smooth($0.log.klCurve)) }, xLabel: "steps")
     nb.table(["arm", "lr", "β", "KL", "entropy", "distinct replies", "well-formed", "reply length", "pass@1"], e.runs.map { r in
@@ -461,8 +356,8 @@ nb.step("Experiment 5 · Preferences or imitation", """
     questions more concisely, than SFT on the chosen answers alone (lesson04's run with \
     every pair's weight set to 0, `--variant sft-chosen` there).
     """) {
-    let e = try preferencesOrImitation()
-    let run = try imitation.get()
+    let e = try lab.preferencesOrImitation()
+    let run = try lab.imitation()
     nb.say("SFT on the chosen answers: \(run.settings.steps) steps of \(run.settings.pairsPerStep) pairs in \(fmt(run.log.seconds, 1)) s, as many as lesson04's DPO.")
     let rows: [(String, (DPO.Behaviour) -> Double)] = [
         ("harmful requests refused", { $0.refusalRate }),
@@ -506,21 +401,14 @@ nb.step("The verdicts, and the report", """
     Every claim, the effect that measures it, and what it had to exceed. The numbers go into \
     report.json under stage "ablations", one set per arm.
     """) {
-    let e1 = try withoutSFT(), e2 = try skipPreferences(), e3 = try learned.get(), e4 = try leash()
-    let e5 = try preferencesOrImitation()
-    let verdicts = e1.verdicts.map { ("1", $0) } + [("2", e2.conciseVerdict), ("2", e2.refusalVerdict)]
-        + e3.verdicts.map { ("3", $0) }
-        + e4.verdicts.map { ("4", $0) } + [("5", e5.tradeOffVerdict), ("5", e5.conciseVerdict)]
+    let verdicts = try lab.verdicts()
     nb.table(["#", "claim", "effect", "must exceed", "verdict"], verdicts.map { n, v in
-        [n, ReportCard.oneLine(v.claim, max(30, nb.width - 50)), signed(v.effect), fmt(v.margin), v.word]
+        [String(n), ReportCard.oneLine(v.claim, max(30, nb.width - 50)), signed(v.effect), fmt(v.margin), v.word]
     })
-    var metrics: [String: Double] = [:]
-    for part in [e1.metrics, e2.metrics, e3.metrics, e4.metrics, e5.metrics] { metrics.merge(part) { a, _ in a } }
-    metrics.merge(Ablations.claimMetrics(verdicts.map(\.1))) { _, new in new }
-    metrics["train_seconds"] = armsRun.map(\.log.seconds).reduce(0, +) + (imitation.value?.log.seconds ?? 0) + rewardModelSeconds
+    let metrics = try lab.metrics()
     try Report.record(stage: "ablations", metrics: metrics, in: nb.run.path)
     nb.say("""
-    \(verdicts.filter { $0.1.holds }.count) of \(verdicts.count) claims confirmed in this run. A claim "not seen" \
+    \(verdicts.filter(\.verdict.holds).count) of \(verdicts.count) claims confirmed in this run. A claim "not seen" \
     is not refuted: the runs are short and the models tiny, and the effect may be smaller than \
     the noise. GUIDE.md's chapter 07 lists the numbers of the default run and turns each \
     experiment into an exercise.

@@ -6,37 +6,16 @@ import TinyGPT
 
 /// The quick ablation runs the Lesson07 tests share, each made once per test run from the
 /// shared quick chain (its models copied first).
+/// lesson07's lab on the quick chain: the same runs the lesson makes, from the models the
+/// other suites share, each made once per test run.
 enum QuickAblations {
-    static let data: Result<RLData.Splits, Error> = Result { try RLData.load() }
-
-    static func run(_ arm: Ablations.Arm, from start: GPT, reward: GRPO.Reward? = nil) throws -> Ablations.Run {
-        let d = try data.get()
-        return try Ablations.run(arm, from: start, data: d, problems: Ablations.problems(d, quick: true), quick: true, seed: QuickChain.seed,
-                                 reward: reward)
-    }
-
-    /// Experiment 3's reward model, trained on lesson04's pairs from the quick think model, and
-    /// the held-out pairs it ranks right before (the trunk as it is) and after.
-    static let rewardModel: Result<(model: GPT, before: Double, after: Double, pairs: Int), Error> = Result {
-        let think = try QuickChain.think.get().model.copy()
-        let inputs = try DPO.Stage(quick: true, seed: QuickChain.seed, variant: .wholeRejected).inputs(reference: think)
-        let rm = try RewardModel.train(from: think, pairs: inputs.train, settings: RewardModel.recipe(quick: true, seed: QuickChain.seed))
-        return (rm, RewardModel.evaluate(think, inputs.valid).accuracy, RewardModel.evaluate(rm, inputs.valid).accuracy, inputs.valid.count)
-    }
-    static let learnedReward: Result<Ablations.Run, Error> = Result {
-        try run(.learnedReward, from: QuickChain.dpo.get().model.copy(), reward: RewardModel.reward(try rewardModel.get().model))
-    }
-    static let learnedRewardBeta0: Result<Ablations.Run, Error> = Result {
-        try run(.learnedRewardBeta0, from: QuickChain.dpo.get().model.copy(), reward: RewardModel.reward(try rewardModel.get().model))
-    }
-
-    static let fromMid: Result<Ablations.Run, Error> = Result { try run(.fromMid, from: QuickChain.mid.get().model.copy()) }
-    static let coldStart: Result<Ablations.Run, Error> = Result {
-        try run(.coldStart, from: Ablations.coldStart(QuickChain.mid.get().model.copy(), quick: true, seed: QuickChain.seed).model)
-    }
-    static let afterSFT: Result<Ablations.Run, Error> = Result { try run(.afterSFT, from: QuickChain.think.get().model.copy()) }
-    static let withoutSFT: Result<Ablations.WithoutSFT, Error> = Result {
-        Ablations.WithoutSFT(fromMid: try fromMid.get(), coldStart: try coldStart.get(), afterSFT: try afterSFT.get())
+    static let lab = Ablations.Lab(quick: true, seed: QuickChain.seed) { stage in
+        switch stage {
+        case .mid: return try QuickChain.mid.get().model
+        case .think: return try QuickChain.think.get().model
+        case .dpo: return try QuickChain.dpo.get().model
+        default: throw StageError(description: "the ablations start from mid, think or dpo, not \(stage.rawValue)")
+        }
     }
 }
 
@@ -50,7 +29,7 @@ struct Lesson07Tests {
 
     @Test("the default run's held-out problems keep every trained family's share")
     func heldOutProblemsKeepEveryFamily() throws {
-        let d = try QuickAblations.data.get()
+        let d = try QuickAblations.lab.data()
         let all = GRPO.heldOut(d, cells: Ablations.cells), picked = Ablations.problems(d, quick: false)
         #expect(all.count > Ablations.heldOutCount && picked.count == Ablations.heldOutCount)
         let families = Set(all.map(\.family))
@@ -108,13 +87,13 @@ struct Lesson07Tests {
 
     @Test("a reward model (quick) learns lesson04's pairs: held-out pairs ranked right far more often than by its untrained trunk")
     func rewardModelLearnsThePairs() throws {
-        let rm = try QuickAblations.rewardModel.get()
-        #expect(Noise.isRise(from: rm.before, to: rm.after, n: rm.pairs, floor: 0.2), "held-out preference accuracy \(rm.before) -> \(rm.after)")
+        let rm = try QuickAblations.lab.rewardModel()
+        #expect(Noise.isRise(from: rm.accuracyBefore, to: rm.accuracyAfter, n: rm.pairs, floor: 0.2), "held-out preference accuracy \(rm.accuracyBefore) -> \(rm.accuracyAfter)")
     }
 
     @Test("RL against the learned reward (quick): trained on its score, and without the leash the policy drifts much further from the reference")
     func rlAgainstTheLearnedReward() throws {
-        let r = try QuickAblations.learnedReward.get(), r0 = try QuickAblations.learnedRewardBeta0.get()
+        let r = try QuickAblations.lab.run(.learnedReward), r0 = try QuickAblations.lab.run(.learnedRewardBeta0)
         #expect(r.settings.beta > 0 && r0.settings.beta == 0 && r.settings.reward.scoreConversations != nil)
         // The training reward is the reward model's score of each reply, not the verifier's 0 or 1.
         let rewards = r.log.steps.map(\.meanReward)
@@ -126,7 +105,7 @@ struct Lesson07Tests {
 
     @Test("RL from the mid model (quick), asked in its own text: it trains at its edge, its replies are harder to read than after SFT, and a cold start makes them readable")
     func rlFromMidInItsOwnText() throws {
-        let e = try QuickAblations.withoutSFT.get()
+        let e = try QuickAblations.lab.withoutSFT()
         let m = e.fromMid, c = e.coldStart, a = e.afterSFT
         #expect(m.settings.format == .plain && c.settings.format == .plain && a.settings.format == .chat)
         // Asked as "Q: 58 - 27 = ? A:", the mid model is sometimes right: the probe finds prompts
@@ -134,9 +113,9 @@ struct Lesson07Tests {
         #expect(m.edge?.prompts.isEmpty == false && m.signal > 0, "edge prompts \(m.edge?.prompts.count ?? 0), groups with a signal \(m.signal)")
         #expect(m.after.kl.value > 0, "KL to the reference \(m.after.kl.value)")
         // Experiment 1's arms are measured on their own rungs with room too, all of those rungs' held-out problems.
-        #expect(m.rungsBefore.graded.map(\.problem) == GRPO.heldOut(try QuickAblations.data.get(), cells: (m.edge?.target ?? []).filter(Ablations.cells.contains)))
+        #expect(m.rungsBefore.graded.map(\.problem) == GRPO.heldOut(try QuickAblations.lab.data(), cells: (m.edge?.target ?? []).filter(Ablations.cells.contains)))
         // Their end points are compared on every held-out problem of the arms' rungs, greedily.
-        for r in [m, c, a] { #expect(r.allAfter.graded.map(\.problem) == GRPO.heldOut(try QuickAblations.data.get(), cells: Ablations.cells)) }
+        for r in [m, c, a] { #expect(r.allAfter.graded.map(\.problem) == GRPO.heldOut(try QuickAblations.lab.data(), cells: Ablations.cells)) }
         // The verifier reads the first line only; nothing teaches the mid model to stop there.
         #expect(e.readabilityVerdict.holds,
                 "readable replies: mid -> RL \(m.after.formatRate), think -> RL \(a.after.formatRate), needs > \(e.readabilityVerdict.margin)")
@@ -147,11 +126,10 @@ struct Lesson07Tests {
 
     @Test("SFT on the chosen answers (quick): the tiny model learns to refuse, and, as in the default run, draws the line: the safe look-alikes stay answered")
     func imitationRefusesWithoutTheLine() throws {
-        let think = try QuickChain.think.get().model.copy()
-        let stage = DPO.Stage(quick: true, seed: QuickChain.seed, variant: .sftChosen)
-        let imitated = try stage.train(try stage.inputs(reference: think)).model
+        let e = try QuickAblations.lab.preferencesOrImitation()
+        #expect(try QuickAblations.lab.imitation().settings.objective == .chosenOnly)
         let pairs = try DPO.data().valid
-        let before = try DPO.measureBehaviour(think, pairs), after = try DPO.measureBehaviour(imitated, pairs)
+        let before = e.think, after = e.sftChosen
         let nCaution = pairs.filter { $0.family == .caution }.count, nHelpful = pairs.filter { $0.family == .helpful }.count
         #expect(Noise.isRise(from: before.refusalRate, to: after.refusalRate, n: nCaution, floor: 0.1),
                 "harmful requests refused: \(before.refusalRate) -> \(after.refusalRate)")
@@ -163,7 +141,7 @@ struct Lesson07Tests {
 
     @Test("the report keys of stage ablations")
     func reportKeys() throws {
-        let e = try QuickAblations.withoutSFT.get()
+        let e = try QuickAblations.lab.withoutSFT()
         // Any two runs can stand in for experiment 3's RL arms here: this checks the keys, not the values.
         let learned = Ablations.LearnedReward(accuracyBefore: 0.5, accuracyAfter: 0.9, pairs: 3,
                                               samples: RewardModel.Samples(rewards: [[0.1, 0.5, 0.9, 0.2]], verified: [[true, false, false, true]]),
