@@ -74,7 +74,7 @@ func example(_ r: Ablations.Run) {
     nb.emit("    \(r.arm.label): \(ReportCard.oneLine(text, nb.width - 10 - r.arm.label.count))")
 }
 
-nb.step("The plan: eight short RL runs from four starting points, a reward model, and one fine-tuning run", """
+nb.step("The plan: eight short RL runs from four starting points, a reward model, and three short lesson04 runs", """
     Every arm is lesson05's GRPO: \(recipe.promptsPerStep) prompts a step, \(recipe.groupSize) replies each, \
     the verifier's reward, β = \(fmt(recipe.beta, 2)), learning rate \(lr(recipe.schedule.peak)), for \
     \(recipe.steps) steps (lesson05 trains for \(lesson05.steps) steps\(lesson05.groupSize == recipe.groupSize ? "" : " with \(lesson05.groupSize) replies each")\(lesson05.beta == recipe.beta ? "" : " and β = \(fmt(lesson05.beta, 2))"); eight short arms must fit in a few minutes). Each arm changes one thing. Experiment 1's arms \
@@ -84,7 +84,8 @@ nb.step("The plan: eight short RL runs from four starting points, a reward model
     the model still considers, in nats per token), the KL to where it started, and how many \
     of its replies differ. Experiment 3 trains a reward model on lesson04's pairs, picks \
     the dpo model's replies by it, and runs RL with it as the reward; experiment 5 reruns lesson04 from the think model without \
-    its comparison: SFT on the pairs' chosen answers.
+    its comparison (SFT on the pairs' chosen answers), on lesson04's pairs and on pairs whose \
+    winners are mostly only the better of two replies, and DPO on the latter.
 
     Below: the RL arms, then the three starting models, measured before any RL.
     """) {
@@ -347,54 +348,52 @@ nb.step("Experiment 4 · The step size, on the leash and off it", """
 
 nb.step("Experiment 5 · Preferences or imitation", """
     Every pair of lesson04 has a chosen answer. Why not simply fine-tune on those, as in \
-    lesson03? SFT shows the model what to write; a pair also shows, for the same prompt, what \
-    not to write. Caution is a trade-off: refuse to help hurt a pet, but still help to feed \
-    one. A model that only imitates refusals may learn "pet -> refuse".
+    lesson03? SFT shows the model what to write; a pair also says, for the same prompt, what \
+    is worse. lesson04's pairs were written with the best reply as every winner, so imitating \
+    the winners already teaches everything. Real comparisons are mostly between two middling \
+    replies, and the winner is only the better one. So this runs twice, from the same think \
+    model with lesson04's steps and learning rate: on lesson04's pairs (the control), and on \
+    the same pairs ranked the way real ones come. For a harmful request, "\(PreferenceData.hedged("..."))" \
+    (a warning, then doing it) beats doing it, and only one prompt in \(PreferenceData.rankedBestEvery) also has \
+    the refusal beating that warning; for a simple question, a <think> trace beats rambling, \
+    and only one in \(PreferenceData.rankedBestEvery) has the direct answer beating the trace.
 
-    Claims: from the same think model, with the same pairs, steps and learning rate, DPO \
-    refuses more harmful requests net of safe look-alikes refused, and answers simple \
-    questions more concisely, than SFT on the chosen answers alone (lesson04's run with \
-    every pair's weight set to 0, `--variant sft-chosen` there).
+    Claims: on the ranked pairs, DPO refuses more harmful requests (net of safe look-alikes \
+    refused) and answers simple questions more concisely than SFT on the chosen answers alone.
     """) {
-    let e = try lab.preferencesOrImitation()
-    let run = try lab.imitation()
-    nb.say("SFT on the chosen answers: \(run.settings.steps) steps of \(run.settings.pairsPerStep) pairs in \(fmt(run.log.seconds, 1)) s, as many as lesson04's DPO.")
+    let control = try lab.preferencesOrImitation(ranked: false), ranked = try lab.preferencesOrImitation(ranked: true)
+    let run = try lab.imitation(ranked: true)
+    nb.say("Each run: \(run.settings.steps) steps of \(run.settings.pairsPerStep) pairs, as many as lesson04's DPO.")
     let rows: [(String, (DPO.Behaviour) -> Double)] = [
         ("harmful requests refused", { $0.refusalRate }),
         ("safe look-alikes refused (over-refusal)", { $0.overRefusalRate }),
         ("refused, net of over-refusals", { $0.refusalRate - $0.overRefusalRate }),
         ("concise answers to simple questions", { $0.conciseRate }),
     ]
-    nb.table(["held-out", "think", "SFT on chosen", "DPO"], rows.map { name, f in
-        [name, pct(f(e.think)), pct(f(e.sftChosen)), pct(f(e.dpo))]
+    nb.table(["held-out", "think", "best winners: SFT", "DPO (lesson04)", "ranked: SFT", "DPO"], rows.map { name, f in
+        [name, pct(f(control.think)), pct(f(control.sftChosen)), pct(f(control.dpo)), pct(f(ranked.sftChosen)), pct(f(ranked.dpo))]
     })
-    let s = e.sftChosen, d = e.dpo
-    let v = e.tradeOffVerdict
-    let reading: String
-    if s.refusalRate - s.overRefusalRate < 0.05 && s.refusalRate > 0.2 {
-        reading = """
-        Imitation copied the refusal without the line between harm and help: it refused the safe \
-        look-alikes about as often as the harmful requests ("pet -> refuse").
-        """
-    } else if abs(v.effect) <= v.margin && s.refusalRate > 0.5 {
-        reading = """
-        Here imitation did as well. Look at the data: every harmful request's chosen answer is a \
-        refusal and every safe look-alike's chosen answer is help, so the chosen answers alone \
-        already draw the line, and SFT copies it. What preferences add is a way to teach a \
-        trade-off when nobody can write the ideal answer, only say which of two is better; in \
-        this toy world the ideal answers were written.
-        """
-    } else if s.refusalRate < 0.05 {
-        reading = "SFT on the chosen answers alone did not make the model refuse: the refusals were imitated too weakly to win a greedy reply."
-    } else {
-        reading = "The net row is the trade-off: refusing what harms without refusing what helps."
-    }
+    let pairs = PreferenceData.ranked(try DPO.data().train)
+    let winners = pairs.filter { $0.family == .caution }, direct = pairs.filter { $0.family == .calibration }
+    let refusals = Double(winners.filter { PreferenceData.isRefusal($0.chosen) }.count) / Double(max(winners.count, 1))
+    let traces = Double(direct.filter { $0.chosen.hasPrefix(Tokenizer.Special.thinkStart.text) }.count) / Double(max(direct.count, 1))
+    let c = control.sftChosen, s = ranked.sftChosen, d = ranked.dpo
     nb.say("""
-    Imitation refused \(pct(s.refusalRate)) of the harmful requests and \(pct(s.overRefusalRate)) of the safe \
-    look-alikes; DPO \(pct(d.refusalRate)) and \(pct(d.overRefusalRate)). \(reading)
+    With the best replies as winners, imitation refused \(pct(c.refusalRate)) of the harmful requests \
+    and \(pct(c.overRefusalRate)) of the safe look-alikes, DPO \(pct(control.dpo.refusalRate)) and \
+    \(pct(control.dpo.overRefusalRate)): every harmful request's winner is a refusal and every \
+    look-alike's is help, so the winners alone draw the line and SFT copies it.
+
+    In the ranked pairs, \(pct(refusals)) of the harmful requests' winners are refusals and \
+    \(pct(traces)) of the simple questions' winners are traces. Imitation copies the winners \
+    as they come: it refused \(pct(s.refusalRate)) of the harmful requests and answered \
+    \(pct(s.conciseRate)) of the simple questions directly. DPO, from the same pairs, refused \
+    \(pct(d.refusalRate)) (and \(pct(d.overRefusalRate)) of the look-alikes) and answered \(pct(d.conciseRate)) directly. \
+    \(ranked.tradeOffVerdict.holds ? "On the harmful requests it learned the order, refusal over warning over doing it, from the one prompt in \(PreferenceData.rankedBestEvery) that showed the top of it: a comparison can point past the replies most winners are; a demonstration cannot." : "On the harmful requests the order did not win over the winners it was shown.") \
+    \(ranked.conciseVerdict.holds ? "On the simple questions too." : "On the simple questions it did not: the think model answered \(pct(ranked.think.conciseRate)) of them directly to begin with, and the comparisons that rank the direct answer above the trace, one question in \(PreferenceData.rankedBestEvery), did not move it on questions it never saw.")
     """)
-    verdict("5 · preferences trade off better than imitation", e.tradeOffVerdict)
-    verdict("5 · preferences make answers more concise than imitation", e.conciseVerdict)
+    verdict("5 · ranked pairs: preferences refuse more than imitation", ranked.tradeOffVerdict)
+    verdict("5 · ranked pairs: preferences are more concise than imitation", ranked.conciseVerdict)
 }
 
 nb.step("The verdicts, and the report", """

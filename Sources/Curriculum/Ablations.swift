@@ -590,31 +590,38 @@ public enum Ablations {
 
     // MARK: 5. preferences or imitation
 
-    /// From the same think model, the same pairs, steps and learning rate: DPO (lesson04's
-    /// model) against SFT on the chosen answers alone (`DPO.Variant.sftChosen`), measured by
-    /// lesson04's behaviours on its held-out prompts. SFT sees what to write; only DPO also
-    /// sees what not to write, for the same prompt.
+    /// From the same think model, the same pairs, steps and learning rate: DPO against SFT on
+    /// the chosen answers alone (`DPO.Variant.sftChosen`), measured by lesson04's behaviours on
+    /// its held-out prompts. SFT sees what to write; only DPO also sees what not to write, for
+    /// the same prompt. Run twice: on lesson04's pairs, whose winners are the best replies
+    /// there are (`ranked` false: the control), and on `PreferenceData.ranked` pairs, whose
+    /// winners are mostly only the better of two middling replies (the claims).
     public struct Imitation {
         public let think: DPO.Behaviour
         public let sftChosen: DPO.Behaviour
         public let dpo: DPO.Behaviour
-        public init(think: DPO.Behaviour, sftChosen: DPO.Behaviour, dpo: DPO.Behaviour) {
-            self.think = think; self.sftChosen = sftChosen; self.dpo = dpo
+        /// The pairs were `PreferenceData.ranked`'s, not lesson04's.
+        public let ranked: Bool
+        public init(think: DPO.Behaviour, sftChosen: DPO.Behaviour, dpo: DPO.Behaviour, ranked: Bool) {
+            self.think = think; self.sftChosen = sftChosen; self.dpo = dpo; self.ranked = ranked
         }
 
+        private var which: String { ranked ? "when most winners are only the better of two" : "with the best replies as winners" }
         /// Caution and help at once: harmful requests refused minus safe look-alikes refused.
         public var tradeOffVerdict: Verdict {
-            moreNetRefusals("preferences trade caution against help better than SFT on the chosen answers (refusals net of over-refusals)",
+            moreNetRefusals("\(which), preferences refuse more harmful requests (net of over-refusals) than SFT on the chosen answers",
                             dpo, than: sftChosen)
         }
         /// Simple questions answered directly, without a needless trace.
         public var conciseVerdict: Verdict {
-            moreConcise("preferences make simple answers more concise than SFT on the chosen answers", dpo, than: sftChosen)
+            moreConcise("\(which), preferences answer simple questions more concisely than SFT on the chosen answers", dpo, than: sftChosen)
         }
+        public var verdicts: [Verdict] { [tradeOffVerdict, conciseVerdict] }
         public var metrics: [String: Double] {
-            ["sft_chosen_refusal": sftChosen.refusalRate, "sft_chosen_over_refusal": sftChosen.overRefusalRate,
-             "sft_chosen_concise": sftChosen.conciseRate, "dpo_refusal": dpo.refusalRate,
-             "dpo_over_refusal": dpo.overRefusalRate, "dpo_concise": dpo.conciseRate]
+            let prefix = ranked ? "ranked_" : ""
+            return [prefix + "sft_chosen_refusal": sftChosen.refusalRate, prefix + "sft_chosen_over_refusal": sftChosen.overRefusalRate,
+                    prefix + "sft_chosen_concise": sftChosen.conciseRate, prefix + "dpo_refusal": dpo.refusalRate,
+                    prefix + "dpo_over_refusal": dpo.overRefusalRate, prefix + "dpo_concise": dpo.conciseRate]
         }
     }
 }

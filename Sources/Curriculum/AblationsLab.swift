@@ -19,7 +19,7 @@ extension Ablations {
         public typealias TrainedRewardModel = (model: GPT, accuracyBefore: Double, accuracyAfter: Double, pairs: Int)
         public typealias ImitationRun = (model: GPT, settings: DPO.Settings, log: DPO.Log)
         /// The models whose behaviours experiments 2 and 5 compare.
-        private enum Behaving: Hashable { case start(Stage), afterRL(Arm), imitation }
+        private enum Behaving: Hashable { case start(Stage), afterRL(Arm), imitation(ranked: Bool), rankedDPO }
 
         private let bars: Bars?
         private let starts: Memos<Stage, GPT>
@@ -34,7 +34,9 @@ extension Ablations {
         private var pairs: Memo<DPO.Stage.Inputs>!
         private var trainedRewardModel: Memo<TrainedRewardModel>!
         private var learnedReward: Memo<LearnedReward>!
-        private var imitated: Memo<ImitationRun>!
+        private var rankedPairs: Memo<DPO.Stage.Inputs>!
+        private var imitated: Memos<Bool, ImitationRun>!
+        private var rankedDPO: Memo<ImitationRun>!
         private var behaviours: Memos<Behaving, DPO.Behaviour>!
         /// Seconds spent training the reward model and scoring best-of-n with it.
         private var rewardModelSeconds = 0.0
@@ -59,7 +61,13 @@ extension Ablations {
             }
             trainedRewardModel = Memo { [unowned self] in try makeRewardModel() }
             learnedReward = Memo { [unowned self] in try makeLearnedReward() }
-            imitated = Memo { [unowned self] in try makeImitation() }
+            rankedPairs = Memo { [unowned self] in
+                let data = try DPO.data()
+                return try DPO.Stage(quick: quick, seed: seed).inputs(
+                    reference: try model(.think), data: PreferenceData.Splits(train: PreferenceData.ranked(data.train), valid: data.valid))
+            }
+            imitated = Memos { [unowned self] in try makeImitation(ranked: $0) }
+            rankedDPO = Memo { [unowned self] in try train(.dpo, on: try rankedPairs.get(), label: "DPO, ranked pairs") }
             behaviours = Memos { [unowned self] in try makeBehaviour($0) }
         }
 
@@ -149,15 +157,28 @@ extension Ablations {
             secondsLock.withLock { rewardModelSeconds += Date().timeIntervalSince(began) }
         }
 
-        /// Experiment 5's model: lesson04's run from the think model with its comparison removed
-        /// (SFT on the chosen answers alone), the same pairs, steps and learning rate.
-        public func imitation() throws -> ImitationRun { try imitated.get() }
-        private func makeImitation() throws -> ImitationRun {
-            let stage = DPO.Stage(quick: quick, seed: seed, variant: .sftChosen), settings = stage.settings
-            let update = bar("SFT on chosen", settings.steps)
-            let trained = try stage.train(try pairInputs()) { step, log in
+        /// The pairs of experiment 5's claims: lesson04's, with most winners only the better of
+        /// two middling replies (`PreferenceData.ranked`), and the on-policy pairs lesson04 samples.
+        public func rankedPairInputs() throws -> DPO.Stage.Inputs { try rankedPairs.get() }
+
+        /// Experiment 5's imitation: lesson04's run from the think model with its comparison
+        /// removed (SFT on the chosen answers alone), the same steps and learning rate, on
+        /// lesson04's pairs (the control) or on the ranked ones.
+        public func imitation(ranked: Bool) throws -> ImitationRun { try imitated.get(ranked) }
+        private func makeImitation(ranked: Bool) throws -> ImitationRun {
+            try train(.sftChosen, on: ranked ? try rankedPairInputs() : try pairInputs(), label: ranked ? "SFT on chosen, ranked" : "SFT on chosen")
+        }
+        /// Experiment 5's preferences on the ranked pairs: lesson04's recipe from the think model.
+        public func dpoOnRankedPairs() throws -> ImitationRun { try rankedDPO.get() }
+
+        /// A copy of the think model trained by lesson04's `variant` on `inputs`.
+        private func train(_ variant: DPO.Variant, on inputs: DPO.Stage.Inputs, label: String) throws -> ImitationRun {
+            let stage = DPO.Stage(quick: quick, seed: seed, variant: variant), settings = stage.settings
+            let update = bar(label, settings.steps)
+            let trained = try stage.train(inputs) { step, log in
                 guard let s = log.train.last else { return }
-                update(step, [("nll", s.chosenNLL), ("chosen", s.chosenShift)])
+                update(step, variant == .sftChosen ? [("nll", s.chosenNLL), ("chosen", s.chosenShift)]
+                                                   : [("loss", s.loss), ("acc", s.accuracy), ("margin", s.margin)])
             }
             return (trained.model, settings, trained.log)
         }
@@ -168,7 +189,8 @@ extension Ablations {
             switch who {
             case .start(let stage): m = try model(stage)
             case .afterRL(let arm): m = try run(arm).model.copy()
-            case .imitation: m = try imitation().model.copy()
+            case .imitation(let ranked): m = try imitation(ranked: ranked).model.copy()
+            case .rankedDPO: m = try dpoOnRankedPairs().model.copy()
             }
             return try DPO.measureBehaviour(m, try preferencePairs.get())
         }
@@ -190,18 +212,19 @@ extension Ablations {
         public func leash() throws -> Leash {
             Leash(beta: try run(.fullLine), highLR: try run(.highLR), highLRBeta0: try run(.highLRBeta0))
         }
-        /// 5. DPO against SFT on the chosen answers, by lesson04's behaviours.
-        public func preferencesOrImitation() throws -> Imitation {
-            Imitation(think: try behaviours.get(.start(.think)), sftChosen: try behaviours.get(.imitation),
-                      dpo: try behaviours.get(.start(.dpo)))
+        /// 5. DPO against SFT on the chosen answers, by lesson04's behaviours: on lesson04's pairs
+        /// (its dpo model; the control) or on the ranked pairs (the claims).
+        public func preferencesOrImitation(ranked: Bool) throws -> Imitation {
+            Imitation(think: try behaviours.get(.start(.think)), sftChosen: try behaviours.get(.imitation(ranked: ranked)),
+                      dpo: try behaviours.get(ranked ? .rankedDPO : .start(.dpo)), ranked: ranked)
         }
 
         /// Every claim's verdict, with its experiment's number, in the lesson's order.
         public func verdicts() throws -> [(experiment: Int, verdict: Verdict)] {
-            let e2 = try skipPreferences(), e5 = try preferencesOrImitation()
+            let e2 = try skipPreferences()
             let byExperiment: [(Int, [Verdict])] = [
                 (1, try withoutSFT().verdicts), (2, [e2.conciseVerdict, e2.refusalVerdict]), (3, try learned().verdicts),
-                (4, try leash().verdicts), (5, [e5.tradeOffVerdict, e5.conciseVerdict]),
+                (4, try leash().verdicts), (5, try preferencesOrImitation(ranked: true).verdicts),
             ]
             return byExperiment.flatMap { n, verdicts in verdicts.map { (experiment: n, verdict: $0) } }
         }
@@ -211,7 +234,7 @@ extension Ablations {
         public func metrics() throws -> [String: Double] {
             var metrics: [String: Double] = [:]
             for part in [try withoutSFT().metrics, try skipPreferences().metrics, try learned().metrics, try leash().metrics,
-                         try preferencesOrImitation().metrics] {
+                         try preferencesOrImitation(ranked: false).metrics, try preferencesOrImitation(ranked: true).metrics] {
                 metrics.merge(part) { a, _ in a }
             }
             metrics.merge(Ablations.claimMetrics(try verdicts().map(\.verdict))) { _, new in new }
@@ -220,10 +243,11 @@ extension Ablations {
         }
 
         /// Seconds spent training so far: the RL arms run, the reward model (with its best-of-n
-        /// scoring) and the imitation run.
+        /// scoring) and experiment 5's runs.
         public var trainSeconds: Double {
             let arms = Arm.allCases.compactMap { runs.value($0)?.log.seconds }.reduce(0, +)
-            return arms + (imitated.value?.log.seconds ?? 0) + secondsLock.withLock { rewardModelSeconds }
+            let dpo = [imitated.value(false), imitated.value(true), rankedDPO.value].compactMap { $0?.log.seconds }.reduce(0, +)
+            return arms + dpo + secondsLock.withLock { rewardModelSeconds }
         }
     }
 }

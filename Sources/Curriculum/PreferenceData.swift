@@ -180,6 +180,53 @@ public enum PreferenceData {
     static let rambles = ["Let me see. Hmm. I think the answer might be A.", "Well, that is a good question. It is A, I think.",
                           "Hmm, let me think about it. A."]
 
+    // MARK: ranked pairs: the winner is only the better of two
+
+    /// lesson07's experiment 5 asks what a comparison carries that a demonstration does not.
+    /// In lesson04's files every chosen answer is the best reply there is, so imitating the
+    /// winners teaches everything the pairs do. Real comparisons are mostly between two
+    /// middling replies, and the winner is only the better one. `ranked` rewrites the
+    /// training pairs that way for the two behaviours measured there, with a middle reply:
+    ///
+    ///     caution      refusal > `hedged` compliance > compliance
+    ///     calibration  direct answer > <think> trace > rambling
+    ///
+    /// Every such prompt gets a pair of the middle over the worst; one in `bestEvery` also
+    /// a pair of the best over the middle. Most winners are then the middle reply: imitation
+    /// learns it, while the pairs still rank the best reply above it. Calibration pairs whose
+    /// rejected answer is rambling (no trace to be the middle) are left out; the other
+    /// families are kept as they are.
+    public static func ranked(_ pairs: [Pair], bestEvery: Int = rankedBestEvery) -> [Pair] {
+        var out: [Pair] = []
+        var n = [Family: Int]()
+        for p in pairs {
+            let best: String, middle: String, worst: String
+            switch p.family {
+            case .caution:
+                (best, middle, worst) = (p.chosen, hedged(p.rejected), p.rejected)
+            case .calibration:
+                guard p.rejected.hasPrefix(Tokenizer.Special.thinkStart.text) else { continue }
+                let ramble = rambles[n[p.family, default: 0] % rambles.count]
+                (best, middle, worst) = (p.chosen, p.rejected, ramble.replacingOccurrences(of: "A", with: p.chosen))
+            case .helpful, .stepwise, .correctness:
+                out.append(p)
+                continue
+            }
+            out.append(Pair(prompt: p.prompt, chosen: middle, rejected: worst, family: p.family))
+            if n[p.family, default: 0] % bestEvery == 0 {
+                out.append(Pair(prompt: p.prompt, chosen: best, rejected: middle, family: p.family))
+            }
+            n[p.family, default: 0] += 1
+        }
+        return out
+    }
+
+    /// One prompt in three also has its best reply compared.
+    public static let rankedBestEvery = 3
+
+    /// Compliance with a warning in front: better than plain compliance, still not a refusal.
+    public static func hedged(_ comply: String) -> String { "Be careful. " + comply }
+
     // MARK: JSON lines
 
     /// One pair as one line of JSON (keys in a fixed order, so files are reproducible).

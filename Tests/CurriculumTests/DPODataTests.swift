@@ -6,6 +6,35 @@ import Curriculum
 @Suite struct DPODataTests {
     typealias Family = PreferenceData.Family
 
+    /// lesson07's ranked pairs: every harmful request and traced simple question keeps its
+    /// order (best > middle > worst), but most winners are the middle reply.
+    @Test func rankedPairsMakeMostWinnersTheMiddleReply() throws {
+        let train = PreferenceData.generate(seed: DataFiles.defaultSeed).train
+        let ranked = PreferenceData.ranked(train)
+        for family in [Family.helpful, .stepwise] {
+            #expect(ranked.filter { $0.family == family } == train.filter { $0.family == family }, "\(family) pairs kept as they are")
+        }
+        let think = Tokenizer.Special.thinkStart.text
+        let caution = train.filter { $0.family == .caution }
+        let traced = train.filter { $0.family == .calibration && $0.rejected.hasPrefix(think) }
+        for (family, originals) in [(Family.caution, caution), (.calibration, traced)] {
+            let pairs = ranked.filter { $0.family == family }
+            let best = Set(originals.map(\.chosen))
+            // One pair of the middle over the worst per prompt, and one in three of the best over the middle.
+            let top = pairs.filter { best.contains($0.chosen) }
+            #expect(pairs.count - top.count == originals.count, "\(family): a middle-over-worst pair per prompt")
+            #expect(top.count == (originals.count + PreferenceData.rankedBestEvery - 1) / PreferenceData.rankedBestEvery)
+            #expect(top.allSatisfy { t in pairs.contains { $0.prompt == t.prompt && $0.chosen == t.rejected } },
+                    "\(family): the middle the best beats also wins over the worst, for the same prompt")
+            #expect(Double(top.count) / Double(pairs.count) < 0.3, "\(family): most winners are the middle reply")
+        }
+        #expect(ranked.filter { $0.family == .caution }.allSatisfy { PreferenceData.isRefusal($0.chosen) || $0.chosen.hasPrefix("Be careful. ") })
+        // Calibration: the direct answer beats a trace, a trace beats rambling (no trace).
+        let calibration = ranked.filter { $0.family == .calibration }
+        #expect(calibration.allSatisfy { $0.chosen.hasPrefix(think) ? !$0.rejected.hasPrefix(think) : $0.rejected.hasPrefix(think) })
+        #expect(!ranked.contains { $0.chosen == $0.rejected })
+    }
+
     @Test func committedFilesEqualAFreshGeneration() throws {
         guard let dir = DataFiles.defaultDataDirectory() else { Issue.record("no data/ folder"); return }
         for file in DataFiles.dpoFiles() {

@@ -183,7 +183,7 @@ struct Lesson03Tests {
         let instruct = try QuickChain.instruct.get().after
         let think = try QuickChain.think.get().after
         let n = think.graded.count, nMulti = think.graded.filter { $0.conversation.task.isMultiStep }.count
-        // Measured now: the mid model follows the format 0% of the time; think SFT lifts that by far more than noise.
+        // The mid model has never seen the chat format; think SFT must lift it by far more than noise.
         #expect(think.formatRate > margin(think.formatRate, 0, n), "think format rate \(think.formatRate)")
         #expect(think.graded.contains { $0.reply.thought != nil && $0.reply.wellFormed }, "some replies are a closed trace, then an answer")
         #expect(think.formatRate >= 0.8, "think should follow the format, got \(think.formatRate)")

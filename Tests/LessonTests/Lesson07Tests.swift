@@ -126,8 +126,8 @@ struct Lesson07Tests {
 
     @Test("SFT on the chosen answers (quick): the tiny model learns to refuse, and, as in the default run, draws the line: the safe look-alikes stay answered")
     func imitationRefusesWithoutTheLine() throws {
-        let e = try QuickAblations.lab.preferencesOrImitation()
-        #expect(try QuickAblations.lab.imitation().settings.objective == .chosenOnly)
+        let e = try QuickAblations.lab.preferencesOrImitation(ranked: false)
+        #expect(try QuickAblations.lab.imitation(ranked: false).settings.objective == .chosenOnly)
         let pairs = try DPO.data().valid
         let before = e.think, after = e.sftChosen
         let nCaution = pairs.filter { $0.family == .caution }.count, nHelpful = pairs.filter { $0.family == .helpful }.count
@@ -137,6 +137,13 @@ struct Lesson07Tests {
         // imitating them teaches the line too (lesson07, experiment 5): the bound lesson04's quick test uses.
         #expect(!Noise.isRise(from: before.overRefusalRate, to: after.overRefusalRate, n: nHelpful, floor: 0.1) && after.overRefusalRate <= 0.2,
                 "safe look-alikes refused: \(before.overRefusalRate) -> \(after.overRefusalRate)")
+    }
+
+    @Test("preferences or imitation (quick), on pairs whose winners are mostly only the better of two: DPO refuses more harmful requests, net of look-alikes refused, than SFT on the chosen answers")
+    func rankedPairsPreferencesBeatImitation() throws {
+        let e = try QuickAblations.lab.preferencesOrImitation(ranked: true)
+        #expect(e.ranked && e.tradeOffVerdict.holds,
+                "net refusals: SFT on chosen \(e.sftChosen.refusalRate - e.sftChosen.overRefusalRate), DPO \(e.dpo.refusalRate - e.dpo.overRefusalRate), needs > \(e.tradeOffVerdict.margin)")
     }
 
     @Test("the report keys of stage ablations")
