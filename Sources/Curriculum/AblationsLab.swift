@@ -62,9 +62,11 @@ extension Ablations {
             trainedRewardModel = Memo { [unowned self] in try makeRewardModel() }
             learnedReward = Memo { [unowned self] in try makeLearnedReward() }
             rankedPairs = Memo { [unowned self] in
-                let data = try DPO.data()
+                // The same think model and seed as `pairs`: the same on-policy pairs, sampled once.
+                let data = try DPO.data(), onPolicy = try pairInputs().onPolicy
                 return try DPO.Stage(quick: quick, seed: seed).inputs(
-                    reference: try model(.think), data: PreferenceData.Splits(train: PreferenceData.ranked(data.train), valid: data.valid))
+                    reference: try model(.think), data: PreferenceData.Splits(train: PreferenceData.ranked(data.train), valid: data.valid),
+                    onPolicy: onPolicy)
             }
             imitated = Memos { [unowned self] in try makeImitation(ranked: $0) }
             rankedDPO = Memo { [unowned self] in try train(.dpo, on: try rankedPairs.get(), label: "DPO, ranked pairs") }

@@ -104,13 +104,15 @@ extension DPO {
             Array(sft.instructTrain.filter { $0.task == .arithmetic }.prefix(onPolicyQuestionCount))
         }
 
-        /// The files' pairs plus on-policy pairs sampled from `reference` now, rendered, and
-        /// the reference's log-probabilities of them. `data` and `sft` are loaded if not given.
-        public func inputs(reference: GPT, data: PreferenceData.Splits? = nil, sft: Conversations.Splits? = nil) throws -> Inputs {
+        /// The files' pairs plus on-policy pairs sampled from `reference` now (or `onPolicy`,
+        /// sampled from it before), rendered, and the reference's log-probabilities of them.
+        /// `data` and `sft` are loaded if not given.
+        public func inputs(reference: GPT, data: PreferenceData.Splits? = nil, sft: Conversations.Splits? = nil,
+                           onPolicy: Sampled? = nil) throws -> Inputs {
             let data = try data ?? DPO.data(), sft = try sft ?? SFT.data()
-            let sampled = onPolicySamples > 0
+            let sampled = try onPolicy ?? (onPolicySamples > 0
                 ? try onPolicyPairs(reference, onPolicyQuestions(sft), k: onPolicySamples, temperature: onPolicyTemperature, seed: seed)
-                : Sampled()
+                : Sampled())
             let upTo = settings.rejectedUpToDivergence, blockSize = reference.config.blockSize
             let train = try render(trainingPairs(data, sft: sft, settings: settings) + sampled.pairs,
                                    blockSize: blockSize, rejectedUpToDivergence: upTo)
