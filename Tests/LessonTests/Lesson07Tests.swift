@@ -4,8 +4,6 @@ import Curriculum
 import Kernels
 import TinyGPT
 
-/// The quick ablation runs the Lesson07 tests share, each made once per test run from the
-/// shared quick chain (its models copied first).
 /// lesson07's lab on the quick chain: the same runs the lesson makes, from the models the
 /// other suites share, each made once per test run.
 enum QuickAblations {
