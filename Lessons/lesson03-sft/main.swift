@@ -223,6 +223,18 @@ nb.step("Instruct SFT", """
     nb.result("instruct: format / task accuracy", "\(pct(m.formatRate)) / \(pct(m.taskAccuracy))")
 }
 
+/// The think recipe's fact lines, said where the quick recipe has them too or not.
+let factLinesNote = !SFT.rehearsesFacts(.think, quick: quick)
+    ? "(The default think recipe also rehearses mid-training's fact lines; the quick one does not: the tiny mid model knows too few facts to keep.)"
+    : """
+    One more thing rides along: mid-training's own fact lines ("Q: Where does Mia live? A: by \
+    the lake"), every fact of the toy world, one line for every \(SFT.conversationsPerFactLine) \
+    conversations, each packed after one of the shortest conversations, in room the batch pads \
+    anyway. SFT moves every weight, and nothing in a chat's loss asks to keep the facts the \
+    conversations never ask about. The instruct model trained without the lines; the next step \
+    asks both models the facts no conversation asks.
+    """
+
 nb.step("Think SFT", """
     The think model starts from the same mid checkpoint. It trains on the think conversations \
     (every reply a trace, then the answer) plus \(SFT.thinkDirectEvery(quick: quick) == 1 ? "all" : "one in \(SFT.thinkDirectEvery(quick: quick))") \
@@ -234,6 +246,8 @@ nb.step("Think SFT", """
     token. "247 + 538 = 785" asks it to produce the hundreds digit in one go, carries and all. \
     Written out column by column, each new token needs only two digits and a carry, and every \
     step it writes becomes input it can read for the next one.
+
+    \(factLinesNote)
     """) {
     try trainStyle(.think)
     let m = try measurement("think")
@@ -249,13 +263,13 @@ nb.step("Before and after", """
     let mid = try measurement("mid"), ins = try measurement("instruct"), thk = try measurement("think")
     nb.say("Format compliance went from \(pct(mid.formatRate)) to \(pct(ins.formatRate)) (instruct) and \(pct(thk.formatRate)) (think). On multi-step arithmetic the instruct model, trained on the same problems with bare answers, gets \(pct(ins.multiStepAccuracy)); the think model, which writes the columns out, gets \(pct(thk.multiStepAccuracy)). It opens a trace on \(pct(thk.thinkRate)) of all questions.")
     let n = thk.graded.filter { $0.conversation.task.isMultiStep }.count
-    let noise = Noise.standardErrors * Noise.standardError(thk.multiStepAccuracy, ins.multiStepAccuracy, n: n)
+    let noise = Noise.margin(ins.multiStepAccuracy, thk.multiStepAccuracy, n: n, floor: 0.1)
     if Noise.isRise(from: ins.multiStepAccuracy, to: thk.multiStepAccuracy, n: n, floor: 0.1) {
-        nb.say("The trace paid off: a gap of \(pct(thk.multiStepAccuracy - ins.multiStepAccuracy)) on \(Int(n)) held-out problems, more than three standard errors (\(pct(noise))).")
+        nb.say("The trace paid off: a gap of \(pct(thk.multiStepAccuracy - ins.multiStepAccuracy)) on \(Int(n)) held-out problems, more than the noise rule's margin (\(pct(noise)): three standard errors, and at least 10 points).")
     } else {
         nb.say("""
         Here the trace has not paid off (yet): the gap is within the noise of \(Int(n)) problems \
-        (three standard errors: \(pct(noise))). Read the think model's traces in the next step: \
+        (the noise rule's margin: \(pct(noise))). Read the think model's traces in the next step: \
         they are well-formed, but the digits in the first clause are not the question's digits. \
         Copying from the prompt is what this model has not learned in so short a run, and a \
         trace built on wrong digits gives a wrong answer however good its steps are.
@@ -269,21 +283,31 @@ nb.step("Before and after", """
         keep or lose.
         """)
     } else {
-        nb.say("""
-        What the models know: asked in its own form ("Q: Where does Mia live? A:"), the mid model \
-        answers \(fi.knownByMid) of the \(fi.asked) held-out facts, the ones no SFT conversation asks \
-        about. Asked in the chat, the instruct model still answers \(fi.kept) of those, the think \
-        model \(ft.kept).
-        """)
         let trained = FactsKept.trainedFacts()
         let known = try FactsKept.knownInChat(try models.get(.instruct), trained).filter { $0 }.count
         nb.say("""
-        The instruct model answers \(known) of the \(trained.count) facts its training conversations \
-        asked about. What SFT showed it, it can say in the chat; of what SFT did not show, it kept \
-        \(pct(fi.keptRate)). \(fi.keptRate < 0.5
-            ? "Every SFT step moves every weight, those that held the unrehearsed facts included: nothing in the loss asks to keep them."
-            : "Most of what SFT never rehearsed survived it.")
+        What the models know: asked in its own form ("Q: Where does Mia live? A:"), the mid model \
+        answers \(fi.knownByMid) of the \(fi.asked) held-out facts, the ones no SFT conversation asks \
+        about. Asked in the chat, the instruct model answers \(fi.kept) of those, the think model \
+        \(ft.kept). \(2 * known >= trained.count
+            ? "The instruct model has the chat format and what the chat showed it: it answers \(known) of the \(trained.count) facts its conversations asked about."
+            : "The instruct model answers \(known) of the \(trained.count) facts its conversations asked about: too few to tell forgetting from not having learned facts in the chat at all.")
         """)
+        let n = fi.knownByMid, margin = Noise.margin(fi.keptRate, ft.keptRate, n: n, floor: 0.1)
+        if SFT.rehearsesFacts(.think, quick: quick) && !SFT.rehearsesFacts(.instruct, quick: quick) {
+            nb.say(Noise.isRise(from: fi.keptRate, to: ft.keptRate, n: n, floor: 0.1) ? """
+            The gap, \(pct(ft.keptRate - fi.keptRate)) of what mid knew, is more than the noise of \
+            \(n) facts (the noise rule's margin: \(pct(margin))). SFT on conversations alone, the \
+            instruct recipe, wears the unasked facts away: every step moves every weight, and \
+            nothing in its loss asks to keep them. The think recipe's fact lines do ask, in \
+            mid-training's own form, and what they keep the chat can reach. (The two models also \
+            differ in style; the GUIDE's exercise 5 gives the instruct model the lines too.)
+            """ : """
+            The gap, \(pct(ft.keptRate - fi.keptRate)) of what mid knew, is within the noise of \
+            \(n) facts (the noise rule's margin: \(pct(margin))): this run does not show what the \
+            think recipe's fact lines keep.
+            """)
+        }
     }
     nb.result("format compliance mid -> instruct / think", "\(pct(mid.formatRate)) -> \(pct(ins.formatRate)) / \(pct(thk.formatRate))")
     nb.result("task accuracy mid -> instruct / think", "\(pct(mid.taskAccuracy)) -> \(pct(ins.taskAccuracy)) / \(pct(thk.taskAccuracy))")

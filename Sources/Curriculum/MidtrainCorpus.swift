@@ -30,6 +30,9 @@ public enum MidtrainCorpus {
     /// One fact or long document in `validModulus` (by hash) is held out.
     public static let validModulus: UInt64 = 10
 
+    /// One fact as the fact documents write it: "Q: Where does Mia live? A: by the lake".
+    public static func factLine(_ fact: Fact) -> String { "Q: \(fact.question) A: \(fact.answer)" }
+
     /// Which kind a document is, from its first characters: arithmetic documents start
     /// with a number or "Q: <digit>", fact documents with "Q: <letter>", long ones with
     /// a sentence.
@@ -164,7 +167,7 @@ struct MidtrainWriter {
         var chosen = pool
         rng.shuffle(&chosen)
         let count = min(chosen.count, rng.int(in: 4...8))
-        return chosen.prefix(count).map { "Q: \($0.question) A: \($0.answer)" }.joined(separator: "\n")
+        return chosen.prefix(count).map(MidtrainCorpus.factLine).joined(separator: "\n")
     }
 
     // MARK: long documents

@@ -81,6 +81,48 @@ public enum SFT {
     /// model, taught to trace more, lost the chat format and what quick GRPO gained on it.
     public static func thinkDirectEvery(quick: Bool) -> Int { quick ? 1 : 3 }
 
+    /// Mid-training's fact lines, rehearsed among SFT's conversations: every toy-world fact
+    /// as mid-training wrote it ("Q: Where does Mia live? A: by the lake", the held-out ones
+    /// too, as mid-training had them), loss on the whole line, `copies` times each. Without
+    /// them SFT wears away the facts mid-training taught in that format, and the chat model
+    /// answers only the facts its conversations asked (docs/experiments.md).
+    public static func factLines(copies: Int, world: World = .standard, tokenizer: Tokenizer = .standard) throws -> [ChatTemplate.Rendered] {
+        guard copies > 0 else { return [] }
+        return try world.facts.flatMap { fact in
+            let tokens = try tokenizer.encodeWithSpecials("<|bos|>" + MidtrainCorpus.factLine(fact) + "\n")
+            return Array(repeating: ChatTemplate.Rendered(tokens: tokens, trained: tokens.indices.map { $0 > 0 }), count: copies)
+        }
+    }
+
+    /// One fact line for every `conversationsPerFactLine` conversations (each fact repeated to
+    /// make up the count), each packed after one conversation (`packFactLines`).
+    public static func factLineCopies(conversations: Int, world: World = .standard) -> Int {
+        Int((Double(conversations) / Double(conversationsPerFactLine * world.facts.count)).rounded())
+    }
+    public static let conversationsPerFactLine = 4
+
+    /// Which recipe rehearses the fact lines: the default think recipe, whose model every later
+    /// lesson starts from. Instruct trains on the conversations alone, SFT as it is usually
+    /// first written, so lesson03 shows beside it what that loses; the quick recipes have none,
+    /// as the tiny mid model knows almost no fact to keep.
+    public static func rehearsesFacts(_ style: Style, quick: Bool) -> Bool { style == .think && !quick }
+
+    /// Each fact line goes at the end of one of the shortest conversations, as pretraining
+    /// packs documents into one row: it fills room the batch pads anyway, and every step
+    /// still carries its full count of conversations.
+    public static func packFactLines(_ lines: [ChatTemplate.Rendered], into rows: [ChatTemplate.Rendered], blockSize: Int) throws -> [ChatTemplate.Rendered] {
+        guard !lines.isEmpty else { return rows }
+        guard lines.count <= rows.count else { throw DataFiles.DataError("\(lines.count) fact lines need as many conversations to ride on, got \(rows.count)") }
+        var out = rows
+        let shortest = rows.indices.sorted { (rows[$0].tokens.count, $0) < (rows[$1].tokens.count, $1) }
+        for (line, i) in zip(lines, shortest) {
+            guard out[i].tokens.count + line.tokens.count <= blockSize + 1 else { throw DataFiles.DataError("a fact line does not fit after a conversation in \(blockSize) tokens") }
+            out[i].tokens += line.tokens
+            out[i].trained += line.trained
+        }
+        return out
+    }
+
     /// The held-out conversations whose loss the training curve tracks.
     public static func validSet(_ style: Style, _ splits: Conversations.Splits) -> [Conversation] {
         style == .instruct ? splits.instructValid : splits.thinkValid
@@ -238,9 +280,12 @@ public enum SFT {
         public let seed: UInt64
         /// Which tokens carry the loss.
         public var mask: ChatTemplate.LossMask = SFT.lossMask
+        /// Whether mid-training's fact lines ride along with the conversations (`factLines`).
+        public var rehearseFacts: Bool
 
         public init(_ style: Style, quick: Bool, seed: UInt64) {
             self.style = style; self.quick = quick; self.seed = seed
+            rehearseFacts = SFT.rehearsesFacts(style, quick: quick)
         }
 
         public var recipe: TrainConfig { SFT.recipe(style, quick: quick, seed: seed) }
@@ -259,12 +304,20 @@ public enum SFT {
                         progress: (TrainProgress) -> Void = { _ in }) throws -> Result {
             let splits = try splits ?? data()
             let model = mid.copy()
-            let rows = try render(trainingSet(style, splits, quick: quick), mask: mask, blockSize: model.config.blockSize)
+            let rows = try trainingRows(splits, blockSize: model.config.blockSize)
             let valid = try render(validSet(style, splits), mask: .assistant, blockSize: model.config.blockSize)
             let log = try train(model, rows: rows, evalBatches: evalBatches(valid, maxBatches: quick ? 4 : 8),
                                 config: recipe, progress: progress)
             let after = try measure(model, evalSet(splits, quick: quick))
             return Result(model: model, log: log, after: after, facts: try FactsKept.measure(chat: model, mid: mid))
+        }
+
+        /// The rows SFT trains on: the style's conversations, rendered with the mask, and the
+        /// fact lines packed after the shortest of them when rehearsing.
+        public func trainingRows(_ splits: Conversations.Splits, blockSize: Int) throws -> [ChatTemplate.Rendered] {
+            let rows = try render(trainingSet(style, splits, quick: quick), mask: mask, blockSize: blockSize)
+            guard rehearseFacts else { return rows }
+            return try packFactLines(factLines(copies: factLineCopies(conversations: rows.count)), into: rows, blockSize: blockSize)
         }
 
         /// Writes the model as this style's stage with its metrics (and curves, if `log` is this

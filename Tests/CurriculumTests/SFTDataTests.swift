@@ -1,10 +1,75 @@
 import Foundation
 import Testing
 import Curriculum
+import TinyGPT
 
 /// The SFT conversations (data/sft): reproducible, well-formed, held-out by construction.
 @Suite struct SFTDataTests {
     typealias Task = Conversations.Task
+
+    /// The fact lines SFT rehearses are mid-training's own, for every fact, trained whole,
+    /// about one per `conversationsPerFactLine` conversations.
+    @Test func factLinesAreMidTrainingsOwn() throws {
+        let tok = Tokenizer.standard, world = World.standard
+        let lines = try SFT.factLines(copies: 2)
+        #expect(lines.count == 2 * world.facts.count)
+        let texts = Set(lines.map { tok.decode($0.tokens) })
+        #expect(texts.count == world.facts.count, "each fact twice")
+        let fact = try #require(world.facts.first)
+        #expect(texts.contains("<|bos|>Q: \(fact.question) A: \(fact.answer)\n"))
+        // The documents mid-training learned from write facts this way.
+        let mid = MidtrainCorpus.generate(seed: DataFiles.defaultSeed)
+        for f in world.facts { #expect(mid.train.contains(MidtrainCorpus.factLine(f) + "\n"), "\(f.question) is in mid-training's text") }
+        for line in lines { #expect(line.trained == [false] + Array(repeating: true, count: line.tokens.count - 1)) }
+        #expect(try SFT.factLines(copies: 0).isEmpty)
+        // One line per `conversationsPerFactLine` conversations, to within one copy of every fact.
+        let rows = 19_600, copies = SFT.factLineCopies(conversations: rows)
+        #expect(copies > 0 && abs(copies * world.facts.count * SFT.conversationsPerFactLine - rows) <= world.facts.count * SFT.conversationsPerFactLine / 2)
+    }
+
+    /// The default think stage trains on the packed rows; instruct, and every quick stage, on
+    /// the conversations alone, unless told to rehearse.
+    @Test func stageRowsCarryTheFactLines() throws {
+        let splits = try SFT.data(), block = GPTConfig.classroom().blockSize
+        let stage = SFT.Stage(.think, quick: false, seed: 1)
+        var plain = stage
+        plain.rehearseFacts = false
+        let with = try stage.trainingRows(splits, blockSize: block), without = try plain.trainingRows(splits, blockSize: block)
+        #expect(with.count == without.count)
+        let extra = zip(with, without).map { $0.0.tokens.count - $0.1.tokens.count }.reduce(0, +)
+        let lines = try SFT.factLines(copies: SFT.factLineCopies(conversations: without.count))
+        #expect(extra == lines.map(\.tokens.count).reduce(0, +))
+        #expect(stage.rehearseFacts && !plain.rehearseFacts)
+        #expect(!SFT.Stage(.instruct, quick: false, seed: 1).rehearseFacts)
+        #expect(!SFT.Stage(.think, quick: true, seed: 1).rehearseFacts && !SFT.Stage(.instruct, quick: true, seed: 1).rehearseFacts)
+        var instruct = SFT.Stage(.instruct, quick: false, seed: 1)
+        let instructPlain = try instruct.trainingRows(splits, blockSize: block)
+        instruct.rehearseFacts = true
+        #expect(try instruct.trainingRows(splits, blockSize: block) != instructPlain, "instruct packs the lines when told to")
+    }
+
+    /// Each fact line rides at the end of one of the shortest conversations: the rows keep
+    /// their count and their conversations, and each line keeps its own loss mask.
+    @Test func factLinesRideOnTheShortestConversations() throws {
+        let splits = try SFT.data(), block = GPTConfig.classroom().blockSize
+        let rows = try SFT.render(SFT.trainingSet(.think, splits, quick: false), mask: .assistant, blockSize: block)
+        let lines = try SFT.factLines(copies: SFT.factLineCopies(conversations: rows.count))
+        let packed = try SFT.packFactLines(lines, into: rows, blockSize: block)
+        #expect(packed.count == rows.count)
+        var carrying: [Int] = []
+        for (i, (p, r)) in zip(packed, rows).enumerated() {
+            #expect(Array(p.tokens.prefix(r.tokens.count)) == r.tokens && Array(p.trained.prefix(r.trained.count)) == r.trained)
+            #expect(p.tokens.count == p.trained.count)
+            if p.tokens.count > r.tokens.count { carrying.append(i) }
+        }
+        #expect(carrying.count == lines.count, "one line per carrying row")
+        // The carriers are the shortest rows: none left out is shorter than one chosen.
+        let longestCarrier = carrying.map { rows[$0].tokens.count }.max() ?? 0
+        let chosen = Set(carrying)
+        #expect(rows.indices.filter { !chosen.contains($0) }.allSatisfy { rows[$0].tokens.count >= longestCarrier })
+        #expect(throws: DataFiles.DataError.self) { try SFT.packFactLines(lines, into: Array(rows.prefix(lines.count - 1)), blockSize: block) }
+        #expect(try SFT.packFactLines([], into: rows, blockSize: block) == rows)
+    }
 
     @Test func committedFilesEqualAFreshGeneration() throws {
         guard let dir = DataFiles.defaultDataDirectory() else { Issue.record("no data/ folder"); return }
