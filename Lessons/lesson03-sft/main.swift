@@ -229,8 +229,8 @@ let factLinesNote = !SFT.rehearsesFacts(.think, quick: quick)
     : """
     One more thing rides along: mid-training's own fact lines ("Q: Where does Mia live? A: by \
     the lake"), every fact of the toy world, one line for every \(SFT.conversationsPerFactLine) \
-    conversations, each packed after one of the shortest conversations, in room the batch pads \
-    anyway. SFT moves every weight, and nothing in a chat's loss asks to keep the facts the \
+    conversations, each packed after one of the shortest conversations, mostly in room the batch \
+    pads anyway. SFT moves every weight, and nothing in a chat's loss asks to keep the facts the \
     conversations never ask about. The instruct model trained without the lines; the next step \
     asks both models the facts no conversation asks.
     """

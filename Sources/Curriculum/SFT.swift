@@ -108,7 +108,7 @@ public enum SFT {
     public static func rehearsesFacts(_ style: Style, quick: Bool) -> Bool { style == .think && !quick }
 
     /// Each fact line goes at the end of one of the shortest conversations, as pretraining
-    /// packs documents into one row: it fills room the batch pads anyway, and every step
+    /// packs documents into one row: it mostly fills room the batch pads anyway, and every step
     /// still carries its full count of conversations.
     public static func packFactLines(_ lines: [ChatTemplate.Rendered], into rows: [ChatTemplate.Rendered], blockSize: Int) throws -> [ChatTemplate.Rendered] {
         guard !lines.isEmpty else { return rows }
