@@ -40,7 +40,7 @@ import TinyGPT
         let lines = try SFT.factLines(copies: SFT.factLineCopies(conversations: without.count))
         #expect(extra == lines.map(\.tokens.count).reduce(0, +))
         #expect(stage.rehearseFacts && !plain.rehearseFacts)
-        #expect(!SFT.Stage(.instruct, quick: false, seed: 1).rehearseFacts)
+        #expect(!SFT.Stage(.instruct, quick: false, seed: 1).rehearseFacts, "instruct is the plain recipe, lesson03's contrast (GUIDE ch03, exercise 5, changes it)")
         #expect(!SFT.Stage(.think, quick: true, seed: 1).rehearseFacts && !SFT.Stage(.instruct, quick: true, seed: 1).rehearseFacts)
         var instruct = SFT.Stage(.instruct, quick: false, seed: 1)
         let instructPlain = try instruct.trainingRows(splits, blockSize: block)
